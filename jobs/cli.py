@@ -1,0 +1,388 @@
+"""The `partnerkit` command: typer + rich over the job modules, owning exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.table import Table
+
+from jobs import generate as generate_job
+from jobs.config import CONFIG_FILE_NAME, Workspace, format_validation_errors, load_workspace
+from jobs.errors import ConfigError, JavaUnavailableError, PartnerkitError, WorkspaceError
+from jobs.runs import JobResult, WorkflowIdFilter
+from jobs.spark import MASTER_ENV, SparkSettings, build_spark
+from jobs.synthetic import GeneratorSettings
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_POLICY_BLOCKED = 3
+EXIT_QUALITY_GATE = 4
+EXIT_STEWARD_CHECK = 5
+
+# Each error type the packages define maps to one exit code; anything else is 1.
+EXIT_CODES: dict[type[BaseException], int] = {
+    ConfigError: EXIT_USAGE,
+    WorkspaceError: EXIT_USAGE,
+    JavaUnavailableError: EXIT_ERROR,
+}
+
+DEMO_WORKSPACE = "partnerkit-demo"
+
+stderr = Console(stderr=True)
+app = typer.Typer(
+    name="partnerkit",
+    help="Enrich known customers with a data partner's attributes, under governance.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+class State:
+    debug = False
+
+
+WorkspaceOption = Annotated[
+    Path,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="PARTNERKIT_WORKSPACE",
+        help="Workspace folder holding partnerkit.yaml.",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Write one JSON document to stdout; messages go to stderr.")
+]
+MasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--master",
+        envvar=MASTER_ENV,
+        help="Spark master URL (local[2], spark://host:7077, yarn). Default: local mode.",
+    ),
+]
+
+
+def package_version() -> str:
+    try:
+        return version("partnerkit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"partnerkit {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="PARTNERKIT_DEBUG", help="Show tracebacks and Spark's own logs."
+        ),
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print version."),
+    ] = False,
+) -> None:
+    """Enrich known customers with a data partner's attributes, under governance.
+
+    Start with `partnerkit demo`, or `partnerkit init DIR` for a workspace of your own.
+    """
+    State.debug = debug
+    configure_logging(debug)
+
+
+def configure_logging(debug: bool) -> None:
+    """Our logs on stderr stamped with the run's workflow_id; py4j and pyspark quiet."""
+    handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=debug)
+    handler.addFilter(WorkflowIdFilter())
+    handler.setFormatter(logging.Formatter("[%(workflow_id)s] %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    for noisy in ("py4j", "pyspark"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.ERROR)
+
+
+@contextmanager
+def spark_session(workspace: Workspace, master: str | None) -> Iterator[Any]:
+    """The CLI process builds the one session and is the one that stops it."""
+    spark_config = workspace.config.spark
+    settings = SparkSettings(
+        app_name="partnerkit",
+        master=master or spark_config.master,
+        shuffle_partitions=spark_config.shuffle_partitions,
+        conf=spark_config.conf,
+    )
+    with stderr.status("Starting Spark..."):
+        spark = build_spark(settings)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def emit(document: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
+    """Print exactly one JSON document on stdout, or the human rendering on stderr."""
+    if as_json:
+        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    else:
+        render()
+
+
+def results_table(title: str, results: Sequence[JobResult]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("job", "status", "seconds", "key counts", "workflow_id"):
+        table.add_column(column)
+    for result in results:
+        shown = dict(list((k, v) for k, v in result.counts.items() if "." not in k)[:4])
+        counts = ", ".join(
+            f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in shown.items()
+        )
+        table.add_row(
+            result.job, result.status, f"{result.seconds:.1f}", counts, result.workflow_id
+        )
+    return table
+
+
+def write_starter_workspace(directory: Path, *, force: bool) -> Path:
+    """Write the commented starter partnerkit.yaml and the workspace folders."""
+    config_path = directory / CONFIG_FILE_NAME
+    if config_path.exists() and not force:
+        raise WorkspaceError(
+            str(config_path), "no existing workspace file (use --force to replace it)"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    template = files("jobs").joinpath("templates/partnerkit.yaml").read_text(encoding="utf-8")
+    config_path.write_text(template, encoding="utf-8")
+    for folder in ("data", "warehouse", "reports"):
+        (directory / folder).mkdir(exist_ok=True)
+    return config_path
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing partnerkit.yaml.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a workspace with a commented starter partnerkit.yaml.
+
+    Example: partnerkit init ./my-workspace
+    """
+    config_path = write_starter_workspace(directory, force=force)
+    emit(
+        {"workspace": str(directory.resolve()), "config": str(config_path.resolve())},
+        as_json,
+        lambda: stderr.print(f"Created {escape(str(config_path))}: edit it, then run the jobs."),
+    )
+
+
+def generator_settings(seeds: int, universe: int, seed: int) -> GeneratorSettings:
+    try:
+        return GeneratorSettings(seeds=seeds, universe=universe, seed=seed)
+    except ValidationError as error:
+        raise typer.BadParameter("; ".join(format_validation_errors(error))) from None
+
+
+def ensure_workspace(directory: Path) -> Workspace:
+    """Load a workspace, writing the starter config first when the folder has none."""
+    if not (directory / CONFIG_FILE_NAME).exists():
+        write_starter_workspace(directory, force=False)
+        stderr.print(f"Wrote a starter {CONFIG_FILE_NAME} in {escape(str(directory))}")
+    return load_workspace(directory)
+
+
+SeedsOption = Annotated[int, typer.Option("--seeds", help="Number of 1P seed profiles.")]
+UniverseOption = Annotated[int, typer.Option("--universe", help="Number of partner persons.")]
+RandomSeedOption = Annotated[
+    int, typer.Option("--seed", help="Random seed; same seed, same files.")
+]
+
+
+@app.command()
+def generate(
+    workspace: WorkspaceOption = Path("."),
+    seeds: SeedsOption = 10_000,
+    universe: UniverseOption = 50_000,
+    seed: RandomSeedOption = 42,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a messy seed set, a hashed partner universe and the ground truth, with Spark.
+
+    Example: partnerkit generate --workspace ./ws --seeds 1000000 --universe 5000000 --seed 7
+    """
+    settings = generator_settings(seeds, universe, seed)
+    loaded = ensure_workspace(workspace)
+    with spark_session(loaded, master) as spark:
+        from jobs.progress import spark_progress
+
+        with spark_progress(spark, stderr, "generate"):
+            result = generate_job.run(loaded, spark, settings=settings)
+    emit(
+        result.model_dump(),
+        as_json,
+        lambda: stderr.print(results_table("partnerkit generate", [result])),
+    )
+
+
+@app.command()
+def demo(
+    workspace: Annotated[
+        Path,
+        typer.Option("--workspace", "-w", help="Folder for the demo workspace (created)."),
+    ] = Path(DEMO_WORKSPACE),
+    seeds: SeedsOption = 2_000,
+    universe: UniverseOption = 10_000,
+    seed: RandomSeedOption = 42,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a small demo workspace and run every partnerkit job on it, then summarize.
+
+    Example: partnerkit demo --workspace ./partnerkit-demo --seeds 2000 --universe 10000
+    """
+    settings = generator_settings(seeds, universe, seed)
+    loaded = ensure_workspace(workspace)
+    results: list[JobResult] = []
+    with spark_session(loaded, master) as spark:
+        from jobs.progress import spark_progress
+
+        stages: list[tuple[str, Callable[[], JobResult]]] = [
+            ("generate", lambda: generate_job.run(loaded, spark, settings=settings)),
+        ]
+        for name, stage in stages:
+            with spark_progress(spark, stderr, name):
+                results.append(stage())
+    generated = results[0].counts
+
+    def render() -> None:
+        stderr.print(results_table("partnerkit demo", results))
+        stderr.print(demo_summary(generated))
+        stderr.print(f"Workspace: {escape(str(loaded.root))}")
+
+    emit(
+        {"workspace": str(loaded.root), "results": [r.model_dump() for r in results]},
+        as_json,
+        render,
+    )
+
+
+def demo_summary(counts: dict[str, Any]) -> Table:
+    """What the generated data holds: ground truth and the messy variants really present."""
+    table = Table(title="generated data", title_justify="left")
+    table.add_column("what")
+    table.add_column("rows", justify="right")
+    for key in (
+        "seeds",
+        "universe",
+        "in_universe",
+        "email_in_universe",
+        "phone_in_universe",
+        "address_in_universe",
+    ):
+        table.add_row(key, f"{counts.get(key, 0):,}")
+    by_kind: dict[str, list[str]] = {}
+    for key, value in counts.items():
+        if key.startswith("variant."):
+            kind, _, variant = key.removeprefix("variant.").partition(":")
+            by_kind.setdefault(kind, []).append(f"{variant} {value:,}")
+    for kind, parts in by_kind.items():
+        table.add_row(f"{kind} variants", ", ".join(parts))
+    return table
+
+
+@app.command()
+def runs(
+    workspace: WorkspaceOption = Path("."),
+    job: Annotated[str | None, typer.Option("--job", help="Only runs of this job.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many runs, newest first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """List job runs from the workspace ledger, newest first.
+
+    Example: partnerkit runs --workspace ./partnerkit-demo --job generate
+    """
+    from ingest.ledger import Ledger
+
+    loaded = load_workspace(workspace)
+    records = Ledger(loaded.ledger_path).runs(job=job, limit=limit)
+
+    def render() -> None:
+        table = Table(title=f"runs in {loaded.ledger_path}", title_justify="left")
+        for column in ("started_at", "job", "status", "workflow_id", "error"):
+            table.add_column(column)
+        for record in records:
+            table.add_row(
+                record.started_at,
+                record.job,
+                record.status,
+                record.workflow_id,
+                escape(record.error or ""),
+            )
+        stderr.print(table)
+
+    emit({"runs": [record.model_dump() for record in records]}, as_json, render)
+
+
+def exit_code_for(error: BaseException) -> int:
+    for error_type, code in EXIT_CODES.items():
+        if isinstance(error, error_type):
+            return code
+    return EXIT_ERROR
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code (tests call this; main() exits with it)."""
+    State.debug = os.environ.get("PARTNERKIT_DEBUG", "") not in ("", "0", "false")
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="partnerkit")
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except PartnerkitError as error:
+        if State.debug:
+            raise
+        stderr.print(f"[bold red]Error:[/] {escape(str(error))}")
+        return exit_code_for(error)
+    except KeyboardInterrupt:
+        stderr.print("[bold red]Interrupted.[/]")
+        return 130
+    except Exception as error:
+        if State.debug:
+            raise
+        # Not ours: Spark's text can quote row values, so show the type and where to look.
+        stderr.print(
+            f"[bold red]Error:[/] unexpected {type(error).__name__}; "
+            "run again with --debug for the full traceback."
+        )
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def main() -> None:
+    sys.exit(run_cli())

@@ -1,0 +1,206 @@
+"""The workspace file `partnerkit.yaml`: pydantic models that forbid unknown keys at every level."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jobs.errors import ConfigError, WorkspaceError
+
+CONFIG_FILE_NAME = "partnerkit.yaml"
+
+HashType = Literal["plaintext", "md5", "sha1", "sha256"]
+HashEncoding = Literal["hex", "base64"]
+FileFormat = Literal["csv", "json", "jsonl", "parquet"]
+IdentifierKind = Literal["email", "phone", "address", "maid"]
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+
+
+def _require_spark_keys(conf: dict[str, str]) -> dict[str, str]:
+    """Reject conf keys Spark would silently ignore (feast's ignored "master" key)."""
+    bad = sorted(key for key in conf if not key.startswith("spark."))
+    if bad:
+        raise ValueError(f"Spark conf keys must start with 'spark.', got {', '.join(bad)}")
+    return conf
+
+
+SparkConf = Annotated[dict[str, str], AfterValidator(_require_spark_keys)]
+
+
+class StrictModel(BaseModel):
+    """Base for every config model: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkConfig(StrictModel):
+    """How the jobs get their SparkSession; the CLI's --master wins over `master` here."""
+
+    master: str | None = None
+    shuffle_partitions: int = Field(default=8, ge=1)
+    conf: SparkConf = Field(default_factory=dict)
+
+
+class FileSource(StrictModel):
+    """A file, folder, glob or s3:// prefix and how to read it."""
+
+    path: str
+    format: FileFormat = "csv"
+    options: dict[str, str] = Field(
+        default_factory=dict, description="Reader options, e.g. delimiter, encoding."
+    )
+
+
+class SeedColumns(StrictModel):
+    """Which seed-file columns hold the profile key, identifiers and country."""
+
+    profile_id: str = "profile_id"
+    email: str | None = "email"
+    phone: str | None = "phone"
+    street: str | None = "street"
+    city: str | None = "city"
+    state: str | None = "state"
+    postal_code: str | None = "postal_code"
+    country: str | None = "country"
+
+
+class SeedsConfig(StrictModel):
+    """The brand's first-party seed set."""
+
+    source: FileSource
+    columns: SeedColumns = Field(default_factory=SeedColumns)
+    default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    attributes: list[str] = Field(default_factory=list)
+
+
+class IdentifierColumn(StrictModel):
+    """One hashed identifier column of a partner file."""
+
+    column: str
+    kind: IdentifierKind
+
+
+class PartnerMapping(StrictModel):
+    """Partner file columns -> partner ID, identifiers and attributes grouped by domain."""
+
+    partner_id: str
+    identifiers: list[IdentifierColumn] = Field(min_length=1)
+    attributes: dict[str, list[str]] = Field(default_factory=dict)
+    confidence: str | None = None
+
+
+class ContractTerms(StrictModel):
+    """What the partner's contract allows."""
+
+    retention_days: int = Field(default=365, ge=1)
+    persist_partner_id: bool = True
+
+
+class PartnerConfig(StrictModel):
+    """One data partner: its namespace, identity rules, file and terms."""
+
+    name: Slug
+    namespace: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    profile: str
+    hash: HashType
+    hash_encoding: HashEncoding = "hex"
+    source: FileSource
+    mapping: PartnerMapping
+    labels: list[str] = Field(default_factory=lambda: ["3PD"])
+    contract: ContractTerms = Field(default_factory=ContractTerms)
+    priority: int = Field(default=1, ge=1)
+
+
+class WorkspaceConfig(StrictModel):
+    """Everything in `partnerkit.yaml`; relative paths resolve against the workspace folder."""
+
+    version: Literal[1] = 1
+    warehouse: str = "warehouse"
+    ledger: str = "ledger.sqlite"
+    reports: str = "reports"
+    spark: SparkConfig = Field(default_factory=SparkConfig)
+    seeds: SeedsConfig
+    partners: list[PartnerConfig] = Field(default_factory=list)
+
+    @field_validator("partners")
+    @classmethod
+    def _unique_partner_names(cls, partners: list[PartnerConfig]) -> list[PartnerConfig]:
+        names = [partner.name for partner in partners]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"partner names must be unique, repeated: {', '.join(repeated)}")
+        return partners
+
+
+class Workspace(BaseModel):
+    """A loaded workspace: its folder and its validated config, with paths resolved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    root: Path
+    config: WorkspaceConfig
+
+    def resolve(self, path: str) -> str:
+        """Resolve a config path against the workspace; URIs (s3://, hdfs://) pass through."""
+        if "://" in path:
+            return path
+        return str((self.root / path).resolve())
+
+    @property
+    def warehouse(self) -> str:
+        return self.resolve(self.config.warehouse)
+
+    @property
+    def ledger_path(self) -> Path:
+        return Path(self.resolve(self.config.ledger))
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.resolve(self.config.reports))
+
+
+def format_validation_errors(error: ValidationError) -> list[str]:
+    """Render pydantic errors as `partners[0].hash: message` lines, one per problem."""
+    lines = []
+    for problem in error.errors():
+        path = ""
+        for part in problem["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling and indentation)"
+        lines.append(f"{path or '(top level)'}: {message}")
+    return lines
+
+
+def parse_config(text: str, *, file: str) -> WorkspaceConfig:
+    """Parse and validate the YAML text of a workspace file, reporting every problem at once."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or error
+        raise ConfigError(file, [f"{where}not valid YAML ({problem})"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(file, ["(top level): expected a mapping of keys to values"])
+    try:
+        return WorkspaceConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(file, format_validation_errors(error)) from None
+
+
+def load_workspace(root: str | Path) -> Workspace:
+    """Load `partnerkit.yaml` from a workspace folder."""
+    root_path = Path(root).expanduser().resolve()
+    config_path = root_path / CONFIG_FILE_NAME
+    if not config_path.is_file():
+        raise WorkspaceError(
+            str(config_path), "a workspace file; create one with `partnerkit init DIR`"
+        )
+    config = parse_config(config_path.read_text(encoding="utf-8"), file=str(config_path))
+    return Workspace(root=root_path, config=config)

@@ -1,0 +1,34 @@
+"""Errors raised by the jobs layer: workspace config and runtime prerequisites."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class PartnerkitError(Exception):
+    """Base of the errors the jobs layer raises on purpose; the CLI maps each to an exit code."""
+
+
+class ConfigError(PartnerkitError, ValueError):
+    """The workspace file is missing, unreadable or invalid; carries one line per problem."""
+
+    def __init__(self, file: str, problems: Sequence[str]) -> None:
+        self.file = file
+        self.problems = list(problems)
+        lines = "\n".join(f"  {problem}" for problem in self.problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{file}: {count} {noun}\n{lines}")
+
+
+class WorkspaceError(PartnerkitError, FileNotFoundError):
+    """The workspace folder or a file it should hold is not where the user said."""
+
+    def __init__(self, path: str, expected: str) -> None:
+        self.path = path
+        self.expected = expected
+        super().__init__(f"{path}: expected {expected}")
+
+
+class JavaUnavailableError(PartnerkitError, RuntimeError):
+    """Spark cannot start because Java is missing or too old."""

@@ -1,0 +1,59 @@
+"""The generate job: write a demo seed set, partner universe and ground truth into a workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from ingest.ledger import Ledger
+from jobs.config import Workspace
+from jobs.runs import JobResult, record_run
+from jobs.synthetic import (
+    GeneratorSettings,
+    build_seeds,
+    build_universe,
+    split_seeds,
+    summarize_ground_truth,
+)
+from jobs.tables import write_csv_file, write_csv_folder
+from schemas.attributes import load_attribute_catalog
+
+JOB = "generate"
+DEMO_PARTNER = "acme"
+SEEDS_FILE = "data/seeds.csv"
+GROUND_TRUTH_FILE = "data/ground_truth.csv"
+UNIVERSE_FOLDER = f"data/partners/{DEMO_PARTNER}"
+ROWS_PER_FILE = 1_000_000
+
+
+def partitions_for(rows: int) -> int:
+    """One task per ~250k rows keeps both cores busy without tiny tasks on small data."""
+    return max(2, -(-rows // 250_000))
+
+
+def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSettings) -> JobResult:
+    """Generate the files; the starter workspace config already points at these paths."""
+    root = Path(workspace.root)
+    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+        catalog = load_attribute_catalog()
+        universe = build_universe(
+            spark, settings, catalog, partitions=max(1, -(-settings.universe // ROWS_PER_FILE))
+        )
+        write_csv_folder(universe, root / UNIVERSE_FOLDER, stem="universe", compression="gzip")
+        seeds_with_truth = build_seeds(spark, settings, partitions=partitions_for(settings.seeds))
+        seeds, truth = split_seeds(seeds_with_truth)
+        write_csv_file(seeds, root / SEEDS_FILE)
+        write_csv_file(truth, root / GROUND_TRUTH_FILE)
+        job.counts.update(
+            seeds=settings.seeds,
+            universe=settings.universe,
+            seed=settings.seed,
+            **summarize_ground_truth(truth),
+        )
+        job.outputs.update(
+            seeds=str(root / SEEDS_FILE),
+            ground_truth=str(root / GROUND_TRUTH_FILE),
+            universe=str(root / UNIVERSE_FOLDER),
+        )
+    return job.result()

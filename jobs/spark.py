@@ -1,0 +1,147 @@
+"""The one SparkSession factory: local by default, a cluster when asked, spark-submit respected."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from importlib.resources import files
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pyspark.sql import SparkSession
+
+from jobs.config import SparkConf
+from jobs.errors import JavaUnavailableError
+
+MASTER_ENV = "PARTNERKIT_SPARK_MASTER"
+MIN_JAVA_MAJOR = 17
+# Spark sets these in the Python driver it launches; then the JVM and its master already exist.
+SPARK_SUBMIT_ENV = "PYSPARK_GATEWAY_PORT"
+
+
+class SparkSettings(BaseModel):
+    """What a job needs to know to get a session; everything else stays at Spark's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    app_name: str = "partnerkit"
+    master: str | None = None
+    shuffle_partitions: int = Field(default=8, ge=1)
+    warehouse_dir: str | None = None
+    conf: SparkConf = Field(default_factory=dict)
+
+
+def is_spark_submit() -> bool:
+    """Whether spark-submit started this Python driver (and so chose the master)."""
+    return SPARK_SUBMIT_ENV in os.environ
+
+
+def resolve_master(requested: str | None) -> str | None:
+    """Pick --master, then PARTNERKIT_SPARK_MASTER, else None (spark-submit's choice, or local)."""
+    return requested or os.environ.get(MASTER_ENV) or None
+
+
+def is_local_master(master: str | None) -> bool:
+    """Local mode is PySpark's default when nothing else chose a master."""
+    if master is None:
+        return not is_spark_submit()
+    return master.startswith("local")
+
+
+def java_major_version(version_output: str) -> int | None:
+    """Read the major version from `java -version` output ("1.8.0_392" -> 8, "17.0.15" -> 17)."""
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', version_output)
+    if not found:
+        return None
+    major = int(found.group(1))
+    if major == 1 and found.group(2):
+        return int(found.group(2))
+    return major
+
+
+def find_java() -> str | None:
+    """Find the java binary the way spark-class does: $JAVA_HOME/bin/java, else PATH."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        candidate = Path(java_home) / "bin" / "java"
+        return str(candidate) if candidate.is_file() else None
+    return shutil.which("java")
+
+
+def require_java() -> None:
+    """Raise one readable sentence when Java is missing or older than Spark 4 needs."""
+    install_hint = (
+        f"install Java {MIN_JAVA_MAJOR} or newer (e.g. `apt-get install openjdk-17-jre-headless`) "
+        "and put it on PATH or set JAVA_HOME"
+    )
+    java = find_java()
+    if java is None:
+        where = "JAVA_HOME" if os.environ.get("JAVA_HOME") else "PATH"
+        raise JavaUnavailableError(
+            f"Spark needs Java, but none was found on {where}: {install_hint}."
+        )
+    try:
+        completed = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError as error:
+        raise JavaUnavailableError(
+            f"Spark needs Java, but {java} would not run ({error.strerror}): {install_hint}."
+        ) from None
+    major = java_major_version(completed.stderr + completed.stdout)
+    if major is None or major < MIN_JAVA_MAJOR:
+        found = f"Java {major}" if major else "an unrecognised Java"
+        raise JavaUnavailableError(
+            f"Spark 4 needs Java {MIN_JAVA_MAJOR}+, but {java} is {found}: {install_hint}."
+        )
+
+
+def log4j_config_path() -> str:
+    """The bundled log4j2 file that keeps the JVM at WARN from its first line."""
+    return str(files("jobs").joinpath("log4j2.properties"))
+
+
+def local_defaults(settings: SparkSettings) -> dict[str, str]:
+    """Settings for a laptop: no UI, few shuffle partitions, loopback networking."""
+    return {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log4j_config_path()}",
+    }
+
+
+def build_spark(settings: SparkSettings) -> SparkSession:
+    """Build (or reuse) the SparkSession for a job run.
+
+    The master is set only when the user asked for one, so a master chosen by spark-submit
+    keeps working unchanged; local defaults apply only in local mode.
+    """
+    master = resolve_master(settings.master)
+    local = is_local_master(master)
+    if not is_spark_submit():
+        require_java()
+    conf: dict[str, str] = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    if local:
+        # Without this Spark binds to the first network interface and warns about it.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        conf.update(local_defaults(settings))
+    if settings.warehouse_dir:
+        conf["spark.sql.warehouse.dir"] = settings.warehouse_dir
+    conf.update(settings.conf)
+
+    builder = SparkSession.builder.appName(settings.app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,73 @@
+"""File and table writes that are atomic: readers see the old version or the new, never half."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+
+# Spark's CSV writer trims values by default; delivered files must keep them byte for byte.
+CSV_WRITE_OPTIONS = {
+    "ignoreLeadingWhiteSpace": False,
+    "ignoreTrailingWhiteSpace": False,
+    "emptyValue": "",
+}
+
+
+def _staging_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.staging-{uuid.uuid4().hex[:12]}")
+
+
+def _spark_parts(folder: Path) -> list[Path]:
+    """Spark's data files in a written folder, in partition order."""
+    return sorted(p for p in folder.iterdir() if p.name.startswith("part-"))
+
+
+def replace_path(staged: Path, target: Path) -> None:
+    """Swap a staged file or folder into place, removing what was there."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir() and not target.is_symlink():
+        retired = _staging_path(target)
+        target.rename(retired)
+        staged.rename(target)
+        shutil.rmtree(retired)
+    else:
+        staged.replace(target)
+
+
+def write_csv_folder(
+    frame: DataFrame, target: str | Path, *, stem: str, compression: str | None = None
+) -> list[Path]:
+    """Write CSV part files with headers as `<stem>-00000.csv[.gz]`, like a partner delivery."""
+    target = Path(target)
+    staged = _staging_path(target)
+    writer = frame.write.options(header=True, **CSV_WRITE_OPTIONS)
+    if compression:
+        writer = writer.option("compression", compression)
+    writer.csv(str(staged))
+    suffix = ".csv.gz" if compression == "gzip" else ".csv"
+    for number, part in enumerate(_spark_parts(staged)):
+        part.rename(staged / f"{stem}-{number:05d}{suffix}")
+    for leftover in staged.iterdir():
+        if not leftover.name.startswith(stem):
+            leftover.unlink()
+    replace_path(staged, target)
+    return sorted(target.iterdir())
+
+
+def write_csv_file(frame: DataFrame, target: str | Path) -> Path:
+    """Write one CSV file with a header, from parts written in parallel and joined in order."""
+    target = Path(target)
+    staged_parts = _staging_path(target)
+    frame.write.options(header=False, **CSV_WRITE_OPTIONS).csv(str(staged_parts))
+    staged_file = _staging_path(target)
+    with staged_file.open("wb") as out:
+        out.write((",".join(frame.columns) + "\n").encode("utf-8"))
+        for part in _spark_parts(staged_parts):
+            with part.open("rb") as chunk:
+                shutil.copyfileobj(chunk, out, length=4 * 1024 * 1024)
+    shutil.rmtree(staged_parts)
+    replace_path(staged_file, target)
+    return target
