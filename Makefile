@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything installs into .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install dev lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+dev: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+## Set up and run the whole pipeline on generated demo data (local Spark, files on disk).
+demo: install
+	$(BIN)/partnerkit demo
+
+## Install the test extra, lint, and run the whole suite.
+test: dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/generate_bench.py
+
+clean:
+	rm -rf $(VENV) partnerkit-demo .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,50 @@
+"""The SQLite ledger records runs and audit events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.ledger import Ledger
+
+
+def test_ledger_records_run_start_and_finish_with_counts(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "nested" / "ledger.sqlite")
+    ledger.start_run("wf-1", "generate")
+    assert ledger.runs()[0].status == "running"
+    ledger.finish_run("wf-1", status="succeeded", counts={"seeds": 10, "universe": 40})
+    (run,) = ledger.runs()
+    assert (run.workflow_id, run.job, run.status) == ("wf-1", "generate", "succeeded")
+    assert run.counts == {"seeds": 10, "universe": 40}
+    assert run.ended_at is not None and run.ended_at >= run.started_at
+
+
+def test_ledger_lists_newest_first_and_filters_by_job(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for number, job in enumerate(["generate", "match", "generate"]):
+        ledger.start_run(f"wf-{number}", job)
+    assert [run.workflow_id for run in ledger.runs()] == ["wf-2", "wf-1", "wf-0"]
+    assert [run.workflow_id for run in ledger.runs(job="generate")] == ["wf-2", "wf-0"]
+
+
+def test_ledger_keeps_events_in_order_per_workflow(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.record_event("wf-1", "policy_evaluation", {"allowed": False})
+    ledger.record_event("wf-2", "other", {})
+    ledger.record_event("wf-1", "quarantine", {"rows": 3})
+    kinds = [event["kind"] for event in ledger.events("wf-1")]
+    assert kinds == ["policy_evaluation", "quarantine"]
+    assert ledger.events("wf-1")[1]["payload"] == {"rows": 3}
+
+
+def test_ledger_rejects_unknown_status(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.start_run("wf-1", "generate")
+    with pytest.raises(ValueError, match="run status must be one of"):
+        ledger.finish_run("wf-1", status="done")
+
+
+def test_ledger_survives_reopening(tmp_path: Path) -> None:
+    Ledger(tmp_path / "ledger.sqlite").start_run("wf-1", "generate")
+    assert Ledger(tmp_path / "ledger.sqlite").runs()[0].workflow_id == "wf-1"

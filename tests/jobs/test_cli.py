@@ -1,0 +1,94 @@
+"""The CLI: exit codes, errors that name the key and file, help on every command, clean JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+import yaml
+
+from jobs.cli import EXIT_USAGE, app, run_cli
+
+STARTER_HELP_EXAMPLE = "Example: partnerkit"
+
+
+def test_version_prints_and_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("partnerkit ")
+
+
+def test_no_arguments_shows_help_as_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli([]) == EXIT_USAGE
+    assert "Usage" in capsys.readouterr().out + capsys.readouterr().err
+
+
+def test_unknown_option_is_usage_error() -> None:
+    assert run_cli(["init", "--no-such-flag"]) == EXIT_USAGE
+
+
+def test_every_command_has_help_ending_in_an_example() -> None:
+    command = typer.main.get_command(app)
+    missing = [
+        name
+        for name, sub in command.commands.items()  # type: ignore[attr-defined]
+        if not sub.help or STARTER_HELP_EXAMPLE not in sub.help
+    ]
+    assert missing == []
+
+
+def test_init_writes_starter_and_refuses_to_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["init", str(tmp_path / "ws"), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert Path(document["config"]).is_file()
+    assert run_cli(["init", str(tmp_path / "ws")]) == EXIT_USAGE
+    assert "--force" in capsys.readouterr().err
+    assert run_cli(["init", str(tmp_path / "ws"), "--force"]) == 0
+
+
+def test_config_typo_exits_2_naming_key_and_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["init", str(tmp_path)]) == 0
+    config_path = tmp_path / "partnerkit.yaml"
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    data["partners"][0]["namespce"] = data["partners"][0].pop("namespace")
+    config_path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    capsys.readouterr()
+
+    assert run_cli(["runs", "--workspace", str(tmp_path)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "partners[0].namespce" in err
+    assert "partners[0].namespace" in err  # the required key it replaced is named too
+    assert str(config_path) in err.replace("\n", "")
+
+
+def test_missing_workspace_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["runs", "--workspace", str(tmp_path / "nowhere")]) == EXIT_USAGE
+    assert "partnerkit init" in capsys.readouterr().err
+
+
+def test_missing_java_exits_1_with_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    code = run_cli(["generate", "--workspace", str(tmp_path), "--seeds", "5", "--universe", "5"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Spark needs Java" in err and "Traceback" not in err
+
+
+def test_bad_generator_sizes_are_usage_errors(tmp_path: Path) -> None:
+    assert run_cli(["generate", "--workspace", str(tmp_path), "--seeds", "0"]) == EXIT_USAGE
+
+
+def test_runs_json_is_one_document_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_cli(["init", str(tmp_path)])
+    capsys.readouterr()
+    assert run_cli(["runs", "--workspace", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"runs": []}

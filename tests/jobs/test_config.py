@@ -1,0 +1,98 @@
+"""Workspace config: every problem reported at once, with its path and the file's name."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jobs.config import load_workspace, parse_config
+from jobs.errors import ConfigError, WorkspaceError
+
+STARTER = files("jobs").joinpath("templates/partnerkit.yaml").read_text(encoding="utf-8")
+
+
+def starter_data() -> dict:
+    return yaml.safe_load(STARTER)
+
+
+def test_parse_config_accepts_starter_template() -> None:
+    config = parse_config(STARTER, file="partnerkit.yaml")
+    assert config.partners[0].name == "acme"
+    assert config.partners[0].hash == "sha256"
+    assert config.partners[0].labels == ["3PD"]
+
+
+def test_parse_config_names_unknown_key_with_its_path_and_file() -> None:
+    data = starter_data()
+    data["partners"][0]["hahs"] = "sha256"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml.safe_dump(data), file="/ws/partnerkit.yaml")
+    assert caught.value.problems == [
+        "partners[0].hahs: unknown key (check its spelling and indentation)"
+    ]
+    assert "/ws/partnerkit.yaml" in str(caught.value)
+
+
+def test_parse_config_reports_every_problem_at_once() -> None:
+    data = starter_data()
+    data["partners"][0]["hash"] = "sha512"
+    data["seeds"]["default_country"] = "usa"
+    data["spark"]["conf"] = {"master": "local"}
+    data["warehous"] = "x"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml.safe_dump(data), file="partnerkit.yaml")
+    paths = sorted(problem.split(":")[0] for problem in caught.value.problems)
+    assert paths == ["partners[0].hash", "seeds.default_country", "spark.conf", "warehous"]
+    assert "'md5', 'sha1' or 'sha256'" in next(
+        p for p in caught.value.problems if p.startswith("partners[0].hash")
+    )
+
+
+def test_parse_config_rejects_nested_unknown_key_in_mapping() -> None:
+    data = starter_data()
+    data["partners"][0]["mapping"]["identifiers"][1]["kind"] = "fax"
+    data["partners"][0]["mapping"]["identifiers"][2]["colum"] = "email3"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml.safe_dump(data), file="partnerkit.yaml")
+    paths = {problem.split(":")[0] for problem in caught.value.problems}
+    assert "partners[0].mapping.identifiers[1].kind" in paths
+    assert "partners[0].mapping.identifiers[2].colum" in paths
+
+
+def test_parse_config_rejects_repeated_partner_names() -> None:
+    data = starter_data()
+    data["partners"].append(data["partners"][0])
+    with pytest.raises(ConfigError, match="repeated: acme"):
+        parse_config(yaml.safe_dump(data), file="partnerkit.yaml")
+
+
+def test_parse_config_points_at_yaml_syntax_error_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config("version: 1\nseeds: [unclosed\n", file="partnerkit.yaml")
+    assert "line 3" in caught.value.problems[0]
+    assert "not valid YAML" in caught.value.problems[0]
+
+
+def test_parse_config_rejects_a_list_at_top_level() -> None:
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        parse_config("- a\n- b\n", file="partnerkit.yaml")
+
+
+def test_load_workspace_names_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError) as caught:
+        load_workspace(tmp_path)
+    assert str(tmp_path / "partnerkit.yaml") in str(caught.value)
+    assert "partnerkit init" in str(caught.value)
+
+
+def test_workspace_resolves_relative_paths_and_keeps_uris(tmp_path: Path) -> None:
+    data = starter_data()
+    data["warehouse"] = "s3a://bucket/warehouse"
+    (tmp_path / "partnerkit.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    workspace = load_workspace(tmp_path)
+    assert workspace.warehouse == "s3a://bucket/warehouse"
+    assert workspace.ledger_path == tmp_path.resolve() / "ledger.sqlite"
+    assert workspace.resolve("data/seeds.csv") == str(tmp_path.resolve() / "data/seeds.csv")
