@@ -9,7 +9,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +20,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from jobs import generate as generate_job
-from jobs.config import CONFIG_FILE_NAME, Workspace, format_validation_errors, load_workspace
+from jobs.config import (
+    CONFIG_FILE_NAME,
+    Workspace,
+    format_validation_errors,
+    load_or_create_workspace,
+    load_workspace,
+    write_starter_workspace,
+)
 from jobs.errors import ConfigError, JavaUnavailableError, PartnerkitError, WorkspaceError
+from jobs.progress import spark_progress
 from jobs.runs import JobResult, WorkflowIdFilter
 from jobs.spark import MASTER_ENV, SparkSettings, build_spark
 from jobs.synthetic import GeneratorSettings
@@ -55,11 +62,21 @@ app = typer.Typer(
 
 
 class State:
+    """Options given before the command (`partnerkit --json runs`); reset on every run_cli."""
+
     debug = False
+    as_json = False
+    workspace: Path | None = None
+    master: str | None = None
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.debug = os.environ.get("PARTNERKIT_DEBUG", "") not in ("", "0", "false")
+        cls.as_json, cls.workspace, cls.master = False, None, None
 
 
 WorkspaceOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--workspace",
         "-w",
@@ -105,13 +122,30 @@ def main_options(
         bool,
         typer.Option("--version", callback=_version_callback, is_eager=True, help="Print version."),
     ] = False,
+    workspace: WorkspaceOption = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Enrich known customers with a data partner's attributes, under governance.
 
     Start with `partnerkit demo`, or `partnerkit init DIR` for a workspace of your own.
     """
-    State.debug = debug
-    configure_logging(debug)
+    State.debug = State.debug or debug
+    State.workspace, State.master, State.as_json = workspace, master, as_json
+    configure_logging(State.debug)
+
+
+def chosen_workspace(value: Path | None, default: Path = Path(".")) -> Path:
+    """The command's --workspace, else the one given before the command, else the default."""
+    return value or State.workspace or default
+
+
+def chosen_master(value: str | None) -> str | None:
+    return value or State.master
+
+
+def wants_json(value: bool) -> bool:
+    return value or State.as_json
 
 
 def configure_logging(debug: bool) -> None:
@@ -146,7 +180,7 @@ def spark_session(workspace: Workspace, master: str | None) -> Iterator[Any]:
 
 def emit(document: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
     """Print exactly one JSON document on stdout, or the human rendering on stderr."""
-    if as_json:
+    if wants_json(as_json):
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     else:
         render()
@@ -165,21 +199,6 @@ def results_table(title: str, results: Sequence[JobResult]) -> Table:
             result.job, result.status, f"{result.seconds:.1f}", counts, result.workflow_id
         )
     return table
-
-
-def write_starter_workspace(directory: Path, *, force: bool) -> Path:
-    """Write the commented starter partnerkit.yaml and the workspace folders."""
-    config_path = directory / CONFIG_FILE_NAME
-    if config_path.exists() and not force:
-        raise WorkspaceError(
-            str(config_path), "no existing workspace file (use --force to replace it)"
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    template = files("jobs").joinpath("templates/partnerkit.yaml").read_text(encoding="utf-8")
-    config_path.write_text(template, encoding="utf-8")
-    for folder in ("data", "warehouse", "reports"):
-        (directory / folder).mkdir(exist_ok=True)
-    return config_path
 
 
 @app.command()
@@ -211,10 +230,10 @@ def generator_settings(seeds: int, universe: int, seed: int) -> GeneratorSetting
 
 def ensure_workspace(directory: Path) -> Workspace:
     """Load a workspace, writing the starter config first when the folder has none."""
-    if not (directory / CONFIG_FILE_NAME).exists():
-        write_starter_workspace(directory, force=False)
+    workspace, created = load_or_create_workspace(directory)
+    if created:
         stderr.print(f"Wrote a starter {CONFIG_FILE_NAME} in {escape(str(directory))}")
-    return load_workspace(directory)
+    return workspace
 
 
 SeedsOption = Annotated[int, typer.Option("--seeds", help="Number of 1P seed profiles.")]
@@ -226,7 +245,7 @@ RandomSeedOption = Annotated[
 
 @app.command()
 def generate(
-    workspace: WorkspaceOption = Path("."),
+    workspace: WorkspaceOption = None,
     seeds: SeedsOption = 10_000,
     universe: UniverseOption = 50_000,
     seed: RandomSeedOption = 42,
@@ -238,10 +257,8 @@ def generate(
     Example: partnerkit generate --workspace ./ws --seeds 1000000 --universe 5000000 --seed 7
     """
     settings = generator_settings(seeds, universe, seed)
-    loaded = ensure_workspace(workspace)
-    with spark_session(loaded, master) as spark:
-        from jobs.progress import spark_progress
-
+    loaded = ensure_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
         with spark_progress(spark, stderr, "generate"):
             result = generate_job.run(loaded, spark, settings=settings)
     emit(
@@ -254,9 +271,11 @@ def generate(
 @app.command()
 def demo(
     workspace: Annotated[
-        Path,
-        typer.Option("--workspace", "-w", help="Folder for the demo workspace (created)."),
-    ] = Path(DEMO_WORKSPACE),
+        Path | None,
+        typer.Option(
+            "--workspace", "-w", help=f"Folder for the demo workspace (default ./{DEMO_WORKSPACE})."
+        ),
+    ] = None,
     seeds: SeedsOption = 2_000,
     universe: UniverseOption = 10_000,
     seed: RandomSeedOption = 42,
@@ -268,11 +287,9 @@ def demo(
     Example: partnerkit demo --workspace ./partnerkit-demo --seeds 2000 --universe 10000
     """
     settings = generator_settings(seeds, universe, seed)
-    loaded = ensure_workspace(workspace)
+    loaded = ensure_workspace(chosen_workspace(workspace, Path(DEMO_WORKSPACE)))
     results: list[JobResult] = []
-    with spark_session(loaded, master) as spark:
-        from jobs.progress import spark_progress
-
+    with spark_session(loaded, chosen_master(master)) as spark:
         stages: list[tuple[str, Callable[[], JobResult]]] = [
             ("generate", lambda: generate_job.run(loaded, spark, settings=settings)),
         ]
@@ -319,7 +336,7 @@ def demo_summary(counts: dict[str, Any]) -> Table:
 
 @app.command()
 def runs(
-    workspace: WorkspaceOption = Path("."),
+    workspace: WorkspaceOption = None,
     job: Annotated[str | None, typer.Option("--job", help="Only runs of this job.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="How many runs, newest first.")] = 20,
     as_json: JsonOption = False,
@@ -330,7 +347,7 @@ def runs(
     """
     from ingest.ledger import Ledger
 
-    loaded = load_workspace(workspace)
+    loaded = load_workspace(chosen_workspace(workspace))
     records = Ledger(loaded.ledger_path).runs(job=job, limit=limit)
 
     def render() -> None:
@@ -359,7 +376,7 @@ def exit_code_for(error: BaseException) -> int:
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (tests call this; main() exits with it)."""
-    State.debug = os.environ.get("PARTNERKIT_DEBUG", "") not in ("", "0", "false")
+    State.reset()
     try:
         app(args=list(argv) if argv is not None else None, prog_name="partnerkit")
     except SystemExit as done:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -204,3 +205,26 @@ def load_workspace(root: str | Path) -> Workspace:
         )
     config = parse_config(config_path.read_text(encoding="utf-8"), file=str(config_path))
     return Workspace(root=root_path, config=config)
+
+
+def write_starter_workspace(directory: Path, *, force: bool) -> Path:
+    """Write the commented starter partnerkit.yaml and the workspace folders."""
+    config_path = directory / CONFIG_FILE_NAME
+    if config_path.exists() and not force:
+        raise WorkspaceError(
+            str(config_path), "no existing workspace file (use --force to replace it)"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    template = files("jobs").joinpath("templates/partnerkit.yaml").read_text(encoding="utf-8")
+    config_path.write_text(template, encoding="utf-8")
+    for folder in ("data", "warehouse", "reports"):
+        (directory / folder).mkdir(exist_ok=True)
+    return config_path
+
+
+def load_or_create_workspace(directory: Path) -> tuple[Workspace, bool]:
+    """Load a workspace, first writing the starter file if the folder has none (demo, generate)."""
+    created = not (directory / CONFIG_FILE_NAME).exists()
+    if created:
+        write_starter_workspace(directory, force=False)
+    return load_workspace(directory), created

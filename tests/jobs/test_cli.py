@@ -92,3 +92,15 @@ def test_runs_json_is_one_document_on_stdout(
     capsys.readouterr()
     assert run_cli(["runs", "--workspace", str(tmp_path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"runs": []}
+
+
+def test_global_options_before_the_command_apply_to_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_cli(["init", str(tmp_path)])
+    capsys.readouterr()
+    assert run_cli(["--json", "--workspace", str(tmp_path), "runs"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"runs": []}
+    # State from one invocation does not leak into the next.
+    assert run_cli(["runs", "--workspace", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == ""
