@@ -1,0 +1,39 @@
+"""Errors raised by the ingest package; messages name files, columns and rows, never values."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of the errors ingest raises on purpose."""
+
+
+class UnknownProfileError(IngestError, LookupError):
+    """A normalization profile name that is not in the catalog."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        super().__init__(
+            f"unknown normalization profile {name!r}; expected one of {', '.join(known)}"
+        )
+
+
+class HashMismatchError(IngestError, ValueError):
+    """A column's data is not in the hash form the partner declared."""
+
+    def __init__(self, *, file: str, column: str, declared: str, found: str, sampled: int) -> None:
+        self.file, self.column, self.declared, self.found = file, column, declared, found
+        super().__init__(
+            f"{file}: column {column!r} was declared {declared} but {sampled} sampled values "
+            f"look like {found}"
+        )
+
+
+class MissingColumnsError(IngestError, ValueError):
+    """Mapped columns that the file does not have, all listed at once."""
+
+    def __init__(self, *, file: str, missing: list[str], available: list[str]) -> None:
+        self.file, self.missing = file, missing
+        super().__init__(
+            f"{file}: missing mapped column(s) {', '.join(missing)}; "
+            f"the file has {', '.join(available) or 'no columns'}"
+        )

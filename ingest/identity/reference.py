@@ -1,0 +1,218 @@
+"""Pure-Python twins of the Spark identity rules in columns.py: same names, same results.
+
+They serve `partnerkit hash` (checking a rule by hand without a JVM), the property tests, and
+the parity test that runs one case table through both engines.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import NamedTuple
+
+from ingest.identity import profiles as p
+from ingest.identity.rules import (
+    DIRECTIONALS,
+    EMAIL_PATTERN,
+    MAID_PATTERN,
+    STREET_SUFFIXES,
+    UNIT_DESIGNATORS,
+    WHITESPACE,
+    calling_code_lengths,
+    phone_regions,
+    unit_pattern,
+)
+
+_EDGES = re.compile(f"^{WHITESPACE}+|{WHITESPACE}+$")
+_RUNS = re.compile(f"{WHITESPACE}+")
+_BLANK = re.compile(f"^{WHITESPACE}*$")
+_EMAIL = re.compile(f"(?i){EMAIL_PATTERN}")
+_MAID = re.compile(MAID_PATTERN)
+_UNIT = re.compile(unit_pattern())
+
+
+class Normalized(NamedTuple):
+    """A normalized value, or None with the reason it was rejected."""
+
+    value: str | None
+    reason: str | None
+
+
+def _ok(value: str) -> Normalized:
+    return Normalized(value, None)
+
+
+def _rejected(reason: str) -> Normalized:
+    return Normalized(None, reason)
+
+
+def is_blank(value: str | None) -> bool:
+    return value is None or _BLANK.match(value) is not None
+
+
+def trim(value: str) -> str:
+    return _EDGES.sub("", value)
+
+
+def normalize_email(value: str | None, steps: tuple[p.EmailStep, ...]) -> Normalized:
+    """Apply a profile's email steps, then check the syntax."""
+    if is_blank(value):
+        return _rejected(p.EMPTY)
+    assert value is not None
+    email = value
+    for step in steps:
+        if isinstance(step, p.Trim):
+            email = trim(email)
+        elif isinstance(step, p.Lowercase):
+            email = email.lower()
+        elif "@" in email:
+            local, _, domain = email.rpartition("@")
+            if isinstance(step, p.RewriteDomain) and domain == step.from_domain:
+                domain = step.to_domain
+            elif isinstance(step, p.StripPlusTag) and domain in step.domains:
+                local = local.split("+", 1)[0]
+            elif isinstance(step, p.StripDots) and domain in step.domains:
+                local = local.replace(".", "")
+            email = f"{local}@{domain}"
+    return _ok(email) if _EMAIL.match(email) else _rejected(p.EMAIL_SYNTAX)
+
+
+def split_calling_code(digits: str) -> str | None:
+    """The calling code an international number starts with (codes are prefix-free)."""
+    codes = calling_code_lengths()
+    for size in (1, 2, 3):
+        if digits[:size] in codes:
+            return digits[:size]
+    return None
+
+
+def normalize_phone(
+    value: str | None, rule: p.PhoneRule, *, country: str | None, default_country: str | None
+) -> Normalized:
+    """Parse a phone number written any common way into the profile's format."""
+    if is_blank(value):
+        return _rejected(p.EMPTY)
+    assert value is not None
+    text = trim(value)
+    digits = re.sub(r"[^0-9]", "", text)
+    if text.startswith("+"):
+        code = split_calling_code(digits)
+        if code is None:
+            return _rejected(p.PHONE_CALLING_CODE_UNKNOWN)
+        national = digits[len(code) :]
+        low, high = calling_code_lengths()[code]
+    else:
+        region_code = trim(country or "").upper() or default_country
+        region = phone_regions().get(region_code or "")
+        if region is None:
+            return _rejected(p.PHONE_COUNTRY_UNKNOWN)
+        code, low, high = region.calling_code, region.min_length, region.max_length
+        prefix = region.national_prefix
+        if (
+            len(digits) > high
+            and digits.startswith(code)
+            and low <= len(digits) - len(code) <= high
+        ):
+            national = digits[len(code) :]
+        elif prefix and digits.startswith(prefix) and len(digits) - len(prefix) >= low:
+            national = digits[len(prefix) :]
+        else:
+            national = digits
+    if len(national) < low:
+        return _rejected(p.PHONE_TOO_SHORT)
+    if len(national) > high:
+        return _rejected(p.PHONE_TOO_LONG)
+    if rule.format == "e164_plus":
+        return _ok(f"+{code}{national}")
+    if rule.format == "e164_digits":
+        return _ok(f"{code}{national}")
+    return _ok(national)
+
+
+def clean_address_part(value: str | None) -> str:
+    """Uppercase, drop '.' and apostrophes, other punctuation to spaces, single spaces."""
+    text = (value or "").upper()
+    text = re.sub(r"[.']", "", text)
+    text = text.replace("#", " # ")
+    text = re.sub(r"[^A-Z0-9# \t\n\x0B\f\r\u00A0\u2007\u202F\uFEFF]", " ", text)
+    return trim(_RUNS.sub(" ", text))
+
+
+def abbreviate_street(base: str) -> str:
+    """USPS abbreviations by position: pre-directional, suffix, post-directional."""
+    tokens = base.split(" ")
+    n = len(tokens)
+    out = []
+    for i, token in enumerate(tokens):
+        if i == 1 and n > 2 and token in DIRECTIONALS:
+            out.append(DIRECTIONALS[token])
+        elif i == n - 1 and n > 2 and token in DIRECTIONALS:
+            out.append(DIRECTIONALS[token])
+        elif i == n - 1 and n > 1 and token in STREET_SUFFIXES:
+            out.append(STREET_SUFFIXES[token])
+        elif i == n - 2 and n > 2 and token in STREET_SUFFIXES and tokens[-1] in DIRECTIONALS:
+            out.append(STREET_SUFFIXES[token])
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
+def normalize_address(
+    street: str | None, city: str | None, state: str | None, postal_code: str | None
+) -> Normalized:
+    """The USPS one-line form: `123 MAIN ST APT 4B SAN FRANCISCO CA 94105`."""
+    parts = [clean_address_part(v) for v in (street, city, state)]
+    zip_match = re.match(r"^([0-9]{5})", re.sub(r"[^0-9-]", "", postal_code or ""))
+    if not any(parts) and not zip_match:
+        return _rejected(p.EMPTY)
+    street_line, city_clean, state_clean = parts
+    if not (street_line and city_clean and state_clean and zip_match):
+        return _rejected(p.ADDRESS_INCOMPLETE)
+    unit = _UNIT.match(street_line)
+    if unit:
+        base = abbreviate_street(unit.group(1))
+        designator = UNIT_DESIGNATORS[unit.group(2) or unit.group(3)]
+        street_line = f"{base} {designator} {unit.group(4)}"
+    else:
+        street_line = abbreviate_street(street_line)
+    return _ok(f"{street_line} {city_clean} {state_clean} {zip_match.group(1)}")
+
+
+def normalize_maid(value: str | None) -> Normalized:
+    """Mobile advertising IDs (IDFA/GAID): lower-case UUIDs."""
+    if is_blank(value):
+        return _rejected(p.EMPTY)
+    assert value is not None
+    maid = trim(value).lower()
+    return _ok(maid) if _MAID.match(maid) else _rejected(p.MAID_SYNTAX)
+
+
+def hash_value(normalized: str, hash_type: str, encoding: str) -> str:
+    """Hash a normalized value as hex, or Base64 of the raw digest."""
+    if hash_type == "plaintext":
+        return normalized
+    digest = hashlib.new(hash_type, normalized.encode("utf-8")).digest()
+    if encoding == "base64":
+        return base64.b64encode(digest).decode("ascii")
+    return digest.hex()
+
+
+def normalize_identifier(
+    kind: str,
+    profile: p.Profile,
+    value: str | None,
+    *,
+    country: str | None = None,
+    default_country: str | None = None,
+) -> Normalized:
+    """Normalize one email, phone or MAID value with a profile (addresses: normalize_address)."""
+    if kind == "email" and profile.email is not None:
+        return normalize_email(value, profile.email)
+    if kind == "phone" and profile.phone is not None:
+        return normalize_phone(
+            value, profile.phone, country=country, default_country=default_country
+        )
+    if kind == "maid":
+        return normalize_maid(value)
+    return _rejected(p.KIND_UNSUPPORTED)

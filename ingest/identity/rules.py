@@ -1,0 +1,112 @@
+"""Tables the identity rules share: phone region metadata and USPS Publication 28 abbreviations.
+
+Phone metadata comes from `phonenumbers` (Google's libphonenumber data) so calling codes, trunk
+prefixes and number lengths stay current with a dependency update, not a hand-kept table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import phonenumbers
+from phonenumbers import PhoneMetadata
+
+# Whitespace both engines agree on. Java's \s and Python's \s differ (Python also matches
+# no-break spaces and the \x1c-\x1f separators), so the class is spelled out.
+WHITESPACE = "[ \\t\\n\\x0B\\f\\r\\u00A0\\u2007\\u202F\\uFEFF]"
+EMAIL_PATTERN = r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$"
+MAID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+@dataclass(frozen=True)
+class PhoneRegion:
+    """What the phone rules need to know of one region."""
+
+    calling_code: str
+    national_prefix: str | None
+    min_length: int
+    max_length: int
+
+
+def _lengths(metadata: PhoneMetadata) -> tuple[int, ...]:
+    lengths = tuple(length for length in metadata.general_desc.possible_length if length > 0)
+    if lengths:
+        return lengths
+    return (4, 17)  # no data: accept what E.164 allows
+
+
+@cache
+def phone_regions() -> dict[str, PhoneRegion]:
+    """Every region phonenumbers knows, by ISO 3166 alpha-2 code."""
+    regions = {}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = PhoneMetadata.metadata_for_region(region)
+        if metadata is None:
+            continue
+        lengths = _lengths(metadata)
+        regions[region] = PhoneRegion(
+            calling_code=str(metadata.country_code),
+            national_prefix=metadata.national_prefix or None,
+            min_length=min(lengths),
+            max_length=max(lengths),
+        )
+    return regions
+
+
+@cache
+def calling_code_lengths() -> dict[str, tuple[int, int]]:
+    """(min, max) national number length per calling code, over all regions sharing it."""
+    spans: dict[str, tuple[int, int]] = {}
+    for region in phone_regions().values():
+        low, high = spans.get(region.calling_code, (99, 0))
+        spans[region.calling_code] = (min(low, region.min_length), max(high, region.max_length))
+    return spans
+
+
+# USPS Publication 28, Appendix C1 (street suffixes, common forms) and C2 (secondary unit
+# designators), and its directionals.
+STREET_SUFFIXES = {
+    "ALLEY": "ALY", "ANNEX": "ANX", "ARCADE": "ARC", "AVENUE": "AVE", "AV": "AVE", "AVEN": "AVE",
+    "BAYOU": "BYU", "BEACH": "BCH", "BEND": "BND", "BLUFF": "BLF", "BOULEVARD": "BLVD",
+    "BOUL": "BLVD", "BRANCH": "BR", "BRIDGE": "BRG", "BROOK": "BRK", "BYPASS": "BYP",
+    "CANYON": "CYN", "CAUSEWAY": "CSWY", "CENTER": "CTR", "CENTRE": "CTR", "CIRCLE": "CIR",
+    "CIRC": "CIR", "CLIFF": "CLF", "CLUB": "CLB", "COMMON": "CMN", "CORNER": "COR",
+    "COURSE": "CRSE", "COURT": "CT", "COVE": "CV", "CREEK": "CRK", "CRESCENT": "CRES",
+    "CROSSING": "XING", "DRIVE": "DR", "DRIV": "DR", "ESTATE": "EST", "ESTATES": "ESTS",
+    "EXPRESSWAY": "EXPY", "EXTENSION": "EXT", "FALLS": "FLS", "FERRY": "FRY", "FIELD": "FLD",
+    "FIELDS": "FLDS", "FOREST": "FRST", "FORK": "FRK", "FREEWAY": "FWY", "GARDEN": "GDN",
+    "GARDENS": "GDNS", "GATEWAY": "GTWY", "GLEN": "GLN", "GREEN": "GRN", "GROVE": "GRV",
+    "HARBOR": "HBR", "HAVEN": "HVN", "HEIGHTS": "HTS", "HIGHWAY": "HWY", "HILL": "HL",
+    "HILLS": "HLS", "HOLLOW": "HOLW", "ISLAND": "IS", "JUNCTION": "JCT", "KNOLL": "KNL",
+    "LAKE": "LK", "LAKES": "LKS", "LANDING": "LNDG", "LANE": "LN", "LOOP": "LOOP",
+    "MANOR": "MNR", "MEADOW": "MDW", "MEADOWS": "MDWS", "MILL": "ML", "MOUNT": "MT",
+    "MOUNTAIN": "MTN", "ORCHARD": "ORCH", "PARK": "PARK", "PARKWAY": "PKWY", "PKY": "PKWY",
+    "PASS": "PASS", "PATH": "PATH", "PIKE": "PIKE", "PINES": "PNES", "PLACE": "PL",
+    "PLAIN": "PLN", "PLAINS": "PLNS", "PLAZA": "PLZ", "POINT": "PT", "PORT": "PRT",
+    "PRAIRIE": "PR", "RANCH": "RNCH", "RIDGE": "RDG", "RIVER": "RIV", "ROAD": "RD",
+    "ROUTE": "RTE", "ROW": "ROW", "RUN": "RUN", "SHORE": "SHR", "SPRING": "SPG",
+    "SPRINGS": "SPGS", "SQUARE": "SQ", "STATION": "STA", "STREET": "ST", "STR": "ST",
+    "SUMMIT": "SMT", "TERRACE": "TER", "TRACE": "TRCE", "TRAIL": "TRL", "TURNPIKE": "TPKE",
+    "VALLEY": "VLY", "VIEW": "VW", "VILLAGE": "VLG", "VISTA": "VIS", "WALK": "WALK",
+    "WAY": "WAY", "WELLS": "WLS",
+}  # fmt: skip
+DIRECTIONALS = {
+    "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
+    "NORTHEAST": "NE", "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
+    "N": "N", "S": "S", "E": "E", "W": "W", "NE": "NE", "NW": "NW", "SE": "SE", "SW": "SW",
+}  # fmt: skip
+# '#' is USPS's designator when the kind of unit is unknown; partnerkit writes it as APT so
+# "#4B" and "Apt 4B" standardize alike (a deliberate departure, see docs/design-notes.md).
+UNIT_DESIGNATORS = {
+    "APARTMENT": "APT", "APT": "APT", "#": "APT", "SUITE": "STE", "STE": "STE", "UNIT": "UNIT",
+    "FLOOR": "FL", "FL": "FL", "ROOM": "RM", "RM": "RM", "BUILDING": "BLDG", "BLDG": "BLDG",
+    "DEPARTMENT": "DEPT", "DEPT": "DEPT", "SPACE": "SPC", "SPC": "SPC", "LOT": "LOT",
+    "TRAILER": "TRLR", "TRLR": "TRLR",
+}  # fmt: skip
+
+
+def unit_pattern() -> str:
+    """Street line = base, designator, unit number; the designator list sorted longest first."""
+    designators = "|".join(sorted((d for d in UNIT_DESIGNATORS if d != "#"), key=len, reverse=True))
+    return rf"^(.*?) (?:({designators}) |(#) ?)([A-Z0-9-]+)$"

@@ -1,0 +1,109 @@
+"""One case table for both engines: (kind, profile, input, country, expected value, reason).
+
+Published examples cite their source; the rest cover Unicode, whitespace, +tags, E.164
+variants and empty/NULL. Identifiers are synthetic (example.com, fictional numbers).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Case(NamedTuple):
+    kind: str
+    profile: str
+    value: str | None
+    country: str | None
+    expected: str | None
+    reason: str | None
+
+
+UID2_DOCS = "IABTechLab/uid2docs docs/getting-started/gs-normalization-encoding.md"
+
+# (profile, input, normalized, hash) published by the platform itself.
+PUBLISHED_HASHES = [
+    # UID2: "Normalization Examples for Email" table, hashed and Base64-encoded values.
+    ("uid2", "MyEmail@example.com", "myemail@example.com", "FsGNM28LJQ8OLZB0Us65ZYp07NrovJSGTCMSKnLMJ6U=", UID2_DOCS),
+    ("uid2", "MYEMAIL@example.com", "myemail@example.com", "FsGNM28LJQ8OLZB0Us65ZYp07NrovJSGTCMSKnLMJ6U=", UID2_DOCS),
+    ("uid2", "My.Email@example.com", "my.email@example.com", "4itTvG+HEnTzpiqzejyu1yFPwU1nYhWpaiQvz62hyB8=", UID2_DOCS),
+    ("uid2", "JaneSaoirse@example.com", "janesaoirse@example.com", "1mcOepIAfxtf94Xx/IHlOqbT170GvfXEc83HKGwoS20=", UID2_DOCS),
+    ("uid2", "Jane.Saoirse@example.com", "jane.saoirse@example.com", "sZZDLHuYmiypHIN5mVfFFdpT5sE6vyC3j+qU8RfpC/g=", UID2_DOCS),
+    ("uid2", "JaneSaoirse+Work@example.com", "janesaoirse+work@example.com", "KKruSBUjDNO069iMUVImVQZm6RrAGZKeOtrD9mwogYA=", UID2_DOCS),
+    ("uid2", "JANE.SAOIRSE@gmail.com", "janesaoirse@gmail.com", "ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8=", UID2_DOCS),
+    ("uid2", "Jane.Saoirse@gmail.com", "janesaoirse@gmail.com", "ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8=", UID2_DOCS),
+    ("uid2", "JaneSaoirse+Work@gmail.com", "janesaoirse@gmail.com", "ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8=", UID2_DOCS),
+    ("uid2", "user@example.com", "user@example.com", "tMmiiTI7IaAcPpQPFQ65uMVCWH8av9jw4cwf/F5HVRQ=", UID2_DOCS),
+    # UID2 "Phone Number Hash Encoding" example: normalized +12345678901.
+    ("uid2", "+12345678901", "+12345678901", "EObwtHBUqDNZR33LNSMdtt5cafsYFuGmuY4ZLenlue4=", UID2_DOCS),
+]  # fmt: skip
+
+CASES = [
+    # Emails: whitespace (tabs, no-break space), case, Gmail rules per profile.
+    Case("email", "uid2", "  Jane.Doe+news@Gmail.com\t", None, "janedoe@gmail.com", None),
+    Case("email", "uid2", "jane.doe+news@googlemail.com", None, "jane.doe+news@googlemail.com", None),
+    Case("email", "ndc", "jane.doe+news@googlemail.com", None, "janedoe@gmail.com", None),
+    # seed 000: "All Gmail variations automatically normalize to canonical form".
+    Case("email", "ndc", "john.doe@gmail.com", None, "johndoe@gmail.com", None),
+    Case("email", "ndc", "john.doe+spam@gmail.com", None, "johndoe@gmail.com", None),
+    Case("email", "meta", " John.Doe+Spam@Gmail.com ", None, "john.doe+spam@gmail.com", None),
+    Case("email", "google", "John.Doe@GoogleMail.com", None, "john.doe@googlemail.com", None),
+    Case("email", "google_ads_legacy", "John.Doe@GoogleMail.com", None, "johndoe@googlemail.com", None),
+    Case("email", "google_ads_legacy", "John.Doe+x@gmail.com", None, "johndoe+x@gmail.com", None),
+    Case("email", "adobe_email_lc_sha256", "\u00a0USER@Example.COM\u00a0", None, "user@example.com", None),
+    Case("email", "liveramp", "a.b@example.org", None, "a.b@example.org", None),
+    Case("email", "uid2", "jane doe@example.com", None, None, "email_syntax"),
+    Case("email", "uid2", "jane@@example.com", None, None, "email_syntax"),
+    Case("email", "uid2", "jane.example.com", None, None, "email_syntax"),
+    Case("email", "uid2", "+tag@gmail.com", None, None, "email_syntax"),
+    Case("email", "uid2", "josé@example.com", None, None, "email_syntax"),
+    Case("email", "uid2", "ÉLODIE@EXAMPLE.COM", None, None, "email_syntax"),
+    Case("email", "uid2", "", None, None, "empty"),
+    Case("email", "uid2", " \t ", None, None, "empty"),
+    Case("email", "uid2", None, None, None, "empty"),
+    # Phones: E.164 variants, trunk prefixes, country from the row or the default (US).
+    Case("phone", "uid2", "+1 (201) 555-0100", None, "+12015550100", None),
+    Case("phone", "uid2", "201.555.0100", "US", "+12015550100", None),
+    Case("phone", "uid2", "12015550100", None, "+12015550100", None),
+    Case("phone", "uid2", " 201 555 0100\t", "us", "+12015550100", None),
+    Case("phone", "meta", "(201) 555-0100", None, "12015550100", None),
+    Case("phone", "ndc", "+1 (201) 555-0100", None, "2015550100", None),
+    Case("phone", "liveramp", "1-201-555-0100", None, "2015550100", None),
+    Case("phone", "uid2", "020 7946 0958", "GB", "+442079460958", None),
+    Case("phone", "uid2", "+44 20 7946 0958", None, "+442079460958", None),
+    Case("phone", "uid2", "447400123456", "GB", "+447400123456", None),
+    Case("phone", "ndc", "07400 123456", "GB", "7400123456", None),
+    Case("phone", "uid2", "030 901820", "DE", "+4930901820", None),
+    Case("phone", "uid2", "06 12 34 56 78", "FR", "+33612345678", None),
+    Case("phone", "uid2", "09876 543210", "IN", "+919876543210", None),
+    Case("phone", "uid2", "(11) 96123-4567", "BR", "+5511961234567", None),
+    Case("phone", "uid2", "090-1234-5678", "JP", "+819012345678", None),
+    Case("phone", "uid2", "0412 345 678", "AU", "+61412345678", None),
+    Case("phone", "uid2", "(416) 555-0199", "CA", "+14165550199", None),
+    # UID2 docs: Sydney "(02) 1234 5678" -> +61212345678.
+    Case("phone", "uid2", "(02) 1234 5678", "AU", "+61212345678", None),
+    Case("phone", "uid2", "12345", None, None, "phone_too_short"),
+    Case("phone", "uid2", "2015550100123", None, None, "phone_too_long"),
+    Case("phone", "uid2", "+999 1234 5678", None, None, "phone_calling_code_unknown"),
+    Case("phone", "uid2", "020 7946 0958", "XX", None, "phone_country_unknown"),
+    Case("phone", "uid2", "", None, None, "empty"),
+    Case("phone", "uid2", None, None, None, "empty"),
+    Case("phone", "adobe_email_lc_sha256", "+12015550100", None, None, "kind_unsupported"),
+    # MAIDs.
+    Case("maid", "ndc", " 6D92078A-8246-4BA4-AE5B-76104861E7DC ", None, "6d92078a-8246-4ba4-ae5b-76104861e7dc", None),
+    Case("maid", "ndc", "not-a-maid", None, None, "maid_syntax"),
+]  # fmt: skip
+
+# (street, city, state, postal code, expected, reason), all with the ndc profile.
+ADDRESS_CASES = [
+    ("123 Main Street", "San Francisco", "CA", "94105", "123 MAIN ST SAN FRANCISCO CA 94105", None),
+    ("123 main st.", "san francisco", "ca", "94105-1234", "123 MAIN ST SAN FRANCISCO CA 94105", None),
+    ("4418 Franklin Dr Apartment 19", "Philadelphia", "PA", "19103", "4418 FRANKLIN DR APT 19 PHILADELPHIA PA 19103", None),
+    ("674 HIGHLAND COURT #26C", "Portland", "OR", "97204", "674 HIGHLAND CT APT 26C PORTLAND OR 97204", None),
+    ("100 north Main Street southwest", "Austin", "TX", "78701", "100 N MAIN ST SW AUSTIN TX 78701", None),
+    ("55 Lake Road, Suite 200", "Denver", "co", "80202", "55 LAKE RD STE 200 DENVER CO 80202", None),
+    ("9 O'Neil\tAvenue", "St. Louis", "MO", " 63101 ", "9 ONEIL AVE ST LOUIS MO 63101", None),
+    ("1 Park", "Boston", "MA", "02108", "1 PARK BOSTON MA 02108", None),
+    ("123 Main St", "", "CA", "94105", None, "address_incomplete"),
+    ("123 Main St", "San Francisco", "CA", "941", None, "address_incomplete"),
+    (None, None, None, None, None, "empty"),
+]  # fmt: skip
