@@ -20,6 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from jobs import generate as generate_job
+from jobs import match as match_job
+from jobs import prepare as prepare_job
 from jobs.config import (
     CONFIG_FILE_NAME,
     Workspace,
@@ -191,12 +193,12 @@ def results_table(title: str, results: Sequence[JobResult]) -> Table:
     for column in ("job", "status", "seconds", "key counts", "workflow_id"):
         table.add_column(column)
     for result in results:
-        shown = dict(list((k, v) for k, v in result.counts.items() if "." not in k)[:4])
-        counts = ", ".join(
-            f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in shown.items()
-        )
         table.add_row(
-            result.job, result.status, f"{result.seconds:.1f}", counts, result.workflow_id
+            result.job,
+            result.status,
+            f"{result.seconds:.1f}",
+            summarize_counts(result.counts),
+            result.workflow_id,
         )
     return table
 
@@ -292,22 +294,51 @@ def demo(
     with spark_session(loaded, chosen_master(master)) as spark:
         stages: list[tuple[str, Callable[[], JobResult]]] = [
             ("generate", lambda: generate_job.run(loaded, spark, settings=settings)),
+            ("prepare", lambda: prepare_job.run(loaded, spark)),
+            ("match", lambda: match_job.run(loaded, spark)),
         ]
         for name, stage in stages:
             with spark_progress(spark, stderr, name):
                 results.append(stage())
+        quality = generate_job.evaluate(loaded, spark)
     generated = results[0].counts
 
     def render() -> None:
         stderr.print(results_table("partnerkit demo", results))
         stderr.print(demo_summary(generated))
+        stderr.print(quality_table(quality))
         stderr.print(f"Workspace: {escape(str(loaded.root))}")
 
     emit(
-        {"workspace": str(loaded.root), "results": [r.model_dump() for r in results]},
+        {
+            "workspace": str(loaded.root),
+            "results": [r.model_dump() for r in results],
+            "ground_truth": quality,
+        },
         as_json,
         render,
     )
+
+
+def quality_table(quality: dict[str, Any]) -> Table:
+    table = Table(title="matches against the ground truth", title_justify="left")
+    for key in quality:
+        table.add_column(key, justify="right")
+    table.add_row(*[f"{v:.2%}" if isinstance(v, float) else f"{v:,}" for v in quality.values()])
+    return table
+
+
+def summarize_counts(counts: dict[str, Any]) -> str:
+    """A short line for the results table: scalar counts, and rates of nested match stats."""
+    parts = []
+    for key, value in counts.items():
+        if isinstance(value, dict) and "rate" in value:
+            parts.append(
+                f"{key}: {value['resolved']:,}/{value['requested']:,} ({value['rate']:.1%})"
+            )
+        elif isinstance(value, int) and "." not in key:
+            parts.append(f"{key}={value:,}")
+    return ", ".join(parts[:4])
 
 
 def demo_summary(counts: dict[str, Any]) -> Table:
@@ -332,6 +363,83 @@ def demo_summary(counts: dict[str, Any]) -> Table:
     for kind, parts in by_kind.items():
         table.add_row(f"{kind} variants", ", ".join(parts))
     return table
+
+
+PartnerOption = Annotated[
+    str | None, typer.Option("--partner", help="Only this partner (default: every partner).")
+]
+
+
+@app.command()
+def prepare(
+    workspace: WorkspaceOption = None,
+    partner: PartnerOption = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Normalize and hash the seed set for each partner; quarantine what cannot be used.
+
+    Example: partnerkit prepare --workspace ./partnerkit-demo --partner acme
+    """
+    loaded = load_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        with spark_progress(spark, stderr, "prepare"):
+            result = prepare_job.run(loaded, spark, partner=partner)
+    emit(result.model_dump(), as_json, lambda: stderr.print(prepare_table(result)))
+
+
+def prepare_table(result: JobResult) -> Table:
+    table = Table(title=f"seed_prepare {result.workflow_id}", title_justify="left")
+    table.add_column("count")
+    table.add_column("value", justify="right")
+    for key, value in result.counts.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    return table
+
+
+ExportOption = Annotated[
+    str | None,
+    typer.Option("--format", help="Also export matches and evidence as csv, json or jsonl."),
+]
+
+
+@app.command()
+def match(
+    workspace: WorkspaceOption = None,
+    partner: PartnerOption = None,
+    export_format: ExportOption = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Match prepared seeds against each partner universe and print the match statistics.
+
+    Example: partnerkit match --workspace ./partnerkit-demo --partner acme --format csv
+    """
+    if export_format not in (None, "csv", "json", "jsonl"):
+        raise typer.BadParameter("expected csv, json or jsonl", param_hint="--format")
+    loaded = load_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        with spark_progress(spark, stderr, "match"):
+            result = match_job.run(loaded, spark, partner=partner, export_format=export_format)
+    emit(result.model_dump(), as_json, lambda: stderr.print(*match_tables(result)))
+
+
+def match_tables(result: JobResult) -> list[Table]:
+    """One table per partner: overall, per identifier kind, and why profiles went unmatched."""
+    tables = []
+    for partner, stats in result.counts.items():
+        table = Table(title=f"match {partner} ({result.workflow_id})", title_justify="left")
+        for column in ("scope", "requested", "resolved", "rate"):
+            table.add_column(column, justify="left" if column == "scope" else "right")
+        table.add_row("all profiles", f"{stats['requested']:,}", f"{stats['resolved']:,}",
+                      f"{stats['rate']:.2%}")  # fmt: skip
+        for kind, kind_stats in stats["by_identifier"].items():
+            table.add_row(f"  by {kind}", f"{kind_stats['requested']:,}",
+                          f"{kind_stats['resolved']:,}", f"{kind_stats['rate']:.2%}")  # fmt: skip
+        for reason, count in stats["unmatched"].items():
+            table.add_row(f"  unmatched: {reason}", f"{count:,}", "", "")
+        tables.append(table)
+    return tables
 
 
 @app.command()

@@ -101,6 +101,16 @@ class ContractTerms(StrictModel):
     persist_partner_id: bool = True
 
 
+class MatchSettings(StrictModel):
+    """How evidence is scored and a canonical partner person chosen."""
+
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    # Used when the partner maps no confidence column: per identifier kind, 0..1.
+    criterion_scores: dict[IdentifierKind, float] = Field(
+        default_factory=lambda: {"email": 0.9, "phone": 0.8, "address": 0.6, "maid": 0.7}
+    )
+
+
 class PartnerConfig(StrictModel):
     """One data partner: its namespace, identity rules, file and terms."""
 
@@ -114,6 +124,7 @@ class PartnerConfig(StrictModel):
     labels: list[str] = Field(default_factory=lambda: ["3PD"])
     contract: ContractTerms = Field(default_factory=ContractTerms)
     priority: int = Field(default=1, ge=1)
+    match: MatchSettings = Field(default_factory=MatchSettings)
 
 
 class WorkspaceConfig(StrictModel):
@@ -144,6 +155,14 @@ class Workspace(BaseModel):
 
     root: Path
     config: WorkspaceConfig
+
+    def partner(self, name: str) -> PartnerConfig:
+        """A partner by name; the error lists the configured ones."""
+        for partner in self.config.partners:
+            if partner.name == name:
+                return partner
+        known = ", ".join(p.name for p in self.config.partners) or "none"
+        raise WorkspaceError(f"partner {name!r}", f"one of the configured partners ({known})")
 
     def resolve(self, path: str) -> str:
         """Resolve a config path against the workspace; URIs (s3://, hdfs://) pass through."""

@@ -7,16 +7,19 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from ingest.ledger import Ledger
+from ingest.matching import MATCHES_TABLE
+from ingest.readers import read_file
 from jobs.config import Workspace
 from jobs.runs import JobResult, record_run
 from jobs.synthetic import (
     GeneratorSettings,
     build_seeds,
     build_universe,
+    evaluate_matches,
     split_seeds,
     summarize_ground_truth,
 )
-from jobs.tables import write_csv_file, write_csv_folder
+from jobs.tables import read_partition, write_csv_file, write_csv_folder
 from schemas.attributes import load_attribute_catalog
 
 JOB = "generate"
@@ -57,3 +60,10 @@ def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSetting
             universe=str(root / UNIVERSE_FOLDER),
         )
     return job.result()
+
+
+def evaluate(workspace: Workspace, spark: SparkSession, *, partner: str = DEMO_PARTNER) -> dict:
+    """Score the demo's matches against its ground truth (precision, recall)."""
+    truth = read_file(spark, str(Path(workspace.root) / GROUND_TRUTH_FILE), file_format="csv")
+    matches = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner)
+    return evaluate_matches(matches, truth)

@@ -660,3 +660,37 @@ def summarize_ground_truth(truth: DataFrame) -> dict[str, int]:
     ).first()
     counts.update({name: int(totals[name] or 0) for name in totals.asDict()})
     return dict(sorted(counts.items()))
+
+
+def evaluate_matches(matches: DataFrame, truth: DataFrame) -> dict[str, float | int]:
+    """Precision and recall of canonical matches against the generator's answer key.
+
+    Recall counts profiles that share at least one exact identifier with their partner person
+    (the ones a correct normalization can find); precision counts every canonical match.
+    """
+    truth = truth.select(
+        "profile_id",
+        F.col("person_id").alias("true_person_id"),
+        (
+            F.col("email_in_universe").cast("boolean")
+            | F.col("phone_in_universe").cast("boolean")
+            | F.col("address_in_universe").cast("boolean")
+        ).alias("findable"),
+    )
+    judged = matches.select("profile_id", "partner_id").join(truth, "profile_id", how="left")
+    totals = judged.agg(
+        F.count(F.lit(1)).alias("matched"),
+        F.sum((F.col("partner_id") == F.col("true_person_id")).cast("int")).alias("correct"),
+    ).first()
+    findable = truth.where(F.col("findable")).count()
+    found = judged.where(
+        F.col("findable") & (F.col("partner_id") == F.col("true_person_id"))
+    ).count()
+    matched, correct = int(totals["matched"]), int(totals["correct"] or 0)
+    return {
+        "matched": matched,
+        "correct": correct,
+        "findable": findable,
+        "precision": round(correct / matched, 4) if matched else 0.0,
+        "recall": round(found / findable, 4) if findable else 0.0,
+    }

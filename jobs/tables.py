@@ -6,7 +6,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 # Spark's CSV writer trims values by default; delivered files must keep them byte for byte.
 CSV_WRITE_OPTIONS = {
@@ -70,4 +71,79 @@ def write_csv_file(frame: DataFrame, target: str | Path) -> Path:
                 shutil.copyfileobj(chunk, out, length=4 * 1024 * 1024)
     shutil.rmtree(staged_parts)
     replace_path(staged_file, target)
+    return target
+
+
+def table_path(warehouse: str, table: str, partner: str | None = None) -> str:
+    """Where a table (or one partner's partition of it) lives under the warehouse."""
+    path = f"{warehouse.rstrip('/')}/{table}"
+    return f"{path}/partner={partner}" if partner else path
+
+
+def write_table(frame: DataFrame, warehouse: str, table: str, *, partner: str | None = None) -> str:
+    """Write Parquet so readers never see a half-written table.
+
+    On a local warehouse the new version is written beside the old and swapped in by rename.
+    A partner's partition is swapped alone, so re-running one partner leaves the others.
+    On object stores (s3a://) Spark's overwrite is used: rename is not atomic there.
+    """
+    path = table_path(warehouse, table, partner)
+    if partner:
+        frame = frame.drop("partner")  # the partition folder carries it
+    if "://" in path and not path.startswith("file://"):
+        frame.write.mode("overwrite").parquet(path)
+        return path
+    target = Path(path.removeprefix("file://"))
+    staged = _staging_path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame.write.parquet(str(staged))
+    replace_path(staged, target)
+    return str(target)
+
+
+def read_table(spark: SparkSession, warehouse: str, table: str) -> DataFrame:
+    """Read a warehouse table; partition folders (partner=...) become a column."""
+    return spark.read.parquet(table_path(warehouse, table))
+
+
+def read_partition(spark: SparkSession, warehouse: str, table: str, partner: str) -> DataFrame:
+    """One partner's partition of a table, with its `partner` column restored."""
+    frame = spark.read.parquet(table_path(warehouse, table, partner))
+    return frame.select(F.lit(partner).alias("partner"), *frame.columns)
+
+
+def export_table(frame: DataFrame, target: Path, export_format: str) -> Path:
+    """Export a table as one CSV, JSON (array) or JSON Lines file for people and other tools."""
+    if export_format == "csv":
+        flat = frame.select(
+            *[
+                F.array_join(F.col(f.name), ";").alias(f.name)
+                if f.dataType.typeName() == "array"
+                else F.col(f.name)
+                for f in frame.schema.fields
+            ]
+        )
+        return write_csv_file(flat, target)
+    lines = frame.select(F.to_json(F.struct(*frame.columns)).alias("line"))
+    staged = _staging_path(target)
+    lines.write.text(str(staged))
+    merged = _staging_path(target)
+    with merged.open("wb") as out:
+        parts = _spark_parts(staged)
+        if export_format == "json":
+            out.write(b"[\n")
+        first = True
+        for part in parts:
+            with part.open("rb") as chunk:
+                for line in chunk:
+                    if export_format == "json":
+                        out.write(b"" if first else b",\n")
+                        out.write(line.rstrip(b"\n"))
+                    else:
+                        out.write(line)
+                    first = False
+        if export_format == "json":
+            out.write(b"\n]\n")
+    shutil.rmtree(staged)
+    replace_path(merged, target)
     return target

@@ -43,9 +43,17 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     listed = partnerkit("runs", "--workspace", str(workspace), "--json")
     assert listed.returncode == 0, listed.stderr
     runs = json.loads(listed.stdout)["runs"]
-    assert [(r["job"], r["status"], r["workflow_id"]) for r in runs] == [
-        ("generate", "succeeded", generated["workflow_id"])
+    assert [(r["job"], r["status"]) for r in runs] == [
+        ("match", "succeeded"),
+        ("seed_prepare", "succeeded"),
+        ("generate", "succeeded"),
     ]
+    assert runs[-1]["workflow_id"] == generated["workflow_id"]
+    # Exact identifiers, normalized right, find every findable person and nobody else.
+    assert document["ground_truth"]["precision"] == 1.0
+    assert document["ground_truth"]["recall"] == 1.0
+    (matched,) = [r for r in document["results"] if r["job"] == "match"]
+    assert matched["counts"]["acme"]["resolved"] == document["ground_truth"]["matched"] > 0
 
 
 def test_missing_java_is_one_readable_sentence(tmp_path: Path) -> None:

@@ -1,0 +1,217 @@
+"""Matching seeds to a partner universe: evidence per criterion, Noisy-OR scores, canonical pick.
+
+Every link between a profile and a partner person is kept as evidence, one row per criterion,
+so nothing is lost when identifiers disagree (seed 003). Profiles are never merged: a partner
+person linked to several profiles is reported on each, not used to join them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from ingest.identity.detection import canonical_hash, hash_bytes
+
+EVIDENCE_TABLE = "match_evidence"
+MATCHES_TABLE = "matches"
+UNIVERSE_IDENTIFIER_COLUMNS = ("partner_id", "kind", "source_column", "hash_key", "confidence")
+EVIDENCE_COLUMNS = (
+    "profile_id", "partner", "partner_id", "criterion_type", "kind", "quality_score",
+    "source_columns", "workflow_id",
+)  # fmt: skip
+CANDIDATE_COLUMNS = (
+    "profile_id", "partner", "partner_id", "overall_quality_score", "matched_on",
+)  # fmt: skip
+MATCH_COLUMNS = (
+    "profile_id", "partner", "partner_id", "overall_quality_score", "matched_on",
+    "candidate_count", "profiles_sharing_partner_id", "workflow_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IdentifierSource:
+    """One identifier column of a partner file and its kind."""
+
+    column: str
+    kind: str
+
+
+def universe_identifiers(
+    universe: DataFrame,
+    *,
+    partner_id: str,
+    identifiers: Sequence[IdentifierSource],
+    confidence: str | None,
+    hash_type: str,
+    encoding: str,
+) -> DataFrame:
+    """The universe in long form: one row per (partner person, identifier value)."""
+    entries = [
+        F.struct(
+            F.lit(source.kind).alias("kind"),
+            F.lit(source.column).alias("source_column"),
+            hash_bytes(canonical_hash(F.col(source.column), encoding), hash_type, encoding).alias(
+                "hash_key"
+            ),
+        )
+        for source in identifiers
+    ]
+    score = F.col(confidence).try_cast("double") if confidence else F.lit(None).cast("double")
+    exploded = universe.select(
+        F.col(partner_id).alias("partner_id"),
+        score.alias("confidence"),
+        F.explode(F.array(*entries)).alias("entry"),
+    )
+    return exploded.where(F.col("entry.hash_key").isNotNull()).select(
+        "partner_id",
+        F.col("entry.kind").alias("kind"),
+        F.col("entry.source_column").alias("source_column"),
+        F.col("entry.hash_key").alias("hash_key"),
+        "confidence",
+    )
+
+
+def seed_hash_keys(seed_identifiers: DataFrame, *, hash_type: str, encoding: str) -> DataFrame:
+    """Accepted seed identifiers with their hash in the same binary form as the universe's."""
+    accepted = seed_identifiers.where(F.col("reason").isNull() & F.col("hash").isNotNull())
+    return accepted.select(
+        "profile_id",
+        "kind",
+        hash_bytes(F.col("hash"), hash_type, encoding).alias("hash_key"),
+    )
+
+
+def quality_score(confidence: Column, kind: Column, defaults: Mapping[str, float]) -> Column:
+    """The partner's confidence where it gave a usable one, else the criterion's default."""
+    default = F.try_element_at(
+        F.create_map(*[F.lit(x) for item in defaults.items() for x in item]), kind
+    )
+    usable = confidence.isNotNull() & (confidence >= 0) & (confidence <= 1)
+    return F.when(usable, confidence).otherwise(default)
+
+
+def match_evidence(
+    seed_keys: DataFrame,
+    universe_ids: DataFrame,
+    *,
+    partner: str,
+    hash_type: str,
+    criterion_scores: Mapping[str, float],
+    workflow_id: str,
+    broadcast_seeds: bool,
+) -> DataFrame:
+    """Equi-join on (kind, binary hash); one evidence row per profile, person and criterion.
+
+    The seed side is usually far smaller than the universe, so it is broadcast when it fits:
+    the universe is then scanned once and never shuffled.
+    """
+    seeds_side = F.broadcast(seed_keys) if broadcast_seeds else seed_keys
+    joined = universe_ids.join(seeds_side, on=["kind", "hash_key"], how="inner")
+    grouped = joined.groupBy("profile_id", "partner_id", "kind").agg(
+        F.max(quality_score(F.col("confidence"), F.col("kind"), criterion_scores)).alias(
+            "quality_score"
+        ),
+        F.sort_array(F.collect_set("source_column")).alias("source_columns"),
+    )
+    return grouped.select(
+        "profile_id",
+        F.lit(partner).alias("partner"),
+        "partner_id",
+        F.concat_ws("_", F.col("kind"), F.lit(hash_type)).alias("criterion_type"),
+        "kind",
+        F.col("quality_score").cast("double").alias("quality_score"),
+        "source_columns",
+        F.lit(workflow_id).alias("workflow_id"),
+    )
+
+
+def noisy_or(scores: Column) -> Column:
+    """1 - prod(1 - s): 0.9 and 0.1 give 0.91; 0.6 and 0.6 give 0.84 (seed 000)."""
+    return F.lit(1.0) - F.product(F.lit(1.0) - scores)
+
+
+def score_candidates(evidence: DataFrame) -> DataFrame:
+    """One row per (profile, partner person) with the Noisy-OR of its criteria."""
+    scored = evidence.groupBy("profile_id", "partner", "partner_id").agg(
+        F.round(noisy_or(F.col("quality_score")), 6).alias("overall_quality_score"),
+        F.sort_array(F.collect_list("criterion_type")).alias("matched_on"),
+    )
+    return scored.select(*CANDIDATE_COLUMNS)
+
+
+def choose_canonical(candidates: DataFrame, *, threshold: float, workflow_id: str) -> DataFrame:
+    """The best partner person per profile above the threshold; ties go to the lower ID.
+
+    Both ambiguities are reported, never resolved by merging: `candidate_count` (persons above
+    the threshold for this profile) and `profiles_sharing_partner_id` (profiles whose canonical
+    person is this same one).
+    """
+    eligible = candidates.where(F.col("overall_quality_score") >= threshold)
+    per_profile = Window.partitionBy("profile_id", "partner")
+    ranked = eligible.withColumn(
+        "rank",
+        F.row_number().over(
+            per_profile.orderBy(F.col("overall_quality_score").desc(), F.col("partner_id"))
+        ),
+    ).withColumn("candidate_count", F.count(F.lit(1)).over(per_profile))
+    canonical = ranked.where(F.col("rank") == 1)
+    per_person = Window.partitionBy("partner", "partner_id")
+    return canonical.withColumn(
+        "profiles_sharing_partner_id", F.count(F.lit(1)).over(per_person)
+    ).select(
+        *CANDIDATE_COLUMNS,
+        F.col("candidate_count").cast("int").alias("candidate_count"),
+        F.col("profiles_sharing_partner_id").cast("int").alias("profiles_sharing_partner_id"),
+        F.lit(workflow_id).alias("workflow_id"),
+    )
+
+
+def match_stats(
+    seed_identifiers: DataFrame, evidence: DataFrame, matches: DataFrame, *, hash_type: str
+) -> dict[str, object]:
+    """Requested, resolved and rate: overall, per identifier kind and hash type; why not."""
+    profiles = seed_identifiers.select("profile_id").distinct()
+    accepted = seed_identifiers.where(F.col("reason").isNull())
+    with_valid = accepted.select("profile_id").distinct()
+    with_evidence = evidence.select("profile_id").distinct()
+    matched = matches.select("profile_id").distinct()
+
+    requested = profiles.count()
+    resolved = matched.count()
+    per_kind_requested = {
+        r.kind: r["n"]
+        for r in accepted.groupBy("kind").agg(F.countDistinct("profile_id").alias("n")).collect()
+    }
+    canonical_evidence = evidence.join(
+        matches.select("profile_id", "partner_id"), on=["profile_id", "partner_id"], how="inner"
+    )
+    per_kind_resolved = {
+        r.kind: r["n"]
+        for r in canonical_evidence.groupBy("kind")
+        .agg(F.countDistinct("profile_id").alias("n"))
+        .collect()
+    }
+    invalid = requested - with_valid.count()
+    below_threshold = with_evidence.join(matched, on="profile_id", how="left_anti").count()
+    by_kind = {
+        kind: _rate(count, per_kind_resolved.get(kind, 0))
+        for kind, count in sorted(per_kind_requested.items())
+    }
+    return {
+        **_rate(requested, resolved),
+        "by_identifier": by_kind,
+        "by_hash_type": {hash_type: _rate(requested, resolved)},
+        "unmatched": {
+            "invalid_identifier": invalid,
+            "below_threshold": below_threshold,
+            "not_in_universe": requested - resolved - invalid - below_threshold,
+        },
+    }
+
+
+def _rate(requested: int, resolved: int) -> dict[str, object]:
+    rate = round(resolved / requested, 4) if requested else 0.0
+    return {"requested": requested, "resolved": resolved, "rate": rate}

@@ -1,0 +1,162 @@
+"""Seed preparation: normalize and hash each 1P identifier the way one partner did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from ingest.identity import columns as rules
+from ingest.identity.profiles import EMPTY, Profile
+
+SEED_IDENTIFIER_COLUMNS = (
+    "profile_id", "partner", "kind", "profile_version", "hash_type", "hash", "reason",
+    "workflow_id",
+)  # fmt: skip
+SEED_QUARANTINE_COLUMNS = (
+    "profile_id", "partner", "kind", "original", "reason", "workflow_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SeedColumnNames:
+    """Which seed columns hold what (None: the file has no such column)."""
+
+    profile_id: str
+    email: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+def _column(name: str | None) -> Column:
+    return F.col(name) if name else F.lit(None).cast("string")
+
+
+def _identifier_inputs(
+    names: SeedColumnNames, profile: Profile, default_country: str | None
+) -> dict[str, tuple[Column, Column]]:
+    """Per kind the seeds can supply: (original text, normalized struct)."""
+    inputs: dict[str, tuple[Column, Column]] = {}
+    if names.email and profile.supports("email"):
+        email = F.col(names.email)
+        inputs["email"] = (email, rules.normalize_identifier("email", profile, email))
+    if names.phone and profile.supports("phone"):
+        phone = F.col(names.phone)
+        normalized = rules.normalize_identifier(
+            "phone", profile, phone, country=_column(names.country), default_country=default_country
+        )
+        inputs["phone"] = (phone, normalized)
+    if names.street and profile.supports("address"):
+        parts = [_column(n) for n in (names.street, names.city, names.state, names.postal_code)]
+        inputs["address"] = (F.concat_ws(", ", *parts), rules.normalize_address(*parts))
+    return inputs
+
+
+def prepare_seed_identifiers(
+    seeds: DataFrame,
+    *,
+    names: SeedColumnNames,
+    partner: str,
+    profile: Profile,
+    hash_type: str,
+    encoding: str,
+    default_country: str | None,
+    workflow_id: str,
+) -> DataFrame:
+    """One row per (profile, kind): the hash, or NULL and the reason it was rejected.
+
+    The original value is carried in `original` for the quarantine and dropped before the
+    identifiers table is written, so hashes never sit next to plaintext in the warehouse.
+    """
+    inputs = _identifier_inputs(names, profile, default_country)
+    if not inputs:
+        raise ValueError(
+            f"partner {partner!r}: the seed columns supply no kind {profile.label} uses"
+        )
+    entries = [
+        F.struct(
+            F.lit(kind).alias("kind"),
+            original.alias("original"),
+            normalized["value"].alias("value"),
+            normalized["reason"].alias("reason"),
+        )
+        for kind, (original, normalized) in inputs.items()
+    ]
+    exploded = seeds.select(
+        F.col(names.profile_id).alias("profile_id"), F.explode(F.array(*entries)).alias("entry")
+    )
+    return exploded.select(
+        "profile_id",
+        F.lit(partner).alias("partner"),
+        F.col("entry.kind").alias("kind"),
+        F.lit(profile.label).alias("profile_version"),
+        F.lit(hash_type).alias("hash_type"),
+        rules.hash_value(F.col("entry.value"), hash_type, encoding).alias("hash"),
+        F.col("entry.reason").alias("reason"),
+        F.lit(workflow_id).alias("workflow_id"),
+        F.col("entry.original").alias("original"),
+    )
+
+
+def seed_identifiers(prepared: DataFrame) -> DataFrame:
+    """The identifiers table: hashes and reasons, no plaintext."""
+    return prepared.select(*SEED_IDENTIFIER_COLUMNS)
+
+
+def seed_quarantine(prepared: DataFrame) -> DataFrame:
+    """Rejected non-empty identifiers with the value as written, for a steward to fix."""
+    rejected = prepared.where(F.col("reason").isNotNull() & (F.col("reason") != EMPTY))
+    return rejected.select(*SEED_QUARANTINE_COLUMNS)
+
+
+def count_outcomes(prepared: DataFrame) -> dict[str, int]:
+    """accepted / empty / rejected per kind; they add up to the identifiers considered."""
+    outcome = (
+        F.when(F.col("reason").isNull(), F.lit("accepted"))
+        .when(F.col("reason") == EMPTY, F.lit("empty"))
+        .otherwise(F.lit("rejected"))
+    )
+    rows = prepared.groupBy("kind", outcome.alias("outcome")).count().collect()
+    counts = {f"{row.kind}.{row.outcome}": row["count"] for row in rows}
+    reasons = (
+        prepared.where(F.col("reason").isNotNull() & (F.col("reason") != EMPTY))
+        .groupBy("reason")
+        .count()
+        .collect()
+    )
+    counts.update({f"reason.{row.reason}": row["count"] for row in reasons})
+    return dict(sorted(counts.items()))
+
+
+SEEDS_TABLE = "seeds"
+SEED_IDENTIFIERS_TABLE = "seed_identifiers"
+SEED_QUARANTINE_TABLE = "quarantine/seeds"
+SEED_ROWS_QUARANTINE_TABLE = "quarantine/seed_rows"
+ROW_POSITION = "_row_position"
+
+
+def split_seed_rows(
+    seeds: DataFrame, *, profile_id: str, workflow_id: str
+) -> tuple[DataFrame, DataFrame]:
+    """Valid seed rows, and rows without a profile_id or repeating one (first kept) with reasons.
+
+    Row positions come from the file order, so "first" is the first occurrence in the file.
+    """
+    positioned = seeds.withColumn(ROW_POSITION, F.monotonically_increasing_id())
+    key = F.col(profile_id)
+    occurrence = F.row_number().over(Window.partitionBy(key).orderBy(ROW_POSITION))
+    judged = positioned.withColumn(
+        "reason",
+        F.when(rules.is_blank(key), F.lit("profile_id_missing")).when(
+            occurrence > 1, F.lit("duplicate_profile_id")
+        ),
+    )
+    judged = judged.withColumn("workflow_id", F.lit(workflow_id))
+    valid = judged.where(F.col("reason").isNull()).drop("reason", ROW_POSITION)
+    rejected = judged.where(F.col("reason").isNotNull()).drop(ROW_POSITION)
+    return valid, rejected

@@ -1,0 +1,106 @@
+"""The match job: join prepared seeds to a partner universe, score, pick, report, export."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from ingest.identity.detection import require_declared_forms, sample_values
+from ingest.ledger import Ledger
+from ingest.matching import (
+    EVIDENCE_TABLE,
+    MATCHES_TABLE,
+    IdentifierSource,
+    choose_canonical,
+    match_evidence,
+    match_stats,
+    score_candidates,
+    seed_hash_keys,
+    universe_identifiers,
+)
+from ingest.readers import read_file, require_columns
+from ingest.seeds import SEED_IDENTIFIERS_TABLE
+from jobs.config import PartnerConfig, Workspace
+from jobs.runs import JobResult, RunContext, record_run
+from jobs.tables import export_table, read_partition, write_table
+
+JOB = "match"
+# Above this many accepted seed identifiers the seed side is shuffled instead of broadcast.
+BROADCAST_MAX_ROWS = 3_000_000
+
+
+def match_partner(
+    workspace: Workspace,
+    spark: SparkSession,
+    partner: PartnerConfig,
+    job: RunContext,
+    *,
+    export_format: str | None,
+) -> dict[str, object]:
+    source = workspace.resolve(partner.source.path)
+    mapping = partner.mapping
+    universe = read_file(
+        spark, source, file_format=partner.source.format, options=partner.source.options
+    )
+    identifier_columns = [i.column for i in mapping.identifiers]
+    require_columns(universe, [mapping.partner_id, mapping.confidence, *identifier_columns],
+                    file=source)  # fmt: skip
+    detected = require_declared_forms(
+        sample_values(universe, identifier_columns),
+        {i.column: (i.kind, partner.hash, partner.hash_encoding) for i in mapping.identifiers},
+        file=source,
+    )
+    seed_ids = read_partition(spark, workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
+    seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
+    universe_ids = universe_identifiers(
+        universe,
+        partner_id=mapping.partner_id,
+        identifiers=[IdentifierSource(i.column, i.kind) for i in mapping.identifiers],
+        confidence=mapping.confidence,
+        hash_type=partner.hash,
+        encoding=partner.hash_encoding,
+    )
+    evidence = match_evidence(
+        seed_keys,
+        universe_ids,
+        partner=partner.name,
+        hash_type=partner.hash,
+        criterion_scores=partner.match.criterion_scores,
+        workflow_id=job.workflow_id,
+        broadcast_seeds=seed_keys.count() <= BROADCAST_MAX_ROWS,
+    )
+    evidence_path = write_table(evidence, workspace.warehouse, EVIDENCE_TABLE, partner=partner.name)
+    evidence = read_partition(spark, workspace.warehouse, EVIDENCE_TABLE, partner.name)
+    matches = choose_canonical(
+        score_candidates(evidence), threshold=partner.match.threshold, workflow_id=job.workflow_id
+    )
+    matches_path = write_table(matches, workspace.warehouse, MATCHES_TABLE, partner=partner.name)
+    matches = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
+    job.outputs[f"{EVIDENCE_TABLE}.{partner.name}"] = evidence_path
+    job.outputs[f"{MATCHES_TABLE}.{partner.name}"] = matches_path
+    if export_format:
+        folder = workspace.reports_dir / "match" / partner.name
+        for name, frame in ((MATCHES_TABLE, matches), (EVIDENCE_TABLE, evidence)):
+            job.outputs[f"export.{name}.{partner.name}"] = str(
+                export_table(frame, folder / f"{name}.{export_format}", export_format)
+            )
+    stats = match_stats(seed_ids, evidence, matches, hash_type=partner.hash)
+    stats["evidence_rows"] = evidence.count()
+    stats["detected_forms"] = detected
+    return stats
+
+
+def run(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: str | None = None,
+    export_format: str | None = None,
+) -> JobResult:
+    """Match every configured partner (or one); stats per partner go into the result."""
+    partners = [workspace.partner(partner)] if partner else list(workspace.config.partners)
+    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+        for partner_config in partners:
+            job.counts[partner_config.name] = match_partner(
+                workspace, spark, partner_config, job, export_format=export_format
+            )
+    return job.result()
