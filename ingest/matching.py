@@ -7,7 +7,7 @@ person linked to several profiles is reported on each, not used to join them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
@@ -131,6 +131,14 @@ def match_evidence(
 def noisy_or(scores: Column) -> Column:
     """1 - prod(1 - s): 0.9 and 0.1 give 0.91; 0.6 and 0.6 give 0.84 (seed 000)."""
     return F.lit(1.0) - F.product(F.lit(1.0) - scores)
+
+
+def combine_scores(scores: Iterable[float]) -> float:
+    """The pure-Python twin of noisy_or, for small in-memory answers (`partnerkit resolve`)."""
+    remaining = 1.0
+    for score in scores:
+        remaining *= 1.0 - score
+    return round(1.0 - remaining, 6)
 
 
 def score_candidates(evidence: DataFrame) -> DataFrame:

@@ -19,9 +19,18 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
+from ingest.errors import (
+    HashMismatchError,
+    IngestError,
+    MissingColumnsError,
+    UnknownProfileError,
+)
+from ingest.identity import reference
+from ingest.identity.profiles import get_profile, load_profiles
 from jobs import generate as generate_job
 from jobs import match as match_job
 from jobs import prepare as prepare_job
+from jobs import resolve as resolve_job
 from jobs.config import (
     CONFIG_FILE_NAME,
     Workspace,
@@ -48,6 +57,9 @@ EXIT_CODES: dict[type[BaseException], int] = {
     ConfigError: EXIT_USAGE,
     WorkspaceError: EXIT_USAGE,
     JavaUnavailableError: EXIT_ERROR,
+    UnknownProfileError: EXIT_USAGE,
+    HashMismatchError: EXIT_QUALITY_GATE,
+    MissingColumnsError: EXIT_QUALITY_GATE,
 }
 
 DEMO_WORKSPACE = "partnerkit-demo"
@@ -442,6 +454,127 @@ def match_tables(result: JobResult) -> list[Table]:
     return tables
 
 
+KindOption = Annotated[str, typer.Option("--kind", help="email, phone, address or maid.")]
+
+
+@app.command(name="hash")
+def hash_values(
+    values: Annotated[list[str], typer.Argument(help="Values to normalize and hash.")],
+    profile: Annotated[str, typer.Option("--profile", help="Normalization profile.")],
+    kind: KindOption = "email",
+    country: Annotated[
+        str | None, typer.Option("--country", help="ISO country for national phone numbers.")
+    ] = None,
+    hash_type: Annotated[
+        str | None,
+        typer.Option("--hash", help="plaintext, md5, sha1 or sha256 (default: the profile's)."),
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="hex or base64 (default: the profile's).")
+    ] = None,
+) -> None:
+    """Normalize and hash values by hand with a profile's rules; one JSON object per value.
+
+    Addresses are written on one line: "123 Main St, San Francisco, CA 94105".
+    No JVM is started: this runs the pure-Python twins of the Spark rules.
+
+    Example: partnerkit hash --profile uid2 --kind email "Jane.Doe+news@Gmail.com"
+    """
+    if kind not in ("email", "phone", "address", "maid"):
+        raise typer.BadParameter("expected email, phone, address or maid", param_hint="--kind")
+    if hash_type not in (None, "plaintext", "md5", "sha1", "sha256"):
+        raise typer.BadParameter("expected plaintext, md5, sha1 or sha256", param_hint="--hash")
+    if encoding not in (None, "hex", "base64"):
+        raise typer.BadParameter("expected hex or base64", param_hint="--encoding")
+    chosen = get_profile(profile)
+    algorithm, text_form = hash_type or chosen.hash, encoding or chosen.encoding
+    for index, value in enumerate(values):
+        if kind == "address":
+            result = reference.normalize_address(*reference.split_one_line_address(value))
+        else:
+            result = reference.normalize_identifier(kind, chosen, value, country=country)
+        digest = reference.hash_value(result.value, algorithm, text_form) if result.value else None
+        document = {
+            "index": index,
+            "status": "ok" if result.value is not None else "rejected",
+            "normalized": result.value,
+            "hash": digest,
+            "hash_type": algorithm if algorithm == "plaintext" else f"{algorithm}_{text_form}",
+            "reason": result.reason,
+        }
+        sys.stdout.write(json.dumps(document) + "\n")
+
+
+@app.command()
+def profiles(as_json: JsonOption = False) -> None:
+    """List the normalization profiles, their steps per identifier kind and default hash.
+
+    Example: partnerkit profiles --json
+    """
+    catalog = load_profiles()
+    document = {
+        name: {
+            "version": profile.version,
+            "hash": profile.hash,
+            "encoding": profile.encoding,
+            "source": profile.source,
+            "steps": {
+                k: profile.describe_steps(k)
+                for k in ("email", "phone", "address", "maid")
+                if profile.supports(k)
+            },
+        }
+        for name, profile in catalog.items()
+    }
+
+    def render() -> None:
+        table = Table(title="normalization profiles", title_justify="left")
+        for column in ("profile", "email", "phone", "address", "hash"):
+            table.add_column(column)
+        for name, info in document.items():
+            steps = info["steps"]
+            table.add_row(
+                f"{name} v{info['version']}",
+                ", ".join(steps.get("email", [])) or "-",
+                ", ".join(steps.get("phone", [])) or "-",
+                ", ".join(steps.get("address", [])) or "-",
+                f"{info['hash']} {info['encoding']}",
+            )
+        stderr.print(table)
+
+    emit({"profiles": document}, as_json, render)
+
+
+@app.command()
+def resolve(
+    partner: Annotated[str, typer.Option("--partner", help="Partner whose universe to search.")],
+    email: Annotated[
+        list[str] | None, typer.Option("--email", help="An email (repeatable).")
+    ] = None,
+    phone: Annotated[
+        list[str] | None, typer.Option("--phone", help="A phone (repeatable).")
+    ] = None,
+    address: Annotated[
+        list[str] | None, typer.Option("--address", help='One line: "1 Main St, City, ST 12345".')
+    ] = None,
+    workspace: WorkspaceOption = None,
+    master: MasterOption = None,
+) -> None:
+    """Look up a few identifiers in a partner universe; prints seed 000's resolve shape as JSON.
+
+    Criterion values in the answer are the hashes, never the plaintext you typed.
+
+    Example: partnerkit resolve --workspace ./partnerkit-demo --partner acme --email a@example.com
+    """
+    values = {k: v for k, v in (("email", email), ("phone", phone), ("address", address)) if v}
+    if not values:
+        raise typer.BadParameter("give at least one --email, --phone or --address")
+    loaded = load_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        _result, response = resolve_job.run(loaded, spark, partner=partner, values=values)
+    sys.stdout.write(json.dumps(response, indent=2) + "\n")
+
+
 @app.command()
 def runs(
     workspace: WorkspaceOption = None,
@@ -489,7 +622,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         app(args=list(argv) if argv is not None else None, prog_name="partnerkit")
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except PartnerkitError as error:
+    except (PartnerkitError, IngestError) as error:
         if State.debug:
             raise
         stderr.print(f"[bold red]Error:[/] {escape(str(error))}")

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ingest.identity.profiles import load_profiles
 from jobs.errors import ConfigError, WorkspaceError
 
 CONFIG_FILE_NAME = "partnerkit.yaml"
@@ -125,6 +126,14 @@ class PartnerConfig(StrictModel):
     contract: ContractTerms = Field(default_factory=ContractTerms)
     priority: int = Field(default=1, ge=1)
     match: MatchSettings = Field(default_factory=MatchSettings)
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, profile: str) -> str:
+        known = load_profiles()
+        if profile not in known:
+            raise ValueError(f"unknown normalization profile; expected one of {', '.join(known)}")
+        return profile
 
 
 class WorkspaceConfig(StrictModel):

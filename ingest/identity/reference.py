@@ -216,3 +216,14 @@ def normalize_identifier(
     if kind == "maid":
         return normalize_maid(value)
     return _rejected(p.KIND_UNSUPPORTED)
+
+
+def split_one_line_address(text: str) -> tuple[str, str, str, str]:
+    """`123 Main St, San Francisco, CA 94105` -> (street, city, state, postal code)."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) == 4:
+        return parts[0], parts[1], parts[2], parts[3]
+    if len(parts) == 3:
+        state, _, postal = parts[2].rpartition(" ")
+        return parts[0], parts[1], state, postal
+    return text, "", "", ""

@@ -104,3 +104,39 @@ def test_global_options_before_the_command_apply_to_it(
     # State from one invocation does not leak into the next.
     assert run_cli(["runs", "--workspace", str(tmp_path)]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_hash_prints_one_json_object_per_value(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run_cli(["hash", "--profile", "uid2", "--kind", "email",
+                    "JANE.SAOIRSE@gmail.com", "bad@"])  # fmt: skip
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0] == {
+        "index": 0, "status": "ok", "normalized": "janesaoirse@gmail.com",
+        "hash": "ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8=",  # UID2 docs' published value
+        "hash_type": "sha256_base64", "reason": None,
+    }  # fmt: skip
+    assert (lines[1]["status"], lines[1]["reason"]) == ("rejected", "email_syntax")
+
+
+def test_hash_phone_without_country_is_rejected_not_guessed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_cli(["hash", "--profile", "meta", "--kind", "phone", "201 555 0100"]) == 0
+    assert json.loads(capsys.readouterr().out)["reason"] == "phone_country_unknown"
+    assert run_cli(["hash", "--profile", "meta", "--kind", "phone", "--country", "US",
+                    "201 555 0100"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["normalized"] == "12015550100"
+
+
+def test_hash_unknown_profile_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["hash", "--profile", "nope", "x@example.com"]) == EXIT_USAGE
+    assert "unknown normalization profile 'nope'" in capsys.readouterr().err
+
+
+def test_profiles_json_lists_every_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["profiles", "--json"]) == 0
+    profiles = json.loads(capsys.readouterr().out)["profiles"]
+    assert {"uid2", "meta", "google", "google_ads_legacy", "ndc", "adobe_email_lc_sha256",
+            "liveramp"} <= set(profiles)  # fmt: skip
+    assert profiles["ndc"]["steps"]["address"] == ["address as usps_one_line"]

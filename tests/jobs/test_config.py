@@ -96,3 +96,13 @@ def test_workspace_resolves_relative_paths_and_keeps_uris(tmp_path: Path) -> Non
     assert workspace.warehouse == "s3a://bucket/warehouse"
     assert workspace.ledger_path == tmp_path.resolve() / "ledger.sqlite"
     assert workspace.resolve("data/seeds.csv") == str(tmp_path.resolve() / "data/seeds.csv")
+
+
+def test_parse_config_rejects_unknown_normalization_profile() -> None:
+    data = starter_data()
+    data["partners"][0]["profile"] = "nd"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml.safe_dump(data), file="partnerkit.yaml")
+    (problem,) = caught.value.problems
+    assert problem.startswith("partners[0].profile: Value error, unknown normalization profile")
+    assert "ndc" in problem

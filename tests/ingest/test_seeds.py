@@ -1,0 +1,81 @@
+"""Seed preparation: hashes per profile, rejected values kept with reasons, counts add up."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pyspark.sql import SparkSession
+
+from ingest.identity.profiles import get_profile
+from ingest.seeds import (
+    SEED_IDENTIFIER_COLUMNS,
+    SeedColumnNames,
+    count_outcomes,
+    prepare_seed_identifiers,
+    seed_identifiers,
+    seed_quarantine,
+    split_seed_rows,
+)
+
+NAMES = SeedColumnNames(
+    profile_id="id", email="email", phone="phone", street="street", city="city", state="state",
+    postal_code="zip", country="country",
+)  # fmt: skip
+SCHEMA = (
+    "id string, email string, phone string, street string, city string, state string,"
+    " zip string, country string"
+)
+
+
+def test_prepare_seed_identifiers_hashes_and_rejects_with_reasons(spark: SparkSession) -> None:
+    seeds = spark.createDataFrame(
+        [
+            ("c1", " Jane.Doe+x@Gmail.com", "+1 (201) 555-0100", "1 Main Street", "Austin", "TX",
+             "78701", "US"),
+            ("c2", "jane at example.com", "12345", None, None, None, None, None),
+            ("c3", None, "020 7946 0958", "", "", "", "", "gb"),
+        ],
+        SCHEMA,
+    )  # fmt: skip
+    prepared = prepare_seed_identifiers(
+        seeds, names=NAMES, partner="acme", profile=get_profile("ndc"), hash_type="sha256",
+        encoding="hex", default_country="US", workflow_id="wf",
+    )  # fmt: skip
+    rows = {(r.profile_id, r.kind): r for r in seed_identifiers(prepared).collect()}
+    assert tuple(seed_identifiers(prepared).columns) == SEED_IDENTIFIER_COLUMNS
+    assert rows[("c1", "email")].hash == hashlib.sha256(b"janedoe@gmail.com").hexdigest()
+    assert rows[("c1", "phone")].hash == hashlib.sha256(b"2015550100").hexdigest()
+    assert rows[("c1", "address")].hash == hashlib.sha256(b"1 MAIN ST AUSTIN TX 78701").hexdigest()
+    assert rows[("c3", "phone")].hash == hashlib.sha256(b"2079460958").hexdigest()
+    assert rows[("c1", "email")].profile_version == "ndc@v1"
+    assert (rows[("c2", "email")].hash, rows[("c2", "email")].reason) == (None, "email_syntax")
+    assert rows[("c2", "phone")].reason == "phone_too_short"
+    assert rows[("c3", "email")].reason == "empty"
+
+    quarantined = {(r.profile_id, r.kind): r for r in seed_quarantine(prepared).collect()}
+    assert set(quarantined) == {("c2", "email"), ("c2", "phone")}
+    assert quarantined[("c2", "email")].original == "jane at example.com"
+
+    counts = count_outcomes(prepared)
+    for kind in ("email", "phone", "address"):
+        total = sum(counts.get(f"{kind}.{o}", 0) for o in ("accepted", "empty", "rejected"))
+        assert total == 3, kind
+    assert counts["reason.email_syntax"] == 1
+
+
+def test_split_seed_rows_quarantines_missing_and_repeated_profile_ids(
+    spark: SparkSession,
+) -> None:
+    seeds = spark.createDataFrame(
+        [("c1", "a@example.com"), ("c1", "b@example.com"), (" ", "c@example.com"),
+         ("c2", "d@example.com")],
+        "id string, email string",
+    ).coalesce(1)  # fmt: skip
+    valid, rejected = split_seed_rows(seeds, profile_id="id", workflow_id="wf")
+    assert sorted((r.id, r.email) for r in valid.collect()) == [
+        ("c1", "a@example.com"), ("c2", "d@example.com"),
+    ]  # fmt: skip
+    assert sorted((r.email, r.reason) for r in rejected.collect()) == [
+        ("b@example.com", "duplicate_profile_id"), ("c@example.com", "profile_id_missing"),
+    ]  # fmt: skip
+    assert valid.count() + rejected.count() == seeds.count()
