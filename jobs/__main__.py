@@ -1,5 +1,16 @@
-"""`python -m jobs ...` runs the partnerkit CLI (useful where the console script is not on PATH)."""
+"""`python -m jobs ...` or `spark-submit .../jobs/__main__.py ...` runs the partnerkit CLI.
 
-from jobs.cli import main
+spark-submit runs this file as a script, which puts its folder (jobs/) first on sys.path;
+that folder's modules (config, errors, spark...) would then shadow same-named top-level
+modules, so it is taken off before anything else is imported.
+"""
+
+import os
+import sys
+
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
+
+from jobs.cli import main  # noqa: E402
 
 main()

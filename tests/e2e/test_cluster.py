@@ -1,0 +1,162 @@
+"""The same prepare and match jobs on a Spark standalone cluster started from the pip pyspark.
+
+A master and a worker run on 127.0.0.1 (spark-class), the jobs go through spark-submit, and
+the matches must equal a local run's. Both daemons are stopped by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyspark
+import pytest
+from pyspark.sql import SparkSession
+
+import jobs
+from jobs import generate, match, prepare
+from jobs.config import load_workspace, write_starter_workspace
+from jobs.synthetic import GeneratorSettings
+from jobs.tables import read_partition
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+SPARK_HOME = Path(pyspark.__file__).parent
+ENTRY = Path(jobs.__file__).parent / "__main__.py"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(predicate, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} not ready after {seconds:.0f} s")
+
+
+def alive_workers(ui_port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as answer:
+            return int(json.load(answer).get("aliveworkers", 0))
+    except OSError:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    logs = tmp_path_factory.mktemp("cluster-logs")
+    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
+           "SPARK_WORKER_DIR": str(logs / "work"), "PYSPARK_PYTHON": sys.executable}  # fmt: skip
+    spark_class = str(SPARK_HOME / "bin" / "spark-class")
+    port, ui_port, worker_ui = free_port(), free_port(), free_port()
+    master_url = f"spark://127.0.0.1:{port}"
+    daemons = [
+        subprocess.Popen(
+            [
+                spark_class,
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--webui-port",
+                str(ui_port),
+            ],
+            env=env,
+            stdout=(logs / "master.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    ]
+    try:
+        wait_for(lambda: alive_workers(ui_port) == 0 and _listening(port), 60, "master")
+        daemons.append(
+            subprocess.Popen(
+                [
+                    spark_class,
+                    "org.apache.spark.deploy.worker.Worker",
+                    master_url,
+                    "--host",
+                    "127.0.0.1",
+                    "--cores",
+                    "2",
+                    "--memory",
+                    "2g",
+                    "--webui-port",
+                    str(worker_ui),
+                ],
+                env=env,
+                stdout=(logs / "worker.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        )
+        wait_for(lambda: alive_workers(ui_port) == 1, 60, "worker")
+        yield master_url, logs
+    finally:
+        for daemon in reversed(daemons):
+            daemon.terminate()
+        for daemon in daemons:
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def spark_submit(master_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
+           "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}  # fmt: skip
+    command = [str(SPARK_HOME / "bin" / "spark-submit"), "--master", master_url,
+               "--conf", "spark.ui.enabled=false", str(ENTRY), *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600,
+                          check=False)  # fmt: skip
+
+
+def test_spark_submit_on_standalone_cluster_matches_local_run(
+    cluster: tuple[str, Path], spark: SparkSession, tmp_path: Path
+) -> None:
+    master_url, logs = cluster
+    local_ws, cluster_ws = tmp_path / "local", tmp_path / "cluster"
+    write_starter_workspace(local_ws, force=False)
+    generate.run(load_workspace(local_ws), spark,
+                 settings=GeneratorSettings(seeds=300, universe=900, seed=8))  # fmt: skip
+    shutil.copytree(local_ws, cluster_ws)
+
+    for verb in ("prepare", "match"):
+        done = spark_submit(master_url, verb, "--workspace", str(cluster_ws), "--json")
+        assert done.returncode == 0, done.stderr[-3000:]
+    cluster_stats = json.loads(done.stdout)["counts"]["acme"]
+
+    workspace = load_workspace(local_ws)
+    prepare.run(workspace, spark)
+    local_stats = match.run(workspace, spark).counts["acme"]
+    assert cluster_stats == local_stats
+
+    def matches(root: Path) -> list[tuple]:
+        frame = read_partition(spark, str(root / "warehouse"), "matches", "acme")
+        rows = frame.select("profile_id", "partner_id", "overall_quality_score").collect()
+        return sorted(tuple(r) for r in rows)
+
+    assert matches(cluster_ws) == matches(local_ws)
+    # The jobs really ran on the cluster: the master registered them and gave out executors.
+    master_log = (logs / "master.log").read_text(encoding="utf-8", errors="replace")
+    assert master_log.count("Registering app partnerkit") == 2
+    assert "Launching executor" in master_log
+    assert len(matches(local_ws)) == local_stats["resolved"] > 0
