@@ -14,36 +14,12 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def tree_rss_kb(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, stack = 0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
-        except OSError:
-            pass
-        stack.extend(children.get(pid, []))
-    return total
+sys.path.insert(0, str(Path(__file__).parent))
+from common import run_measured  # noqa: E402
 
 
 def run_generate(workspace: Path, seeds: int, universe: int, seed: int) -> dict[str, float]:
@@ -51,24 +27,11 @@ def run_generate(workspace: Path, seeds: int, universe: int, seed: int) -> dict[
         shutil.which("partnerkit") or "partnerkit", "generate", "--workspace", str(workspace),
         "--seeds", str(seeds), "--universe", str(universe), "--seed", str(seed), "--json",
     ]  # fmt: skip
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not stop.wait(0.2):
-            peak = max(peak, tree_rss_kb(process.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = process.communicate()
-    stop.set()
-    sampler.join()
-    wall = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"generate failed ({process.returncode}):\n{err}")
+    measured = run_measured(command)
+    if measured.returncode != 0:
+        sys.exit(f"generate failed ({measured.returncode}):\n{measured.stderr}")
+    wall, peak = measured.wall_s, measured.peak_mb * 1024
+    out = measured.stdout
     result = json.loads(out)
     data = workspace / "data"
     size = sum(p.stat().st_size for p in data.rglob("*") if p.is_file())

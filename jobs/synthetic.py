@@ -190,14 +190,34 @@ def calling_code_of(country: Column) -> Column:
     return expression
 
 
+HOUSE_NUMBERS = 9899
+ADDRESS_SPACE = HOUSE_NUMBERS * len(STREET_NAMES) * len(STREET_SUFFIXES) * len(CITIES)
+
+
+def address_digits(index: Column) -> tuple[Column, Column, Column, Column]:
+    """(house, street, suffix, city) indexes, unique per identity below ADDRESS_SPACE (48M).
+
+    A scrambled index is read as a mixed-radix number, so two persons never share an address
+    by chance and an address-only match in the ground truth is exact. SCRAMBLE is coprime
+    with ADDRESS_SPACE, so the scramble is a bijection.
+    """
+    scrambled = F.pmod(index * SCRAMBLE, F.lit(ADDRESS_SPACE))
+    house = F.pmod(scrambled, F.lit(HOUSE_NUMBERS))
+    rest = F.floor(scrambled / HOUSE_NUMBERS)
+    street = F.pmod(rest, F.lit(len(STREET_NAMES)))
+    rest = F.floor(rest / len(STREET_NAMES))
+    suffix = F.pmod(rest, F.lit(len(STREET_SUFFIXES)))
+    city = F.pmod(F.floor(rest / len(STREET_SUFFIXES)), F.lit(len(CITIES)))
+    return house, street, suffix, city
+
+
 def with_identity(frame: DataFrame, *, seed: int, key: str = IDENTITY) -> DataFrame:
     """Add one person's canonical identity (names, email, phone, address) for an index column."""
     index = F.col(key)
     first = pick_by_roll(seed, "first", index, FIRST_NAMES)
     last = pick_by_roll(seed, "last", index, LAST_NAMES)
     domain = pick_by_roll(seed, "domain", index, EMAIL_DOMAINS)
-    suffix = roll(seed, "suffix", index, len(STREET_SUFFIXES))
-    city = roll(seed, "city", index, len(CITIES))
+    house, street, suffix, city = address_digits(index)
     has_unit = chance(seed, "unit", index, 20)
     unit = F.concat(
         (roll(seed, "unit_no", index, 30) + 1).cast("string"),
@@ -219,8 +239,8 @@ def with_identity(frame: DataFrame, *, seed: int, key: str = IDENTITY) -> DataFr
         .withColumn("country", country_of(seed, index))
         .withColumn("phone_national", national_number(seed, index, F.col("country")))
         .withColumn("calling_code", calling_code_of(F.col("country")))
-        .withColumn("house_number", (roll(seed, "house", index, 9899) + 1).cast("string"))
-        .withColumn("street_name", pick_by_roll(seed, "street", index, STREET_NAMES))
+        .withColumn("house_number", (house + 1).cast("string"))
+        .withColumn("street_name", pick(STREET_NAMES, street))
         .withColumn("suffix_long", pick([s[0] for s in STREET_SUFFIXES], suffix))
         .withColumn("suffix_short", pick([s[1] for s in STREET_SUFFIXES], suffix))
         .withColumn("unit", F.when(has_unit, unit))

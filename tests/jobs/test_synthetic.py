@@ -169,3 +169,9 @@ def test_generator_handles_more_seeds_than_universe(spark: SparkSession) -> None
     _, truth = split_seeds(build_seeds(spark, settings, partitions=2))
     matched = [row.person_id for row in truth.collect() if row.person_id]
     assert len(matched) == len(set(matched)) <= 10
+
+
+def test_generated_addresses_are_unique_per_person(generated) -> None:
+    universe, _, _ = generated
+    addresses = [row.address1 for row in universe if row.address1]
+    assert len(addresses) == len(set(addresses))

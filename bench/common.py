@@ -1,0 +1,65 @@
+"""Shared benchmark plumbing: run a command, time it, and sample its process tree's memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def tree_rss_kb(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants (e.g. the CLI and its JVM), KiB."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
+        except OSError:
+            pass
+        stack.extend(children.get(pid, []))
+    return total
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall_s: float
+    peak_mb: float
+    stdout: str
+    stderr: str
+    returncode: int
+
+
+def run_measured(command: list[str], *, env: dict[str, str] | None = None) -> Measured:
+    """Run a command to completion, sampling its tree's RSS every 0.2 s."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(0.2):
+            peak = max(peak, tree_rss_kb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = process.communicate()
+    stop.set()
+    sampler.join()
+    return Measured(time.perf_counter() - started, peak / 1024, out, err, process.returncode)
