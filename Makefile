@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install dev lint format bench clean
+.PHONY: demo test install dev lint format bench bench-match clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ format: dev
 
 bench: dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/generate_bench.py
+
+bench-match: dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/match_bench.py
 
 clean:
 	rm -rf $(VENV) partnerkit-demo .pytest_cache .ruff_cache *.egg-info

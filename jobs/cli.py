@@ -200,10 +200,21 @@ def emit(document: dict[str, Any], as_json: bool, render: Callable[[], None]) ->
         render()
 
 
-def results_table(title: str, results: Sequence[JobResult]) -> Table:
+NUMERIC_COLUMNS = ("rows", "value", "requested", "resolved", "rate", "seconds")
+
+
+def new_table(
+    title: str, columns: Sequence[str], numeric: Sequence[str] = NUMERIC_COLUMNS
+) -> Table:
+    """A left-titled rich table; numeric columns right-aligned."""
     table = Table(title=title, title_justify="left")
-    for column in ("job", "status", "seconds", "key counts", "workflow_id"):
-        table.add_column(column)
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left")
+    return table
+
+
+def results_table(title: str, results: Sequence[JobResult]) -> Table:
+    table = new_table(title, ("job", "status", "seconds", "key counts", "workflow_id"))
     for result in results:
         table.add_row(
             result.job,
@@ -355,9 +366,7 @@ def summarize_counts(counts: dict[str, Any]) -> str:
 
 def demo_summary(counts: dict[str, Any]) -> Table:
     """What the generated data holds: ground truth and the messy variants really present."""
-    table = Table(title="generated data", title_justify="left")
-    table.add_column("what")
-    table.add_column("rows", justify="right")
+    table = new_table("generated data", ("what", "rows"))
     for key in (
         "seeds",
         "universe",
@@ -401,9 +410,7 @@ def prepare(
 
 
 def prepare_table(result: JobResult) -> Table:
-    table = Table(title=f"seed_prepare {result.workflow_id}", title_justify="left")
-    table.add_column("count")
-    table.add_column("value", justify="right")
+    table = new_table(f"seed_prepare {result.workflow_id}", ("count", "value"))
     for key, value in result.counts.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
     return table
@@ -440,9 +447,9 @@ def match_tables(result: JobResult) -> list[Table]:
     """One table per partner: overall, per identifier kind, and why profiles went unmatched."""
     tables = []
     for partner, stats in result.counts.items():
-        table = Table(title=f"match {partner} ({result.workflow_id})", title_justify="left")
-        for column in ("scope", "requested", "resolved", "rate"):
-            table.add_column(column, justify="left" if column == "scope" else "right")
+        table = new_table(
+            f"match {partner} ({result.workflow_id})", ("scope", "requested", "resolved", "rate")
+        )
         table.add_row("all profiles", f"{stats['requested']:,}", f"{stats['resolved']:,}",
                       f"{stats['rate']:.2%}")  # fmt: skip
         for kind, kind_stats in stats["by_identifier"].items():
@@ -528,9 +535,9 @@ def profiles(as_json: JsonOption = False) -> None:
     }
 
     def render() -> None:
-        table = Table(title="normalization profiles", title_justify="left")
-        for column in ("profile", "email", "phone", "address", "hash"):
-            table.add_column(column)
+        table = new_table(
+            "normalization profiles", ("profile", "email", "phone", "address", "hash"), numeric=()
+        )
         for name, info in document.items():
             steps = info["steps"]
             table.add_row(
@@ -592,9 +599,10 @@ def runs(
     records = Ledger(loaded.ledger_path).runs(job=job, limit=limit)
 
     def render() -> None:
-        table = Table(title=f"runs in {loaded.ledger_path}", title_justify="left")
-        for column in ("started_at", "job", "status", "workflow_id", "error"):
-            table.add_column(column)
+        table = new_table(
+            f"runs in {loaded.ledger_path}",
+            ("started_at", "job", "status", "workflow_id", "error"),
+        )
         for record in records:
             table.add_row(
                 record.started_at,

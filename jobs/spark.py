@@ -112,6 +112,9 @@ def local_defaults(settings: SparkSettings) -> dict[str, str]:
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log4j_config_path()}",
+        # In local mode the executors live in the driver JVM; Spark's 1g default could not hold
+        # the broadcast seed hashes of a 1M-seed match plus its aggregations (measured here).
+        "spark.driver.memory": "2g",
     }
 
 

@@ -146,15 +146,26 @@ def pick_by_roll(seed: int, salt: str, key: Column, values: Sequence[str]) -> Co
     return pick(values, roll(seed, salt, key, len(values)))
 
 
+def choose_by_share(draw: Column, shares: Sequence[tuple[str, int]]) -> Column:
+    """The label whose cumulative share first exceeds a draw in [0, 100); shares sum to 100."""
+    *leading, (last, _share) = shares
+    expression: Column | None = None
+    cumulative = 0
+    for label, share in leading:
+        cumulative += share
+        condition = draw < cumulative
+        expression = (
+            F.when(condition, F.lit(label))
+            if expression is None
+            else expression.when(condition, F.lit(label))
+        )
+    return F.lit(last) if expression is None else expression.otherwise(F.lit(last))
+
+
 def country_of(seed: int, key: Column) -> Column:
     """An ISO country drawn with the shares in COUNTRIES."""
     draw = roll(seed, "country", key, 100)
-    cumulative = 0
-    expression = None
-    for code, _calling, share, *_ in COUNTRIES:
-        cumulative += share
-        expression = (F if expression is None else expression).when(draw < cumulative, code)
-    return expression.otherwise(COUNTRIES[-1][0])
+    return choose_by_share(draw, [(code, share) for code, _calling, share, *_ in COUNTRIES])
 
 
 def national_number(seed: int, key: Column, country: Column) -> Column:
@@ -521,11 +532,10 @@ def build_seeds(spark: SparkSession, settings: GeneratorSettings, *, partitions:
     email_source = roll(seed, "email_source", i, 100)
     rows = rows.withColumn(
         "email_source",
-        F.when(email_source < 76, F.lit("primary"))
-        .when(email_source < 84, F.lit("alternate"))
-        .when(email_source < 90, F.lit("other"))
-        .when(email_source < 95, F.lit("invalid"))
-        .otherwise(F.lit("empty")),
+        choose_by_share(
+            email_source,
+            [("primary", 76), ("alternate", 8), ("other", 6), ("invalid", 5), ("empty", 5)],
+        ),
     )
     primary_email, primary_label = messy_email(seed, i, F.col("email_local"), F.col("email_domain"))
     invalid_email = pick_by_roll(
@@ -557,10 +567,9 @@ def build_seeds(spark: SparkSession, settings: GeneratorSettings, *, partitions:
     phone_source = roll(seed, "phone_source", i, 100)
     rows = rows.withColumn(
         "phone_source",
-        F.when(phone_source < 72, F.lit("primary"))
-        .when(phone_source < 84, F.lit("other"))
-        .when(phone_source < 90, F.lit("invalid"))
-        .otherwise(F.lit("empty")),
+        choose_by_share(
+            phone_source, [("primary", 72), ("other", 12), ("invalid", 6), ("empty", 10)]
+        ),
     )
     # A number of the person's country that no universe person has (spare identity range).
     rows = rows.withColumn(
