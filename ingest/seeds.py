@@ -73,7 +73,8 @@ def prepare_seed_identifiers(
     The original value is carried in `original` for the quarantine and dropped before the
     identifiers table is written, so hashes never sit next to plaintext in the warehouse.
     """
-    inputs = _identifier_inputs(names, profile, default_country)
+    with rules.staging(seeds) as stage:
+        inputs = _identifier_inputs(names, profile, default_country)
     if not inputs:
         raise ValueError(
             f"partner {partner!r}: the seed columns supply no kind {profile.label} uses"
@@ -87,7 +88,7 @@ def prepare_seed_identifiers(
         )
         for kind, (original, normalized) in inputs.items()
     ]
-    exploded = seeds.select(
+    exploded = stage.frame.select(
         F.col(names.profile_id).alias("profile_id"), F.explode(F.array(*entries)).alias("entry")
     )
     return exploded.select(

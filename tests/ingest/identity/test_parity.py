@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -13,12 +15,27 @@ from tests.ingest.identity.cases import ADDRESS_CASES, CASES, PUBLISHED_HASHES
 DEFAULT_COUNTRY = "US"
 
 
-def spark_results(spark: SparkSession) -> list[tuple[str | None, str | None]]:
-    """All identifier cases through Spark in one DataFrame and one collect()."""
+def spark_results(spark: SparkSession, *, staged: bool) -> list[tuple[str | None, str | None]]:
+    """All identifier cases through Spark in one DataFrame and one collect().
+
+    `staged` builds the rules the way the jobs do (intermediates as hidden columns); otherwise
+    intermediates are bound with higher-order functions. Both must give the same answers.
+    """
     rows = [(i, c.kind, c.profile, c.value, c.country) for i, c in enumerate(CASES)]
     frame = spark.createDataFrame(
         rows, "case_id int, kind string, profile string, value string, country string"
     )
+    if staged:
+        with columns.staging(frame) as stage:
+            expression = all_rules()
+        frame = stage.frame
+    else:
+        expression = all_rules()
+    collected = frame.select("case_id", expression.alias("out")).orderBy("case_id").collect()
+    return [(row.out.value, row.out.reason) for row in collected]
+
+
+def all_rules():
     expression = F.lit(None).cast(columns.NORMALIZED_TYPE)
     for kind in ("email", "phone", "maid"):
         for name, profile in load_profiles().items():
@@ -28,12 +45,14 @@ def spark_results(spark: SparkSession) -> list[tuple[str | None, str | None]]:
             )  # fmt: skip
             matches = (F.col("kind") == kind) & (F.col("profile") == name)
             expression = F.when(matches, rule).otherwise(expression)
-    collected = frame.select("case_id", expression.alias("out")).orderBy("case_id").collect()
-    return [(row.out.value, row.out.reason) for row in collected]
+    return expression
 
 
-def test_spark_and_python_agree_with_expected_on_identifier_cases(spark: SparkSession) -> None:
-    from_spark = spark_results(spark)
+@pytest.mark.parametrize("staged", [True, False], ids=["staged", "lambda"])
+def test_spark_and_python_agree_with_expected_on_identifier_cases(
+    spark: SparkSession, staged: bool
+) -> None:
+    from_spark = spark_results(spark, staged=staged)
     problems = []
     for case, spark_out in zip(CASES, from_spark, strict=True):
         python_out = tuple(
@@ -48,14 +67,17 @@ def test_spark_and_python_agree_with_expected_on_identifier_cases(spark: SparkSe
     assert problems == []
 
 
-def test_spark_and_python_agree_on_address_cases(spark: SparkSession) -> None:
+@pytest.mark.parametrize("staged", [True, False], ids=["staged", "lambda"])
+def test_spark_and_python_agree_on_address_cases(spark: SparkSession, staged: bool) -> None:
     frame = spark.createDataFrame(
         [(i, *case[:4]) for i, case in enumerate(ADDRESS_CASES)],
         "case_id int, street string, city string, state string, postal_code string",
     )
-    out = columns.normalize_address(
-        F.col("street"), F.col("city"), F.col("state"), F.col("postal_code")
-    )
+    with columns.staging(frame) if staged else nullcontext() as stage:
+        out = columns.normalize_address(
+            F.col("street"), F.col("city"), F.col("state"), F.col("postal_code")
+        )
+    frame = stage.frame if staged else frame
     rows = frame.select("case_id", out.alias("out")).orderBy("case_id").collect()
     problems = []
     for case, row in zip(ADDRESS_CASES, rows, strict=True):
