@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from ingest.identity.detection import require_declared_forms, sample_values
 from ingest.ledger import Ledger
 from ingest.matching import (
     EVIDENCE_TABLE,
     MATCHES_TABLE,
-    IdentifierSource,
     choose_canonical,
     match_evidence,
     match_stats,
     score_candidates,
     seed_hash_keys,
-    universe_identifiers,
 )
-from ingest.readers import read_file, require_columns
 from ingest.seeds import SEED_IDENTIFIERS_TABLE
 from jobs.config import PartnerConfig, Workspace
 from jobs.runs import JobResult, RunContext, record_run
 from jobs.tables import export_table, read_partition, write_table
+from jobs.universe import load_universe_identifiers
 
 JOB = "match"
 # Above this many accepted seed identifiers the seed side is shuffled instead of broadcast.
@@ -36,29 +33,9 @@ def match_partner(
     *,
     export_format: str | None,
 ) -> dict[str, object]:
-    source = workspace.resolve(partner.source.path)
-    mapping = partner.mapping
-    universe = read_file(
-        spark, source, file_format=partner.source.format, options=partner.source.options
-    )
-    identifier_columns = [i.column for i in mapping.identifiers]
-    require_columns(universe, [mapping.partner_id, mapping.confidence, *identifier_columns],
-                    file=source)  # fmt: skip
-    detected = require_declared_forms(
-        sample_values(universe, identifier_columns),
-        {i.column: (i.kind, partner.hash, partner.hash_encoding) for i in mapping.identifiers},
-        file=source,
-    )
+    universe_ids, detected = load_universe_identifiers(workspace, spark, partner)
     seed_ids = read_partition(spark, workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
     seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
-    universe_ids = universe_identifiers(
-        universe,
-        partner_id=mapping.partner_id,
-        identifiers=[IdentifierSource(i.column, i.kind) for i in mapping.identifiers],
-        confidence=mapping.confidence,
-        hash_type=partner.hash,
-        encoding=partner.hash_encoding,
-    )
     evidence = match_evidence(
         seed_keys,
         universe_ids,

@@ -10,15 +10,13 @@ from ingest.identity import reference
 from ingest.identity.profiles import get_profile
 from ingest.ledger import Ledger
 from ingest.matching import (
-    IdentifierSource,
     combine_scores,
     match_evidence,
     seed_hash_keys,
-    universe_identifiers,
 )
-from ingest.readers import read_file, require_columns
 from jobs.config import Workspace
 from jobs.runs import JobResult, record_run
+from jobs.universe import load_universe_identifiers
 
 JOB = "resolve"
 
@@ -83,12 +81,7 @@ def run(
             values, profile_name=config.profile, hash_type=config.hash,
             encoding=config.hash_encoding, default_country=workspace.config.seeds.default_country,
         )  # fmt: skip
-        source = workspace.resolve(config.source.path)
-        universe = read_file(spark, source, file_format=config.source.format,
-                             options=config.source.options)  # fmt: skip
-        mapping = config.mapping
-        require_columns(universe, [mapping.partner_id, *(i.column for i in mapping.identifiers)],
-                        file=source)  # fmt: skip
+        universe_ids, _detected = load_universe_identifiers(workspace, spark, config)
         # Each requested value is its own pseudo-profile, so evidence says which one matched.
         requested = spark.createDataFrame(
             [(str(i), h["kind"], h["hash"], h["reason"]) for i, h in enumerate(hashed)],
@@ -96,12 +89,7 @@ def run(
         )
         evidence = match_evidence(
             seed_hash_keys(requested, hash_type=config.hash, encoding=config.hash_encoding),
-            universe_identifiers(
-                universe, partner_id=mapping.partner_id,
-                identifiers=[IdentifierSource(i.column, i.kind) for i in mapping.identifiers],
-                confidence=mapping.confidence, hash_type=config.hash,
-                encoding=config.hash_encoding,
-            ),  # fmt: skip
+            universe_ids,
             partner=partner, hash_type=config.hash, criterion_scores=config.match.criterion_scores,
             workflow_id=job.workflow_id, broadcast_seeds=True,
         )  # fmt: skip
