@@ -52,8 +52,11 @@ def run(workspace: Workspace, spark: SparkSession, *, partner: str | None = None
         valid = valid.cache()
         job.counts["input_rows"] = raw.count()
         job.counts["accepted_rows"] = valid.count()
-        job.counts["quarantined_rows"] = job.counts["input_rows"] - job.counts["accepted_rows"]
-        write_table(rejected_rows, workspace.warehouse, SEED_ROWS_QUARANTINE_TABLE)
+        quarantine_path = write_table(
+            rejected_rows, workspace.warehouse, SEED_ROWS_QUARANTINE_TABLE
+        )
+        # Counted from what was written, so input = accepted + quarantined is a real check.
+        job.counts["quarantined_rows"] = spark.read.parquet(quarantine_path).count()
         job.outputs[SEEDS_TABLE] = write_table(valid, workspace.warehouse, SEEDS_TABLE)
         for partner_config in partners:
             prepared = prepare_seed_identifiers(

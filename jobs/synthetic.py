@@ -168,24 +168,20 @@ def country_of(seed: int, key: Column) -> Column:
     return choose_by_share(draw, [(code, share) for code, _calling, share, *_ in COUNTRIES])
 
 
+def nanp_number(key: Column, area_codes: Sequence[str]) -> Column:
+    """Area code by key, then a seven-digit subscriber number unique per (area, key)."""
+    area = pick(area_codes, F.pmod(key, F.lit(len(area_codes))))
+    subscriber = F.lit(2_000_000) + F.pmod(
+        F.floor(key / len(area_codes)) * SCRAMBLE, F.lit(US_NUMBER_SPACE)
+    )
+    return F.concat(area, subscriber.cast("string"))
+
+
 def national_number(seed: int, key: Column, country: Column) -> Column:
     """A unique national significant number (no trunk 0, no country code) for an identity."""
-    us_area = pick(US_AREA_CODES, F.pmod(key, F.lit(len(US_AREA_CODES))))
-    ca_area = pick(CA_AREA_CODES, F.pmod(key, F.lit(len(CA_AREA_CODES))))
-    subscriber = F.lit(2_000_000) + F.pmod(
-        F.floor(key / len(US_AREA_CODES)) * SCRAMBLE, F.lit(US_NUMBER_SPACE)
+    expression = F.when(country == "CA", nanp_number(key, CA_AREA_CODES)).otherwise(
+        nanp_number(key, US_AREA_CODES)
     )
-    expression = F.concat(us_area, subscriber.cast("string"))
-    expression = F.when(
-        country == "CA",
-        F.concat(
-            ca_area,
-            (
-                F.lit(2_000_000)
-                + F.pmod(F.floor(key / len(CA_AREA_CODES)) * SCRAMBLE, F.lit(US_NUMBER_SPACE))
-            ).cast("string"),
-        ),
-    ).otherwise(expression)
     for code, _calling, _share, prefix, digits, _trunk in COUNTRIES:
         if not digits:
             continue
@@ -284,11 +280,6 @@ def sha256_hex(value: Column) -> Column:
     return F.sha2(value, 256)
 
 
-def spare_phone_national(seed: int, spare_index: Column, country: Column) -> Column:
-    """A phone number of the same country that belongs to no universe person."""
-    return national_number(seed, spare_index, country)
-
-
 def build_universe(
     spark: SparkSession,
     settings: GeneratorSettings,
@@ -311,7 +302,8 @@ def build_universe(
         )
         .withColumn(
             "phone2_national",
-            spare_phone_national(seed, index + F.lit(2 * settings.spare_base), F.col("country")),
+            # A spare identity range: a number of the person's country no one else has.
+            national_number(seed, index + F.lit(2 * settings.spare_base), F.col("country")),
         )
     )
     identifiers = {

@@ -101,11 +101,6 @@ def write_table(frame: DataFrame, warehouse: str, table: str, *, partner: str | 
     return str(target)
 
 
-def read_table(spark: SparkSession, warehouse: str, table: str) -> DataFrame:
-    """Read a warehouse table; partition folders (partner=...) become a column."""
-    return spark.read.parquet(table_path(warehouse, table))
-
-
 def read_partition(spark: SparkSession, warehouse: str, table: str, partner: str) -> DataFrame:
     """One partner's partition of a table, with its `partner` column restored."""
     frame = spark.read.parquet(table_path(warehouse, table, partner))
