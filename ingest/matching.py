@@ -177,45 +177,67 @@ def choose_canonical(candidates: DataFrame, *, threshold: float, workflow_id: st
     )
 
 
+ALL_KINDS = "*"
+
+
+def _profile_outcomes(
+    seed_identifiers: DataFrame, evidence: DataFrame, matches: DataFrame
+) -> DataFrame:
+    """One row per requested profile: its accepted kinds, whether it has evidence, whether it
+    resolved, and the kinds its canonical match rests on."""
+    canonical = matches.select("profile_id", "partner_id", F.lit(True).alias("canonical"))
+    linked = (
+        evidence.select("profile_id", "partner_id", "kind")
+        .join(canonical, on=["profile_id", "partner_id"], how="left")
+        .groupBy("profile_id")
+        .agg(
+            F.max(F.coalesce("canonical", F.lit(False))).alias("resolved"),
+            F.collect_set(F.when(F.col("canonical"), F.col("kind"))).alias("resolved_kinds"),
+        )
+    )
+    requested = seed_identifiers.groupBy("profile_id").agg(
+        F.collect_set(F.when(F.col("reason").isNull(), F.col("kind"))).alias("valid_kinds")
+    )
+    return requested.join(linked, on="profile_id", how="left")
+
+
 def match_stats(
     seed_identifiers: DataFrame, evidence: DataFrame, matches: DataFrame, *, hash_type: str
 ) -> dict[str, object]:
-    """Requested, resolved and rate: overall, per identifier kind and hash type; why not."""
-    profiles = seed_identifiers.select("profile_id").distinct()
-    accepted = seed_identifiers.where(F.col("reason").isNull())
-    with_valid = accepted.select("profile_id").distinct()
-    with_evidence = evidence.select("profile_id").distinct()
-    matched = matches.select("profile_id").distinct()
+    """Requested, resolved and rate: overall, per identifier kind and hash type; why not.
 
-    requested = profiles.count()
-    resolved = matched.count()
-    per_kind_requested = {
-        r.kind: r["n"]
-        for r in accepted.groupBy("kind").agg(F.countDistinct("profile_id").alias("n")).collect()
-    }
-    canonical_evidence = evidence.join(
-        matches.select("profile_id", "partner_id"), on=["profile_id", "partner_id"], how="inner"
+    One Spark job: each profile's outcome is exploded into one row for the whole set and one
+    per accepted kind, and counted in a single aggregation.
+    """
+    outcomes = _profile_outcomes(seed_identifiers, evidence, matches)
+    kind = F.explode(F.concat(F.array(F.lit(ALL_KINDS)), F.col("valid_kinds"))).alias("kind")
+    rows = outcomes.select(kind, "valid_kinds", "resolved", "resolved_kinds")
+    resolved = F.coalesce(F.col("resolved"), F.lit(False))
+    resolved_on_kind = F.when(F.col("kind") == ALL_KINDS, resolved).otherwise(
+        F.coalesce(F.array_contains("resolved_kinds", F.col("kind")), F.lit(False))
     )
-    per_kind_resolved = {
-        r.kind: r["n"]
-        for r in canonical_evidence.groupBy("kind")
-        .agg(F.countDistinct("profile_id").alias("n"))
-        .collect()
-    }
-    invalid = requested - with_valid.count()
-    below_threshold = with_evidence.join(matched, on="profile_id", how="left_anti").count()
-    by_kind = {
-        kind: _rate(count, per_kind_resolved.get(kind, 0))
-        for kind, count in sorted(per_kind_requested.items())
-    }
+    figures = rows.groupBy("kind").agg(
+        F.count(F.lit(1)).alias("requested"),
+        F.count_if(resolved_on_kind).alias("resolved"),
+        F.count_if(F.size("valid_kinds") == 0).alias("invalid"),
+        F.count_if(F.col("resolved").isNotNull() & ~resolved).alias("below_threshold"),
+    )
+    by_kind = {row["kind"]: row for row in figures.collect()}
+    whole = by_kind.pop(ALL_KINDS, None)
+    requested = whole["requested"] if whole else 0
+    matched = whole["resolved"] if whole else 0
+    invalid = whole["invalid"] if whole else 0
+    below_threshold = whole["below_threshold"] if whole else 0
     return {
-        **_rate(requested, resolved),
-        "by_identifier": by_kind,
-        "by_hash_type": {hash_type: _rate(requested, resolved)},
+        **_rate(requested, matched),
+        "by_identifier": {
+            name: _rate(row["requested"], row["resolved"]) for name, row in sorted(by_kind.items())
+        },
+        "by_hash_type": {hash_type: _rate(requested, matched)},
         "unmatched": {
             "invalid_identifier": invalid,
             "below_threshold": below_threshold,
-            "not_in_universe": requested - resolved - invalid - below_threshold,
+            "not_in_universe": requested - matched - invalid - below_threshold,
         },
     }
 

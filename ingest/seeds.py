@@ -116,21 +116,19 @@ def seed_quarantine(prepared: DataFrame) -> DataFrame:
 
 
 def count_outcomes(prepared: DataFrame) -> dict[str, int]:
-    """accepted / empty / rejected per kind; they add up to the identifiers considered."""
-    outcome = (
-        F.when(F.col("reason").isNull(), F.lit("accepted"))
-        .when(F.col("reason") == EMPTY, F.lit("empty"))
-        .otherwise(F.lit("rejected"))
-    )
-    rows = prepared.groupBy("kind", outcome.alias("outcome")).count().collect()
-    counts = {f"{row.kind}.{row.outcome}": row["count"] for row in rows}
-    reasons = (
-        prepared.where(F.col("reason").isNotNull() & (F.col("reason") != EMPTY))
-        .groupBy("reason")
-        .count()
-        .collect()
-    )
-    counts.update({f"reason.{row.reason}": row["count"] for row in reasons})
+    """accepted / empty / rejected per kind, and rejections per reason, from one aggregation.
+
+    The outcomes per kind add up to the identifiers considered.
+    """
+    rows = prepared.groupBy("kind", "reason").count().collect()
+    counts: dict[str, int] = {}
+    for row in rows:
+        reason = row["reason"]
+        outcome = "accepted" if reason is None else "empty" if reason == EMPTY else "rejected"
+        key = f"{row['kind']}.{outcome}"
+        counts[key] = counts.get(key, 0) + row["count"]
+        if outcome == "rejected":
+            counts[f"reason.{reason}"] = counts.get(f"reason.{reason}", 0) + row["count"]
     return dict(sorted(counts.items()))
 
 
@@ -141,23 +139,26 @@ SEED_ROWS_QUARANTINE_TABLE = "quarantine/seed_rows"
 ROW_POSITION = "_row_position"
 
 
-def split_seed_rows(
-    seeds: DataFrame, *, profile_id: str, workflow_id: str
-) -> tuple[DataFrame, DataFrame]:
-    """Valid seed rows, and rows without a profile_id or repeating one (first kept) with reasons.
+def judge_seed_rows(seeds: DataFrame, *, profile_id: str, workflow_id: str) -> DataFrame:
+    """The seed rows with `reason`: NULL for a valid row, else why it is quarantined.
 
-    Row positions come from the file order, so "first" is the first occurrence in the file.
+    A row without a profile_id, or repeating one (the first occurrence in file order is kept),
+    is rejected. The caller caches this one frame and splits it with `valid_seed_rows` and
+    `rejected_seed_rows`, so the file is read and windowed once.
     """
     positioned = seeds.withColumn(ROW_POSITION, F.monotonically_increasing_id())
     key = F.col(profile_id)
     occurrence = F.row_number().over(Window.partitionBy(key).orderBy(ROW_POSITION))
-    judged = positioned.withColumn(
-        "reason",
-        F.when(rules.is_blank(key), F.lit("profile_id_missing")).when(
-            occurrence > 1, F.lit("duplicate_profile_id")
-        ),
+    reason = F.when(rules.is_blank(key), F.lit("profile_id_missing")).when(
+        occurrence > 1, F.lit("duplicate_profile_id")
     )
-    judged = judged.withColumn("workflow_id", F.lit(workflow_id))
-    valid = judged.where(F.col("reason").isNull()).drop("reason", ROW_POSITION)
-    rejected = judged.where(F.col("reason").isNotNull()).drop(ROW_POSITION)
-    return valid, rejected
+    judged = positioned.withColumn("reason", reason).withColumn("workflow_id", F.lit(workflow_id))
+    return judged.drop(ROW_POSITION)
+
+
+def valid_seed_rows(judged: DataFrame) -> DataFrame:
+    return judged.where(F.col("reason").isNull()).drop("reason")
+
+
+def rejected_seed_rows(judged: DataFrame) -> DataFrame:
+    return judged.where(F.col("reason").isNotNull())

@@ -14,10 +14,12 @@ from ingest.seeds import (
     SEEDS_TABLE,
     SeedColumnNames,
     count_outcomes,
+    judge_seed_rows,
     prepare_seed_identifiers,
+    rejected_seed_rows,
     seed_identifiers,
     seed_quarantine,
-    split_seed_rows,
+    valid_seed_rows,
 )
 from jobs.config import PartnerConfig, Workspace
 from jobs.runs import JobResult, record_run
@@ -45,15 +47,14 @@ def run(workspace: Workspace, spark: SparkSession, *, partner: str | None = None
         )  # fmt: skip
         mapped = [*names.__dict__.values(), *config.seeds.attributes]
         require_columns(raw, mapped, file=source)
-        raw = raw.cache()
-        valid, rejected_rows = split_seed_rows(
+        judged = judge_seed_rows(
             raw, profile_id=names.profile_id, workflow_id=job.workflow_id
-        )
-        valid = valid.cache()
-        job.counts["input_rows"] = raw.count()
+        ).cache()
+        valid = valid_seed_rows(judged)
+        job.counts["input_rows"] = judged.count()
         job.counts["accepted_rows"] = valid.count()
         quarantine_path = write_table(
-            rejected_rows, workspace.warehouse, SEED_ROWS_QUARANTINE_TABLE
+            rejected_seed_rows(judged), workspace.warehouse, SEED_ROWS_QUARANTINE_TABLE
         )
         # Counted from what was written, so input = accepted + quarantined is a real check.
         job.counts["quarantined_rows"] = spark.read.parquet(quarantine_path).count()
@@ -79,6 +80,5 @@ def run(workspace: Workspace, spark: SparkSession, *, partner: str | None = None
             )
             job.counts.update({f"{name}.{k}": v for k, v in count_outcomes(prepared).items()})
             prepared.unpersist()
-        valid.unpersist()
-        raw.unpersist()
+        judged.unpersist()
     return job.result()

@@ -18,15 +18,13 @@ from ingest.identity.rules import (
     MAID_PATTERN,
     STREET_SUFFIXES,
     UNIT_DESIGNATORS,
-    WHITESPACE,
+    WHITESPACE_CHARS,
     calling_code_lengths,
     phone_regions,
     unit_pattern,
 )
 
-_EDGES = re.compile(f"^{WHITESPACE}+|{WHITESPACE}+$")
-_RUNS = re.compile(f"{WHITESPACE}+")
-_BLANK = re.compile(f"^{WHITESPACE}*$")
+_NOT_ADDRESS_CHARACTERS = re.compile("[^A-Z0-9#]+")
 _EMAIL = re.compile(f"(?i){EMAIL_PATTERN}")
 _MAID = re.compile(MAID_PATTERN)
 _UNIT = re.compile(unit_pattern())
@@ -48,11 +46,11 @@ def _rejected(reason: str) -> Normalized:
 
 
 def is_blank(value: str | None) -> bool:
-    return value is None or _BLANK.match(value) is not None
+    return value is None or trim(value) == ""
 
 
 def trim(value: str) -> str:
-    return _EDGES.sub("", value)
+    return value.strip(WHITESPACE_CHARS)
 
 
 def normalize_email(value: str | None, steps: tuple[p.EmailStep, ...]) -> Normalized:
@@ -131,12 +129,9 @@ def normalize_phone(
 
 
 def clean_address_part(value: str | None) -> str:
-    """Uppercase, drop '.' and apostrophes, other punctuation to spaces, single spaces."""
-    text = (value or "").upper()
-    text = re.sub(r"[.']", "", text)
-    text = text.replace("#", " # ")
-    text = re.sub(r"[^A-Z0-9# \t\n\x0B\f\r\u00A0\u2007\u202F\uFEFF]", " ", text)
-    return trim(_RUNS.sub(" ", text))
+    """Uppercase, drop '.' and apostrophes, set '#' apart, other runs to one space."""
+    text = (value or "").upper().replace(".", "").replace("'", "").replace("#", " # ")
+    return _NOT_ADDRESS_CHARACTERS.sub(" ", text).strip(" ")
 
 
 def abbreviate_street(base: str) -> str:

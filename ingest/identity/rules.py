@@ -14,7 +14,7 @@ from phonenumbers import PhoneMetadata
 
 # Whitespace both engines agree on. Java's \s and Python's \s differ (Python also matches
 # no-break spaces and the \x1c-\x1f separators), so the class is spelled out.
-WHITESPACE = "[ \\t\\n\\x0B\\f\\r\\u00A0\\u2007\\u202F\\uFEFF]"
+WHITESPACE_CHARS = " \t\n\x0b\f\r\u00a0\u2007\u202f\ufeff"
 EMAIL_PATTERN = r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$"
 MAID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 

@@ -143,3 +143,33 @@ def test_combine_scores_is_the_python_twin_of_noisy_or() -> None:
     assert combine_scores([0.9, 0.1]) == pytest.approx(0.91)
     assert combine_scores([0.6, 0.6]) == pytest.approx(0.84)
     assert combine_scores([]) == 0.0
+
+
+def test_match_stats_buckets_every_unmatched_profile_by_reason(spark: SparkSession) -> None:
+    seeds = spark.createDataFrame(
+        [
+            ("p1", "email", None), ("p1", "phone", None),  # resolved on email (X)
+            ("p2", "email", "email_syntax"),  # nothing valid: invalid identifier
+            ("p3", "email", None),  # evidence below the threshold
+            ("p4", "phone", None),  # valid, but not in the universe
+            ("p5", "email", "empty"), ("p5", "phone", None),  # resolved on phone (W)
+        ],
+        "profile_id string, kind string, reason string",
+    )  # fmt: skip
+    evidence = spark.createDataFrame(
+        [("p1", "X", "email"), ("p1", "Y", "phone"), ("p3", "Z", "email"), ("p5", "W", "phone")],
+        "profile_id string, partner_id string, kind string",
+    )
+    matches = spark.createDataFrame(
+        [("p1", "X"), ("p5", "W")], "profile_id string, partner_id string"
+    )
+    stats = match_stats(seeds, evidence, matches, hash_type="md5")
+    assert (stats["requested"], stats["resolved"], stats["rate"]) == (5, 2, 0.4)
+    assert stats["by_identifier"] == {
+        "email": {"requested": 2, "resolved": 1, "rate": 0.5},
+        "phone": {"requested": 3, "resolved": 1, "rate": 0.3333},
+    }
+    assert stats["by_hash_type"] == {"md5": {"requested": 5, "resolved": 2, "rate": 0.4}}
+    assert stats["unmatched"] == {
+        "invalid_identifier": 1, "below_threshold": 1, "not_in_universe": 1,
+    }  # fmt: skip

@@ -11,10 +11,12 @@ from ingest.seeds import (
     SEED_IDENTIFIER_COLUMNS,
     SeedColumnNames,
     count_outcomes,
+    judge_seed_rows,
     prepare_seed_identifiers,
+    rejected_seed_rows,
     seed_identifiers,
     seed_quarantine,
-    split_seed_rows,
+    valid_seed_rows,
 )
 
 NAMES = SeedColumnNames(
@@ -63,7 +65,7 @@ def test_prepare_seed_identifiers_hashes_and_rejects_with_reasons(spark: SparkSe
     assert counts["reason.email_syntax"] == 1
 
 
-def test_split_seed_rows_quarantines_missing_and_repeated_profile_ids(
+def test_judge_seed_rows_quarantines_missing_and_repeated_profile_ids(
     spark: SparkSession,
 ) -> None:
     seeds = spark.createDataFrame(
@@ -71,7 +73,8 @@ def test_split_seed_rows_quarantines_missing_and_repeated_profile_ids(
          ("c2", "d@example.com")],
         "id string, email string",
     ).coalesce(1)  # fmt: skip
-    valid, rejected = split_seed_rows(seeds, profile_id="id", workflow_id="wf")
+    judged = judge_seed_rows(seeds, profile_id="id", workflow_id="wf")
+    valid, rejected = valid_seed_rows(judged), rejected_seed_rows(judged)
     assert sorted((r.id, r.email) for r in valid.collect()) == [
         ("c1", "a@example.com"), ("c2", "d@example.com"),
     ]  # fmt: skip
