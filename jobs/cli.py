@@ -422,25 +422,48 @@ ExportOption = Annotated[
 ]
 
 
+PrepareFirstOption = Annotated[
+    bool,
+    typer.Option(
+        "--prepare",
+        help="Run seed prepare first, in the same Spark session (one JVM start, not two).",
+    ),
+]
+
+
 @app.command()
 def match(
     workspace: WorkspaceOption = None,
     partner: PartnerOption = None,
     export_format: ExportOption = None,
+    prepare_first: PrepareFirstOption = False,
     master: MasterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Match prepared seeds against each partner universe and print the match statistics.
 
-    Example: partnerkit match --workspace ./partnerkit-demo --partner acme --format csv
+    Example: partnerkit match --workspace ./partnerkit-demo --partner acme --prepare --format csv
     """
     if export_format not in (None, "csv", "json", "jsonl"):
         raise typer.BadParameter("expected csv, json or jsonl", param_hint="--format")
     loaded = load_workspace(chosen_workspace(workspace))
+    prepared: JobResult | None = None
     with spark_session(loaded, chosen_master(master)) as spark:
+        if prepare_first:
+            with spark_progress(spark, stderr, "prepare"):
+                prepared = prepare_job.run(loaded, spark, partner=partner)
         with spark_progress(spark, stderr, "match"):
             result = match_job.run(loaded, spark, partner=partner, export_format=export_format)
-    emit(result.model_dump(), as_json, lambda: stderr.print(*match_tables(result)))
+    document = result.model_dump()
+    if prepared is not None:
+        document[prepare_job.JOB] = prepared.model_dump()
+
+    def show() -> None:
+        if prepared is not None:
+            stderr.print(prepare_table(prepared))
+        stderr.print(*match_tables(result))
+
+    emit(document, as_json, show)
 
 
 def match_tables(result: JobResult) -> list[Table]:

@@ -111,7 +111,11 @@ def local_defaults(settings: SparkSettings) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
-        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{log4j_config_path()}",
+        # The throughput collector: batch jobs want throughput, not G1's short pauses
+        # (prepare + match of 1M seeds x 5M universe, cold: 91.3 s with G1, 85.0 s with it).
+        "spark.driver.extraJavaOptions": (
+            f"-Dlog4j2.configurationFile=file:{log4j_config_path()} -XX:+UseParallelGC"
+        ),
         # In local mode the executors live in the driver JVM; Spark's 1g default could not hold
         # the broadcast seed hashes of a 1M-seed match plus its aggregations (measured here).
         "spark.driver.memory": "2g",

@@ -64,9 +64,11 @@ def is_declared_form(kind: str, hash_type: str, encoding: str, found: str) -> bo
 
 def canonical_hash(value: Column, encoding: str) -> Column:
     """Upper-case hex and a `0x` prefix are spellings, not errors: normalize them away."""
-    if encoding == "hex":
-        return F.lower(F.regexp_replace(F.trim(value), "^0[xX]", ""))
-    return F.trim(value)
+    text = F.trim(value)
+    if encoding == "hex":  # string built-ins, not a regex: this runs on every universe cell
+        prefixed = text.startswith("0x") | text.startswith("0X")
+        return F.lower(F.when(prefixed, text.substr(F.lit(3), F.length(text))).otherwise(text))
+    return text
 
 
 def hash_bytes(value: Column, hash_type: str, encoding: str) -> Column:

@@ -55,6 +55,12 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     (matched,) = [r for r in document["results"] if r["job"] == "match"]
     assert matched["counts"]["acme"]["resolved"] == document["ground_truth"]["matched"] > 0
 
+    again = partnerkit("match", "--workspace", str(workspace), "--prepare", "--json")
+    assert again.returncode == 0, again.stderr
+    rerun = json.loads(again.stdout)
+    assert rerun["job"] == "match" and rerun["seed_prepare"]["job"] == "seed_prepare"
+    assert rerun["counts"]["acme"]["resolved"] == matched["counts"]["acme"]["resolved"]
+
 
 def test_missing_java_is_one_readable_sentence(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
