@@ -37,3 +37,28 @@ class MissingColumnsError(IngestError, ValueError):
             f"{file}: missing mapped column(s) {', '.join(missing)}; "
             f"the file has {', '.join(available) or 'no columns'}"
         )
+
+
+class SourceError(IngestError, OSError):
+    """A source that cannot be listed, downloaded or read: names the URI and what went wrong."""
+
+    def __init__(self, uri: str, problem: str) -> None:
+        self.uri, self.problem = uri, problem
+        super().__init__(f"{uri}: {problem}")
+
+
+class EmptyFileError(IngestError, ValueError):
+    """A file with no header, or a header and no rows."""
+
+    def __init__(self, *, file: str, problem: str) -> None:
+        self.file = file
+        super().__init__(f"{file}: {problem}")
+
+
+class QualityGateError(IngestError):
+    """A batch that failed its batch-level thresholds: nothing was published."""
+
+    def __init__(self, *, file: str, failures: list[str], report: str | None) -> None:
+        self.file, self.failures, self.report = file, failures, report
+        where = f"; report: {report}" if report else ""
+        super().__init__(f"{file}: quality gate failed: {'; '.join(failures)}{where}")

@@ -18,7 +18,10 @@ logger = logging.getLogger(__name__)
 RUNS_TABLE = "runs"
 EVENTS_TABLE = "events"
 
+BATCHES_TABLE = "batches"
+
 RUN_STATUSES = ("running", "succeeded", "failed")
+BATCH_STATUSES = ("running", "loaded", "failed", "duplicate")
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
@@ -38,6 +41,21 @@ CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (
     payload TEXT NOT NULL DEFAULT '{{}}'
 );
 CREATE INDEX IF NOT EXISTS events_by_workflow ON {EVENTS_TABLE} (workflow_id);
+CREATE TABLE IF NOT EXISTS {BATCHES_TABLE} (
+    batch_id TEXT PRIMARY KEY,
+    partner TEXT NOT NULL,
+    source_uri TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL CHECK (status IN {BATCH_STATUSES}),
+    counts TEXT NOT NULL DEFAULT '{{}}',
+    error TEXT,
+    duplicate_of TEXT,
+    workflow_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_checksum ON {BATCHES_TABLE} (partner, checksum, status);
 """
 
 
@@ -53,6 +71,25 @@ class RunRecord(BaseModel):
     status: str
     counts: dict[str, Any]
     error: str | None
+
+
+class BatchRecord(BaseModel):
+    """One delivered file as the ledger holds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    batch_id: str
+    partner: str
+    source_uri: str
+    size_bytes: int
+    checksum: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    counts: dict[str, Any]
+    error: str | None
+    duplicate_of: str | None
+    workflow_id: str
 
 
 def utc_now() -> str:
@@ -137,3 +174,77 @@ class Ledger:
                 (workflow_id,),
             ).fetchall()
         return [{**dict(row), "payload": json.loads(row["payload"])} for row in rows]
+
+    def start_batch(
+        self, *, batch_id: str, partner: str, source_uri: str, size_bytes: int, checksum: str,
+        workflow_id: str, status: str = "running", duplicate_of: str | None = None,
+    ) -> None:  # fmt: skip
+        """Record a file delivery the moment its checksum is known."""
+        if status not in BATCH_STATUSES:
+            raise ValueError(f"batch status must be one of {BATCH_STATUSES}, got {status!r}")
+        with self._connect() as connection:
+            connection.execute(
+                f"INSERT INTO {BATCHES_TABLE} (batch_id, partner, source_uri, size_bytes,"
+                " checksum, started_at, finished_at, status, duplicate_of, workflow_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (batch_id, partner, source_uri, size_bytes, checksum, utc_now(),
+                 None if status == "running" else utc_now(), status, duplicate_of,
+                 workflow_id),
+            )  # fmt: skip
+
+    def finish_batch(
+        self,
+        batch_id: str,
+        *,
+        status: str,
+        counts: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        if status not in BATCH_STATUSES:
+            raise ValueError(f"batch status must be one of {BATCH_STATUSES}, got {status!r}")
+        with self._connect() as connection:
+            connection.execute(
+                f"UPDATE {BATCHES_TABLE} SET finished_at = ?, status = ?, counts = ?, error = ?"
+                " WHERE batch_id = ?",
+                (utc_now(), status, json.dumps(dict(counts or {}), sort_keys=True), error,
+                 batch_id),
+            )  # fmt: skip
+
+    def loaded_batch(self, partner: str, checksum: str) -> str | None:
+        """The batch that already loaded this exact file content for this partner, if any."""
+        with self._connect() as connection:
+            row = connection.execute(
+                f"SELECT batch_id FROM {BATCHES_TABLE}"
+                " WHERE partner = ? AND checksum = ? AND status = 'loaded'"
+                " ORDER BY started_at LIMIT 1",
+                (partner, checksum),
+            ).fetchone()
+        return row["batch_id"] if row else None
+
+    def batches(self, *, partner: str | None = None, limit: int = 100) -> list[BatchRecord]:
+        """The most recent batches first."""
+        query = f"SELECT * FROM {BATCHES_TABLE}"
+        params: tuple[Any, ...] = ()
+        if partner:
+            query += " WHERE partner = ?"
+            params = (partner,)
+        query += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
+        with self._connect() as connection:
+            rows = connection.execute(query, (*params, limit)).fetchall()
+        return [BatchRecord(**{**dict(row), "counts": json.loads(row["counts"])}) for row in rows]
+
+    def current_batches(self, partner: str) -> list[str]:
+        """The batches of the latest ingest run that loaded any: the partner's current universe.
+
+        Deliveries are full refreshes: a new delivery (one `partnerkit ingest` of its files)
+        replaces the previous one for matching, while older batches stay on disk for audit.
+        """
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT batch_id FROM {BATCHES_TABLE} WHERE partner = ? AND status = 'loaded'"
+                f" AND workflow_id = (SELECT workflow_id FROM {BATCHES_TABLE}"
+                "   WHERE partner = ? AND status = 'loaded' ORDER BY started_at DESC LIMIT 1)"
+                " ORDER BY batch_id",
+                (partner, partner),
+            ).fetchall()
+        return [row["batch_id"] for row in rows]

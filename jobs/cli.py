@@ -20,14 +20,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from ingest.errors import (
+    EmptyFileError,
     HashMismatchError,
     IngestError,
     MissingColumnsError,
+    QualityGateError,
+    SourceError,
     UnknownProfileError,
 )
 from ingest.identity import reference
 from ingest.identity.profiles import get_profile, load_profiles
 from jobs import generate as generate_job
+from jobs import ingest as ingest_job
 from jobs import match as match_job
 from jobs import prepare as prepare_job
 from jobs import resolve as resolve_job
@@ -60,6 +64,9 @@ EXIT_CODES: dict[type[BaseException], int] = {
     UnknownProfileError: EXIT_USAGE,
     HashMismatchError: EXIT_QUALITY_GATE,
     MissingColumnsError: EXIT_QUALITY_GATE,
+    QualityGateError: EXIT_QUALITY_GATE,
+    EmptyFileError: EXIT_QUALITY_GATE,
+    SourceError: EXIT_ERROR,
 }
 
 DEMO_WORKSPACE = "partnerkit-demo"
@@ -317,6 +324,7 @@ def demo(
     with spark_session(loaded, chosen_master(master)) as spark:
         stages: list[tuple[str, Callable[[], JobResult]]] = [
             ("generate", lambda: generate_job.run(loaded, spark, settings=settings)),
+            ("ingest", lambda: ingest_demo_partners(loaded, spark)),
             ("prepare", lambda: prepare_job.run(loaded, spark)),
             ("match", lambda: match_job.run(loaded, spark)),
         ]
@@ -343,6 +351,30 @@ def demo(
     )
 
 
+DEMO_BUCKET = "partnerkit-demo"
+
+
+def ingest_demo_partners(workspace: Workspace, spark: Any) -> JobResult:
+    """Upload each partner's generated files to a local S3 (moto) and ingest them from s3://.
+
+    Without moto installed (`pip install 'partnerkit[demo]'`) the files are ingested from disk.
+    """
+    from ingest.sources import ensure_bucket, list_local, upload_files
+    from jobs.local_s3 import local_s3_server, moto_available
+
+    partner = workspace.config.partners[0]
+    local = workspace.resolve(partner.source.path)
+    if not moto_available():
+        stderr.print("moto is not installed: ingesting the demo files from disk, not S3")
+        return ingest_job.run(workspace, spark, partner=partner.name)
+    with local_s3_server():
+        ensure_bucket(DEMO_BUCKET)
+        files = [Path(f.uri) for f in list_local(local)]
+        upload_files(files, DEMO_BUCKET, partner.name)
+        source = f"s3://{DEMO_BUCKET}/{partner.name}/"
+        return ingest_job.run(workspace, spark, partner=partner.name, sources=[source])
+
+
 def quality_table(quality: dict[str, Any]) -> Table:
     table = Table(title="matches against the ground truth", title_justify="left")
     for key in quality:
@@ -359,6 +391,8 @@ def summarize_counts(counts: dict[str, Any]) -> str:
             parts.append(
                 f"{key}: {value['resolved']:,}/{value['requested']:,} ({value['rate']:.1%})"
             )
+        elif isinstance(value, dict) and key == "totals":
+            parts += [f"{k}={v:,}" for k, v in value.items() if isinstance(v, int)]
         elif isinstance(value, int) and "." not in key:
             parts.append(f"{key}={value:,}")
     return ", ".join(parts[:4])
@@ -637,6 +671,86 @@ def runs(
         stderr.print(table)
 
     emit({"runs": [record.model_dump() for record in records]}, as_json, render)
+
+
+@app.command()
+def ingest(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files, folders, globs, s3:// keys or prefixes (default: the partner's source)."
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    partner: Annotated[
+        str, typer.Option("--partner", help="The partner the files come from.")
+    ] = "",
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load partner files, one batch per file: check rows, quarantine failures, gate, publish.
+
+    Example: partnerkit ingest --workspace ./ws --partner acme s3://drops/acme/2026-11/
+    """
+    loaded = load_workspace(chosen_workspace(workspace))
+    configured = [p.name for p in loaded.config.partners]
+    chosen = partner or (configured[0] if len(configured) == 1 else "")
+    if not chosen:
+        raise typer.BadParameter("name the partner these files come from", param_hint="--partner")
+    with spark_session(loaded, chosen_master(master)) as spark:
+        with spark_progress(spark, stderr, "ingest"):
+            result = ingest_job.run(loaded, spark, partner=chosen, sources=list(sources or []))
+    emit(result.model_dump(), as_json, lambda: stderr.print(ingest_table(result)))
+
+
+def ingest_table(result: JobResult) -> Table:
+    table = new_table(
+        f"partner_ingest {result.workflow_id}",
+        ("source", "batch", "status", "input", "accepted", "quarantined"),
+    )
+    for batch in result.counts.get("batches", []):
+        table.add_row(
+            escape(batch["source"]), batch["batch_id"], batch["status"],
+            f"{batch.get('input_rows', 0):,}", f"{batch.get('accepted_rows', 0):,}",
+            f"{batch.get('quarantined_rows', 0):,}",
+        )  # fmt: skip
+    return table
+
+
+@app.command()
+def batches(
+    workspace: WorkspaceOption = None,
+    partner: PartnerOption = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many batches, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List delivered files (batches) with their status and counts, newest first.
+
+    Example: partnerkit batches --workspace ./partnerkit-demo --partner acme
+    """
+    from ingest.ledger import Ledger
+
+    loaded = load_workspace(chosen_workspace(workspace))
+    records = Ledger(loaded.ledger_path).batches(partner=partner, limit=limit)
+
+    def render() -> None:
+        table = new_table(
+            f"batches in {loaded.ledger_path}",
+            ("started_at", "partner", "batch", "status", "input", "accepted", "quarantined",
+             "source", "error"),
+        )  # fmt: skip
+        for record in records:
+            counts = record.counts
+            table.add_row(
+                record.started_at, record.partner, record.batch_id,
+                record.status + (f" of {record.duplicate_of}" if record.duplicate_of else ""),
+                f"{counts.get('input_rows', 0):,}", f"{counts.get('accepted_rows', 0):,}",
+                f"{counts.get('quarantined_rows', 0):,}", escape(record.source_uri),
+                escape(record.error or ""),
+            )  # fmt: skip
+        stderr.print(table)
+
+    emit({"batches": [record.model_dump() for record in records]}, as_json, render)
 
 
 def exit_code_for(error: BaseException) -> int:

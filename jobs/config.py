@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -112,6 +112,22 @@ class MatchSettings(StrictModel):
     )
 
 
+class ExtraExpectation(StrictModel):
+    """A Great Expectations expectation added by the user: its snake_case type and kwargs."""
+
+    type: str = Field(pattern=r"^expect_[a-z0-9_]+$")
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class QualityGate(StrictModel):
+    """Batch-level thresholds: a batch that misses one is not published (exit code 4)."""
+
+    max_quarantined_share: float = Field(default=0.05, ge=0, le=1)
+    # identifier or attribute column -> least share of accepted rows with a value
+    min_non_null: dict[str, float] = Field(default_factory=dict)
+    expectations: list[ExtraExpectation] = Field(default_factory=list)
+
+
 class PartnerConfig(StrictModel):
     """One data partner: its namespace, identity rules, file and terms."""
 
@@ -126,6 +142,7 @@ class PartnerConfig(StrictModel):
     contract: ContractTerms = Field(default_factory=ContractTerms)
     priority: int = Field(default=1, ge=1)
     match: MatchSettings = Field(default_factory=MatchSettings)
+    quality: QualityGate = Field(default_factory=QualityGate)
 
     @field_validator("profile")
     @classmethod

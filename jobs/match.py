@@ -33,7 +33,7 @@ def match_partner(
     *,
     export_format: str | None,
 ) -> dict[str, object]:
-    universe_ids, detected = load_universe_identifiers(workspace, spark, partner)
+    universe_ids, universe = load_universe_identifiers(workspace, spark, partner)
     seed_ids = read_partition(spark, workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
     seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
     evidence = match_evidence(
@@ -62,7 +62,7 @@ def match_partner(
             )
     stats = match_stats(seed_ids, evidence, matches, hash_type=partner.hash)
     stats["evidence_rows"] = evidence.count()
-    stats["detected_forms"] = detected
+    stats["universe"] = universe
     return stats
 
 

@@ -1,24 +1,55 @@
-"""Reading a partner universe for matching: mapped columns checked, hash forms verified."""
+"""Reading a partner universe for matching: the ingested table, else the delivery itself.
+
+After `partnerkit ingest`, the universe is `partner/<partner>` in the warehouse: every batch
+already checked (hash forms, duplicates) and stored as Parquet, so matching scans only the
+identifier columns. Without an ingested batch, the configured delivery is read directly
+(mapped columns checked, hash forms verified on a sample) so a first trial needs no ingest.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from pyspark.sql import DataFrame, SparkSession
 
 from ingest.identity.detection import require_declared_forms, sample_values
+from ingest.ledger import Ledger
 from ingest.matching import IdentifierSource, universe_identifiers
 from ingest.readers import read_file, require_columns
 from jobs.config import PartnerConfig, Workspace
 
+PARTNER_TABLE = "partner"
+logger = logging.getLogger(__name__)
+
+
+def current_universe(workspace: Workspace, spark: SparkSession, partner: str) -> DataFrame | None:
+    """The batches of the partner's latest delivery (see Ledger.current_batches), or None."""
+    batch_ids = Ledger(workspace.ledger_path).current_batches(partner)
+    if not batch_ids:
+        return None
+    table = f"{workspace.warehouse.rstrip('/')}/{PARTNER_TABLE}/{partner}"
+    folders = [f"{table}/batch_id={batch_id}" for batch_id in batch_ids]
+    return spark.read.option("basePath", table).parquet(*folders)
+
 
 def load_universe_identifiers(
     workspace: Workspace, spark: SparkSession, partner: PartnerConfig
-) -> tuple[DataFrame, dict[str, str]]:
-    """The universe in long (person, kind, hash bytes) form, and the detected form per column.
+) -> tuple[DataFrame, dict[str, object]]:
+    """The universe in long (person, kind, hash bytes) form, and where it came from.
 
     Raises MissingColumnsError or HashMismatchError naming the file before any join runs.
     """
-    source = workspace.resolve(partner.source.path)
     mapping = partner.mapping
+    identifiers = [IdentifierSource(i.column, i.kind) for i in mapping.identifiers]
+    universe = current_universe(workspace, spark, partner.name)
+    if universe is not None:
+        confidence = "confidence" if mapping.confidence else None
+        return universe_identifiers(
+            universe, partner_id="partner_id", identifiers=identifiers, confidence=confidence,
+            hash_type=partner.hash, encoding=partner.hash_encoding,
+        ), {"source": f"{PARTNER_TABLE}/{partner.name}", "format": "ingested batches"}  # fmt: skip
+    source = workspace.resolve(partner.source.path)
+    logger.info("partner %s has no ingested batch; reading %s directly", partner.name, source)
     universe = read_file(
         spark, source, file_format=partner.source.format, options=partner.source.options
     )
@@ -31,12 +62,7 @@ def load_universe_identifiers(
         {i.column: (i.kind, partner.hash, partner.hash_encoding) for i in mapping.identifiers},
         file=source,
     )
-    identifiers = universe_identifiers(
-        universe,
-        partner_id=mapping.partner_id,
-        identifiers=[IdentifierSource(i.column, i.kind) for i in mapping.identifiers],
-        confidence=mapping.confidence,
-        hash_type=partner.hash,
-        encoding=partner.hash_encoding,
-    )
-    return identifiers, detected
+    return universe_identifiers(
+        universe, partner_id=mapping.partner_id, identifiers=identifiers,
+        confidence=mapping.confidence, hash_type=partner.hash, encoding=partner.hash_encoding,
+    ), {"source": source, "format": partner.source.format, "detected_forms": detected}  # fmt: skip

@@ -44,7 +44,7 @@ def test_prepare_then_match_finds_every_findable_profile(
     assert stats["resolved"] == quality["matched"]
     assert stats["requested"] == 400
     assert sum(stats["unmatched"].values()) == 400 - stats["resolved"]
-    assert stats["detected_forms"]["email1"] == "sha256"
+    assert stats["universe"]["detected_forms"]["email1"] == "sha256"
 
     exported = Path(result.outputs["export.matches.acme"])
     with exported.open(newline="", encoding="utf-8") as handle:

@@ -1,0 +1,252 @@
+"""A partner file as rows to check: read as text, mapped, checked row by row, split.
+
+Every value is read as a string (a bad cell becomes a reason, never a cast error), every row
+keeps its position in the file, and each check adds a reason code to the row's `reasons`
+array. Rows with no reason are accepted; the rest go to quarantine with their original values.
+All checks are Spark built-ins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+from ingest.errors import EmptyFileError, MissingColumnsError
+from ingest.identity.detection import BASE64_LENGTHS, HEX_LENGTHS, canonical_hash
+from ingest.readers import CSV_DEFAULTS
+
+CORRUPT = "_corrupt_record"
+POSITION = "_row_position"
+REASONS = "reasons"
+
+# Reason codes of the row checks; `<code>:<column>` when a column is at fault.
+MALFORMED_ROW = "malformed_row"
+INVALID_UTF8 = "invalid_utf8"
+NUL_BYTE = "nul_byte"
+PARTNER_ID_MISSING = "partner_id_missing"
+DUPLICATE_PARTNER_ID = "duplicate_partner_id"
+HASH_FORM = "hash_form"
+VALUE_NOT_ALLOWED = "value_not_allowed"
+CONFIDENCE_NOT_NUMBER = "confidence_not_number"
+
+
+@dataclass(frozen=True)
+class IdentifierSpec:
+    column: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class FileMapping:
+    """What the checks need of a partner's mapping: columns, declared hash form, value sets."""
+
+    partner_id: str
+    identifiers: tuple[IdentifierSpec, ...]
+    hash_type: str
+    encoding: str
+    attributes: Mapping[str, str] = field(default_factory=dict)  # column -> domain
+    allowed_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    confidence: str | None = None
+
+    @property
+    def mapped_columns(self) -> list[str]:
+        columns = [self.partner_id, *(i.column for i in self.identifiers), *self.attributes]
+        return [*columns, self.confidence] if self.confidence else columns
+
+
+def _clean_header(name: str) -> str:
+    """A header cell as a column name: BOM and surrounding whitespace removed."""
+    return name.replace("\ufeff", "").strip()
+
+
+def csv_header(spark: SparkSession, path: str, options: Mapping[str, str]) -> list[str]:
+    """The column names of a CSV file's first line (BOM stripped), or EmptyFileError."""
+    probe = spark.read.options(**{**CSV_DEFAULTS, **options, "header": "false"}).csv(path)
+    first = probe.limit(1).collect()
+    if not first:
+        raise EmptyFileError(file=path, problem="the file is empty (no header line)")
+    names = [_clean_header(str(value or "")) for value in first[0]]
+    blank = [str(i + 1) for i, name in enumerate(names) if not name]
+    if blank:
+        raise EmptyFileError(
+            file=path, problem=f"header cell(s) {', '.join(blank)} are blank; expected names"
+        )
+    return names
+
+
+def read_rows(
+    spark: SparkSession, path: str, *, file_format: str, options: Mapping[str, str] | None = None
+) -> DataFrame:
+    """Every record of one file as strings, with `_corrupt_record` and `_row_position`.
+
+    CSV is read against its own header with an explicit all-string schema, so a row with too
+    many or too few fields lands in `_corrupt_record` instead of being silently padded.
+    """
+    given = dict(options or {})
+    if file_format == "csv":
+        names = csv_header(spark, path, given)
+        schema = StructType(
+            [StructField(n, StringType()) for n in names] + [StructField(CORRUPT, StringType())]
+        )
+        reader = spark.read.options(
+            **{**CSV_DEFAULTS, **given, "header": "true", "enforceSchema": "true"},
+            columnNameOfCorruptRecord=CORRUPT,
+        )
+        frame = reader.schema(schema).csv(path)
+    elif file_format in ("json", "jsonl"):
+        multiline = "true" if file_format == "json" else "false"
+        reader = spark.read.options(
+            **{"multiLine": multiline, **given}, columnNameOfCorruptRecord=CORRUPT
+        )
+        inferred = reader.json(path)
+        if CORRUPT not in inferred.columns:
+            inferred = inferred.withColumn(CORRUPT, F.lit(None).cast("string"))
+        frame = inferred.select(
+            *[F.col(f"`{c}`").cast("string").alias(c) for c in inferred.columns]
+        )
+    elif file_format == "parquet":
+        parquet = spark.read.options(**given).parquet(path)
+        frame = parquet.select(
+            *[F.col(f"`{c}`").cast("string").alias(c) for c in parquet.columns],
+            F.lit(None).cast("string").alias(CORRUPT),
+        )
+    else:
+        raise ValueError(f"{path}: unsupported format {file_format!r}")
+    return frame.withColumn(POSITION, F.monotonically_increasing_id())
+
+
+def require_mapped_columns(frame: DataFrame, mapping: FileMapping, *, file: str) -> list[str]:
+    """Raise one error listing every missing mapped column; return the unmapped extras."""
+    available = [c for c in frame.columns if c not in (CORRUPT, POSITION)]
+    missing = sorted({c for c in mapping.mapped_columns if c not in available})
+    if missing:
+        hint = _delimiter_hint(available)
+        raise MissingColumnsError(file=file + hint, missing=missing, available=available)
+    return [c for c in available if c not in set(mapping.mapped_columns)]
+
+
+def _delimiter_hint(available: Sequence[str]) -> str:
+    if len(available) == 1:
+        for delimiter in (";", "\t", "|"):
+            if delimiter in available[0]:
+                return f" (one header column containing {delimiter!r}: check the delimiter)"
+    return ""
+
+
+def _hash_form_ok(value: Column, hash_type: str, encoding: str) -> Column:
+    """Whether a non-blank cell has the declared hash form (case and `0x` are tolerated)."""
+    if hash_type == "plaintext":
+        return F.lit(True)
+    if encoding == "base64":
+        length = {v: k for k, v in BASE64_LENGTHS.items()}[hash_type]
+        padding = 2 if hash_type == "md5" else 1  # 16 bytes end in "==", 20 and 32 in "="
+        return F.trim(value).rlike(f"^[A-Za-z0-9+/]{{{length - padding}}}={{{padding}}}$")
+    digits = {v: k for k, v in HEX_LENGTHS.items()}[hash_type]
+    return F.trim(value).rlike(f"^(0[xX])?[0-9a-fA-F]{{{digits}}}$")
+
+
+def _present(value: Column) -> Column:
+    return value.isNotNull() & (F.trim(value) != "")
+
+
+def check_rows(frame: DataFrame, mapping: FileMapping) -> DataFrame:
+    """Add `reasons`: every check a row fails, as reason codes (empty array: accepted)."""
+    data_columns = [c for c in frame.columns if c not in (CORRUPT, POSITION)]
+    whole_row = F.concat_ws("\u0001", *[F.col(f"`{c}`") for c in data_columns])
+    checks: list[Column] = [
+        F.when(F.col(CORRUPT).isNotNull(), F.lit(MALFORMED_ROW)),
+        F.when(whole_row.contains("\ufffd"), F.lit(INVALID_UTF8)),
+        F.when(whole_row.contains("\u0000"), F.lit(NUL_BYTE)),
+        F.when(~_present(F.col(f"`{mapping.partner_id}`")), F.lit(PARTNER_ID_MISSING)),
+    ]
+    for spec in mapping.identifiers:
+        value = F.col(f"`{spec.column}`")
+        bad = _present(value) & ~_hash_form_ok(value, mapping.hash_type, mapping.encoding)
+        checks.append(F.when(bad, F.lit(f"{HASH_FORM}:{spec.column}")))
+    for column, allowed in mapping.allowed_values.items():
+        value = F.col(f"`{column}`")
+        bad = _present(value) & ~value.isin(*allowed)
+        checks.append(F.when(bad, F.lit(f"{VALUE_NOT_ALLOWED}:{column}")))
+    if mapping.confidence:
+        value = F.col(f"`{mapping.confidence}`")
+        number = value.try_cast("double")
+        bad = _present(value) & (number.isNull() | (number < 0) | (number > 1))
+        checks.append(F.when(bad, F.lit(CONFIDENCE_NOT_NUMBER)))
+    return frame.withColumn(REASONS, F.array_compact(F.array(*checks)))
+
+
+def duplicate_positions(checked: DataFrame, partner_id: str) -> DataFrame:
+    """Positions of rows repeating a partner_id seen earlier in the file (the first is kept).
+
+    Works on the narrow (partner_id, position) projection of rows that passed the other
+    checks, so finding duplicates never shuffles whole rows.
+    """
+    keyed = checked.where(F.size(REASONS) == 0).select(
+        F.col(f"`{partner_id}`").alias("_pid"), POSITION
+    )
+    first = F.min(POSITION).over(Window.partitionBy("_pid"))
+    return (
+        keyed.withColumn("_first", first)
+        .where(F.col(POSITION) != F.col("_first"))
+        .select(POSITION)
+    )
+
+
+def with_duplicates(checked: DataFrame, duplicates: DataFrame) -> DataFrame:
+    """Append `duplicate_partner_id` to the reasons of the given positions."""
+    flagged = duplicates.select(POSITION, F.lit(True).alias("_duplicate"))
+    joined = checked.join(flagged, on=POSITION, how="left")
+    reasons = F.when(
+        F.col("_duplicate"), F.array_append(F.col(REASONS), F.lit(DUPLICATE_PARTNER_ID))
+    ).otherwise(F.col(REASONS))
+    return joined.withColumn(REASONS, reasons).drop("_duplicate")
+
+
+def accepted_rows(
+    checked: DataFrame, mapping: FileMapping, *, batch_id: str, workflow_id: str
+) -> DataFrame:
+    """Rows without a reason in canonical form: partner_id, hashes, confidence, attributes."""
+    accepted = checked.where(F.size(REASONS) == 0)
+    identifiers = [
+        F.when(_present(F.col(f"`{i.column}`")), canonical_hash(F.col(f"`{i.column}`"),
+               mapping.encoding)).alias(i.column)
+        for i in mapping.identifiers
+    ]  # fmt: skip
+    confidence = (
+        [F.col(f"`{mapping.confidence}`").try_cast("double").alias("confidence")]
+        if mapping.confidence
+        else []
+    )
+    attributes = [
+        F.when(_present(F.col(f"`{c}`")), F.col(f"`{c}`")).alias(c) for c in mapping.attributes
+    ]
+    return accepted.select(
+        F.trim(F.col(f"`{mapping.partner_id}`")).alias("partner_id"),
+        *identifiers,
+        *confidence,
+        *attributes,
+        F.lit(batch_id).alias("batch_id"),
+        F.current_timestamp().alias("ingested_at"),
+        F.lit(workflow_id).alias("workflow_id"),
+    )
+
+
+def quarantined_rows(
+    checked: DataFrame, *, batch_id: str, source_uri: str, workflow_id: str
+) -> DataFrame:
+    """Rejected rows with every original value (a map: the schema never depends on the file)."""
+    data_columns = [c for c in checked.columns if c not in (CORRUPT, POSITION, REASONS)]
+    original = F.create_map(*[x for c in data_columns for x in (F.lit(c), F.col(f"`{c}`"))])
+    return checked.where(F.size(REASONS) > 0).select(
+        F.lit(batch_id).alias("batch_id"),
+        F.lit(source_uri).alias("source_uri"),
+        F.col(POSITION).alias("row_position"),
+        REASONS,
+        original.alias("original"),
+        F.col(CORRUPT).alias("raw_record"),
+        F.lit(workflow_id).alias("workflow_id"),
+    )
