@@ -46,8 +46,15 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     assert [(r["job"], r["status"]) for r in runs] == [
         ("match", "succeeded"),
         ("seed_prepare", "succeeded"),
+        ("partner_ingest", "succeeded"),
         ("generate", "succeeded"),
     ]
+    # The demo ingested the partner file from a local S3 (moto) over HTTP.
+    listed = partnerkit("batches", "--workspace", str(workspace), "--json")
+    assert listed.returncode == 0, listed.stderr
+    (batch,) = json.loads(listed.stdout)["batches"]
+    assert batch["status"] == "loaded" and batch["source_uri"].startswith("s3://partnerkit-demo/")
+    assert batch["counts"]["input_rows"] == 1200
     assert runs[-1]["workflow_id"] == generated["workflow_id"]
     # Exact identifiers, normalized right, find every findable person and nobody else.
     assert document["ground_truth"]["precision"] == 1.0
@@ -79,3 +86,46 @@ def test_config_with_unknown_key_exits_2(tmp_path: Path) -> None:
     done = partnerkit("runs", "--workspace", str(tmp_path))
     assert done.returncode == 2
     assert "segmentz: unknown key" in done.stderr
+
+
+@pytest.mark.slow
+def test_ingest_killed_midway_leaves_the_table_as_it_was(tmp_path: Path) -> None:
+    """SIGKILL during a load: the published batches are unchanged and still readable."""
+    import signal
+    import time
+
+    workspace = tmp_path / "ws"
+    done = partnerkit("generate", "--workspace", str(workspace), "--seeds", "100",
+                      "--universe", "1000", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first = partnerkit("ingest", "--workspace", str(workspace), "--json")
+    assert first.returncode == 0, first.stderr
+    table = workspace / "warehouse" / "partner" / "acme"
+    before = sorted(p.name for p in table.iterdir())
+
+    bigger = workspace / "data" / "partners" / "acme-bigger"
+    done = partnerkit("generate", "--workspace", str(tmp_path / "big"), "--seeds", "10",
+                      "--universe", "300000", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shutil.copytree(tmp_path / "big" / "data" / "partners" / "acme", bigger)
+    process = subprocess.Popen(
+        [PARTNERKIT, "ingest", "--workspace", str(workspace), str(bigger)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    staging = workspace / "warehouse" / ".staging"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(staging.glob("*/checked/*.parquet")):
+            break
+        time.sleep(0.1)
+    assert process.poll() is None, "the ingest finished before it could be killed"
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+    assert sorted(p.name for p in table.iterdir()) == before
+    listed = partnerkit("batches", "--workspace", str(workspace), "--json")
+    statuses = [b["status"] for b in json.loads(listed.stdout)["batches"]]
+    assert statuses == ["running", "loaded"]  # the killed one never claims to be loaded
+    rerun = partnerkit("match", "--workspace", str(workspace), "--prepare", "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["counts"]["acme"]["universe"]["format"] == "ingested batches"

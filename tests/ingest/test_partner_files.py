@@ -1,0 +1,168 @@
+"""Row checks on real files: every bad input ends in a named error or quarantined rows."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from ingest.errors import EmptyFileError, MissingColumnsError
+from ingest.partner_files import (
+    POSITION,
+    REASONS,
+    FileMapping,
+    IdentifierSpec,
+    accepted_rows,
+    check_rows,
+    duplicate_positions,
+    quarantined_rows,
+    read_rows,
+    require_mapped_columns,
+    with_duplicates,
+)
+
+MAPPING = FileMapping(
+    partner_id="pid",
+    identifiers=(IdentifierSpec("email1", "email"),),
+    hash_type="sha256",
+    encoding="hex",
+    attributes={"gender": "demographic"},
+    allowed_values={"gender": ("Female", "Male", "Unknown")},
+    confidence="conf",
+)
+HEADER = "pid,email1,gender,conf"
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write(tmp_path: Path, content: bytes, name: str = "part.csv") -> str:
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    return str(path)
+
+
+def judged(spark: SparkSession, path: str) -> dict[int, list[str]]:
+    """Reasons per row position, after every row check and the duplicate check."""
+    rows = read_rows(spark, path, file_format="csv")
+    require_mapped_columns(rows, MAPPING, file=path)
+    checked = check_rows(rows, MAPPING).cache()
+    final = with_duplicates(checked, duplicate_positions(checked, MAPPING.partner_id))
+    return {r[POSITION]: sorted(r[REASONS]) for r in final.collect()}
+
+
+def good_row(pid: str, email: str = "a@example.com", gender: str = "Female") -> str:
+    return f"{pid},{sha(email)},{gender},0.9"
+
+
+def test_clean_file_with_bom_and_crlf_is_accepted_whole(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    text = "\ufeff" + "\r\n".join([HEADER, good_row("P1"), good_row("P2", "b@example.com")])
+    path = write(tmp_path, (text + "\r\n").encode(), "part.csv.gz")
+    rows = read_rows(spark, path, file_format="csv")
+    assert rows.columns[:4] == ["pid", "email1", "gender", "conf"]  # BOM gone
+    accepted = accepted_rows(check_rows(rows, MAPPING), MAPPING, batch_id="b1", workflow_id="w")
+    got = sorted((r.partner_id, r.gender, r.confidence) for r in accepted.collect())
+    assert got == [("P1", "Female", 0.9), ("P2", "Female", 0.9)]  # no stray \r
+
+
+def test_empty_file_is_a_named_error(spark: SparkSession, tmp_path: Path) -> None:
+    path = write(tmp_path, b"")
+    with pytest.raises(EmptyFileError, match="part.csv: the file is empty"):
+        read_rows(spark, path, file_format="csv")
+
+
+def test_header_only_reads_zero_rows(spark: SparkSession, tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n".encode())
+    assert read_rows(spark, path, file_format="csv").count() == 0
+
+
+def test_missing_columns_are_listed_together(spark: SparkSession, tmp_path: Path) -> None:
+    path = write(tmp_path, b"pid,other\nP1,x\n")
+    rows = read_rows(spark, path, file_format="csv")
+    with pytest.raises(MissingColumnsError) as caught:
+        require_mapped_columns(rows, MAPPING, file=path)
+    assert caught.value.missing == ["conf", "email1", "gender"]
+    assert "part.csv" in str(caught.value)
+
+
+def test_wrong_delimiter_hints_at_the_delimiter(spark: SparkSession, tmp_path: Path) -> None:
+    semicolons = f"{HEADER}\n{good_row('P1')}\n".replace(",", ";")
+    path = write(tmp_path, semicolons.encode())
+    rows = read_rows(spark, path, file_format="csv")
+    with pytest.raises(MissingColumnsError, match="check the delimiter"):
+        require_mapped_columns(rows, MAPPING, file=path)
+
+
+def test_unmapped_columns_are_reported_and_ignored(spark: SparkSession, tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER},extra\n{good_row('P1')},x\n".encode())
+    rows = read_rows(spark, path, file_format="csv")
+    assert require_mapped_columns(rows, MAPPING, file=path) == ["extra"]
+
+
+def test_each_bad_row_is_quarantined_with_its_reasons(spark: SparkSession, tmp_path: Path) -> None:
+    lines = [
+        HEADER,
+        good_row("P1"),                                    # 0 accepted
+        good_row("P1", "other@example.com"),               # 1 duplicate of row 0
+        f"P3,{sha('c@example.com')[:40]},Male,0.5",         # 2 wrong hash length
+        good_row("P4", gender="Robot"),                    # 3 outside the value set
+        f",{sha('d@example.com')},Male,0.5",               # 4 no partner_id
+        f"P6,{sha('e@example.com')},Male",                 # 5 too few fields
+        f"P7,{sha('f@example.com')},Male,0.5,surplus",     # 6 too many fields
+        good_row("P8").replace("0.9", "high"),             # 7 confidence not a number
+        f"P9,{'f' * 10_000_000},Male,0.5",                 # 8 a 10 MB field
+    ]  # fmt: skip
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    reasons = list(judged(spark, path).values())
+    assert reasons == [
+        [],
+        ["duplicate_partner_id"],
+        ["hash_form:email1"],
+        ["value_not_allowed:gender"],
+        ["partner_id_missing"],
+        ["malformed_row"],
+        ["malformed_row"],
+        ["confidence_not_number"],
+        ["hash_form:email1"],
+    ]
+
+
+def test_invalid_utf8_and_nul_bytes_are_quarantined(spark: SparkSession, tmp_path: Path) -> None:
+    content = (
+        f"{HEADER}\n".encode()
+        + good_row("P1").encode() + b"\n"
+        + good_row("P2", gender="FemXale").encode().replace(b"X", b"\xff") + b"\n"
+        + b"P3," + sha("x@example.com").encode() + b",Ma\x00le,0.5\n"
+    )  # fmt: skip
+    path = write(tmp_path, content)
+    reasons = list(judged(spark, path).values())
+    assert reasons[0] == []
+    assert "invalid_utf8" in reasons[1]
+    assert "nul_byte" in reasons[2]
+
+
+def test_unbalanced_quote_loses_no_row(spark: SparkSession, tmp_path: Path) -> None:
+    lines = [HEADER, good_row("P1"), f'P2,"{sha("b@example.com")},Male,0.5', good_row("P3")]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    rows = read_rows(spark, path, file_format="csv")
+    checked = check_rows(rows, MAPPING)
+    accepted = accepted_rows(checked, MAPPING, batch_id="b", workflow_id="w").count()
+    rejected = quarantined_rows(checked, batch_id="b", source_uri=path, workflow_id="w")
+    kept = rejected.collect()
+    # Every record Spark parsed is either accepted or quarantined with its raw text.
+    assert accepted + len(kept) == rows.count()
+    assert all(r.reasons for r in kept) and accepted >= 1
+
+
+def test_quarantine_keeps_every_original_value(spark: SparkSession, tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n{good_row('P1', gender='Robot')}\n".encode())
+    checked = check_rows(read_rows(spark, path, file_format="csv"), MAPPING)
+    (row,) = quarantined_rows(checked, batch_id="b", source_uri=path, workflow_id="w").collect()
+    assert row.original["gender"] == "Robot" and row.original["pid"] == "P1"
+    assert row.reasons == ["value_not_allowed:gender"] and row.batch_id == "b"
