@@ -153,14 +153,21 @@ def _present(value: Column) -> Column:
     return value.isNotNull() & (F.trim(value) != "")
 
 
+def _any_contains(columns: Sequence[Column], text: str) -> Column:
+    """Whether any cell holds `text`: a byte search per cell, no row-wide string built."""
+    found = F.lit(False)
+    for column in columns:
+        found = found | F.coalesce(column.contains(text), F.lit(False))
+    return found
+
+
 def check_rows(frame: DataFrame, mapping: FileMapping) -> DataFrame:
     """Add `reasons`: every check a row fails, as reason codes (empty array: accepted)."""
-    data_columns = [c for c in frame.columns if c not in (CORRUPT, POSITION)]
-    whole_row = F.concat_ws("\u0001", *[F.col(f"`{c}`") for c in data_columns])
+    data_columns = [F.col(f"`{c}`") for c in frame.columns if c not in (CORRUPT, POSITION)]
     checks: list[Column] = [
         F.when(F.col(CORRUPT).isNotNull(), F.lit(MALFORMED_ROW)),
-        F.when(whole_row.contains("\ufffd"), F.lit(INVALID_UTF8)),
-        F.when(whole_row.contains("\u0000"), F.lit(NUL_BYTE)),
+        F.when(_any_contains(data_columns, "\ufffd"), F.lit(INVALID_UTF8)),
+        F.when(_any_contains(data_columns, "\u0000"), F.lit(NUL_BYTE)),
         F.when(~_present(F.col(f"`{mapping.partner_id}`")), F.lit(PARTNER_ID_MISSING)),
     ]
     for spec in mapping.identifiers:

@@ -2,7 +2,7 @@
 
 Row checks (partner_files.py) decide which rows are quarantined; this gate decides whether the
 batch as a whole may be published: at most a share of rows quarantined, identifier columns
-filled often enough, the partner ID unique, plus any expectation the user adds in the config.
+filled often enough, plus any expectation the user adds in the config.
 GX also renders the result as Data Docs HTML in the workspace's reports folder.
 """
 
@@ -58,7 +58,6 @@ def build_expectations(
     expectations: list[Any] = [
         gxe.ExpectTableRowCountToBeBetween(min_value=least, max_value=input_rows),
         gxe.ExpectColumnValuesToNotBeNull(column="partner_id"),
-        gxe.ExpectColumnValuesToBeUnique(column="partner_id"),
     ]
     for column, share in settings.min_non_null.items():
         expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=share))
@@ -106,7 +105,9 @@ def run_gate(
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
-    source = context.data_sources.add_spark(name="partnerkit")
+    # persist=False: GX would otherwise cache the whole batch in memory to compute a few
+    # aggregates (measured: 40 s and +1.6 GB peak on 5M rows); Parquet scans are cheap.
+    source = context.data_sources.add_spark(name="partnerkit", persist=False)
     asset = source.add_dataframe_asset(name=name)
     batch_definition = asset.add_batch_definition_whole_dataframe("batch")
     suite = context.suites.add(gx.ExpectationSuite(name=f"{name}_gate"))

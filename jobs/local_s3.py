@@ -7,6 +7,7 @@ restored on exit, so a user's real AWS settings are never touched beyond the blo
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ def local_s3_server() -> Iterator[str]:
     """Start moto's threaded server on a free loopback port; yield its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per HTTP request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

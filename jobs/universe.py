@@ -65,4 +65,5 @@ def load_universe_identifiers(
     return universe_identifiers(
         universe, partner_id=mapping.partner_id, identifiers=identifiers,
         confidence=mapping.confidence, hash_type=partner.hash, encoding=partner.hash_encoding,
-    ), {"source": source, "format": partner.source.format, "detected_forms": detected}  # fmt: skip
+    ), {"source": partner.source.path, "format": partner.source.format,
+        "detected_forms": detected}  # fmt: skip
