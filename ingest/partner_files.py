@@ -183,7 +183,11 @@ def check_rows(frame: DataFrame, mapping: FileMapping) -> DataFrame:
         number = value.try_cast("double")
         bad = _present(value) & (number.isNull() | (number < 0) | (number > 1))
         checks.append(F.when(bad, F.lit(CONFIDENCE_NOT_NUMBER)))
-    return frame.withColumn(REASONS, F.array_compact(F.array(*checks)))
+    # A record that could not be parsed has no trustworthy cells: its one reason is that.
+    reasons = F.when(F.col(CORRUPT).isNotNull(), F.array(F.lit(MALFORMED_ROW))).otherwise(
+        F.array_compact(F.array(*checks[1:]))
+    )
+    return frame.withColumn(REASONS, reasons)
 
 
 def duplicate_positions(checked: DataFrame, partner_id: str) -> DataFrame:

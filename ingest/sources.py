@@ -279,6 +279,19 @@ def check_etag(copy: LocalCopy, download: Download, *, uri: str) -> None:
         raise SourceError(uri, "download corrupt: the local checksum differs from S3's ETag")
 
 
+def s3_fingerprint(source: SourceFile, client: Any | None = None) -> str:
+    """`etag:<ETag>:<size>`: identifies a delivery without downloading it (cluster reads)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, key = split_s3_uri(source.uri)
+    client = client or s3_client()
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as error:
+        raise _s3_error(source.uri, error) from None
+    return f"etag:{str(head.get('ETag', '')).strip(chr(34))}:{head['ContentLength']}"
+
+
 def upload_files(
     paths: Sequence[Path], bucket: str, prefix: str, client: Any | None = None
 ) -> list[str]:

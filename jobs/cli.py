@@ -700,7 +700,13 @@ def ingest(
     with spark_session(loaded, chosen_master(master)) as spark:
         with spark_progress(spark, stderr, "ingest"):
             result = ingest_job.run(loaded, spark, partner=chosen, sources=list(sources or []))
-    emit(result.model_dump(), as_json, lambda: stderr.print(ingest_table(result)))
+    def render() -> None:
+        stderr.print(ingest_table(result))
+        for batch in result.counts.get("batches", []):
+            if batch.get("data_docs"):
+                stderr.print(f"Data Docs for {batch['batch_id']}: file://{batch['data_docs']}")
+
+    emit(result.model_dump(), as_json, render)
 
 
 def ingest_table(result: JobResult) -> Table:

@@ -166,3 +166,12 @@ def test_quarantine_keeps_every_original_value(spark: SparkSession, tmp_path: Pa
     (row,) = quarantined_rows(checked, batch_id="b", source_uri=path, workflow_id="w").collect()
     assert row.original["gender"] == "Robot" and row.original["pid"] == "P1"
     assert row.reasons == ["value_not_allowed:gender"] and row.batch_id == "b"
+
+
+def test_jsonl_bad_line_is_a_malformed_row(spark: SparkSession, tmp_path: Path) -> None:
+    good = f'{{"pid": "P1", "email1": "{sha("a@example.com")}", "gender": "Male", "conf": 0.5}}'
+    path = write(tmp_path, f"{good}\n{{not json\n".encode(), "part.jsonl")
+    rows = read_rows(spark, path, file_format="jsonl")
+    require_mapped_columns(rows, MAPPING, file=path)
+    reasons = sorted(tuple(r[REASONS]) for r in check_rows(rows, MAPPING).collect())
+    assert reasons == [(), ("malformed_row",)]

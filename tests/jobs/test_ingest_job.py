@@ -173,3 +173,15 @@ def test_user_expectations_from_the_config_join_the_gate(
     config_path.write_text(yaml.safe_dump(config))
     with pytest.raises(QualityGateError, match="expect_column_values_to_match_regex"):
         ingest.run(load_workspace(workspace_dir), spark, partner="acme")
+
+
+def test_s3_fingerprint_identifies_an_object_without_downloading(s3_endpoint: str) -> None:
+    from ingest.sources import SourceFile, s3_fingerprint
+
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="drops-c")
+    client.put_object(Bucket="drops-c", Key="acme/x.csv", Body=b"pid\nP1\n")
+    fingerprint = s3_fingerprint(SourceFile("s3://drops-c/acme/x.csv", 7))
+    assert fingerprint.startswith("etag:") and fingerprint.endswith(":7")
+    with pytest.raises(SourceError, match="s3://drops-c/acme/y.csv: the object does not exist"):
+        s3_fingerprint(SourceFile("s3://drops-c/acme/y.csv", 0))
