@@ -161,31 +161,39 @@ def _any_contains(columns: Sequence[Column], text: str) -> Column:
     return found
 
 
+def _failed(bad: Column, reason: str) -> Column:
+    """The reason when the check fails, else "" (removed below; NULL would need a lambda)."""
+    return F.when(bad, F.lit(reason)).otherwise(F.lit(""))
+
+
 def check_rows(frame: DataFrame, mapping: FileMapping) -> DataFrame:
-    """Add `reasons`: every check a row fails, as reason codes (empty array: accepted)."""
+    """Add `reasons`: every check a row fails, as reason codes (empty array: accepted).
+
+    Built with array + array_remove, both code-generated (array_compact is a higher-order
+    function, interpreted element by element).
+    """
     data_columns = [F.col(f"`{c}`") for c in frame.columns if c not in (CORRUPT, POSITION)]
     checks: list[Column] = [
-        F.when(F.col(CORRUPT).isNotNull(), F.lit(MALFORMED_ROW)),
-        F.when(_any_contains(data_columns, "\ufffd"), F.lit(INVALID_UTF8)),
-        F.when(_any_contains(data_columns, "\u0000"), F.lit(NUL_BYTE)),
-        F.when(~_present(F.col(f"`{mapping.partner_id}`")), F.lit(PARTNER_ID_MISSING)),
+        _failed(_any_contains(data_columns, "\ufffd"), INVALID_UTF8),
+        _failed(_any_contains(data_columns, "\u0000"), NUL_BYTE),
+        _failed(~_present(F.col(f"`{mapping.partner_id}`")), PARTNER_ID_MISSING),
     ]
     for spec in mapping.identifiers:
         value = F.col(f"`{spec.column}`")
         bad = _present(value) & ~_hash_form_ok(value, mapping.hash_type, mapping.encoding)
-        checks.append(F.when(bad, F.lit(f"{HASH_FORM}:{spec.column}")))
+        checks.append(_failed(bad, f"{HASH_FORM}:{spec.column}"))
     for column, allowed in mapping.allowed_values.items():
         value = F.col(f"`{column}`")
         bad = _present(value) & ~value.isin(*allowed)
-        checks.append(F.when(bad, F.lit(f"{VALUE_NOT_ALLOWED}:{column}")))
+        checks.append(_failed(bad, f"{VALUE_NOT_ALLOWED}:{column}"))
     if mapping.confidence:
         value = F.col(f"`{mapping.confidence}`")
         number = value.try_cast("double")
         bad = _present(value) & (number.isNull() | (number < 0) | (number > 1))
-        checks.append(F.when(bad, F.lit(CONFIDENCE_NOT_NUMBER)))
+        checks.append(_failed(bad, CONFIDENCE_NOT_NUMBER))
     # A record that could not be parsed has no trustworthy cells: its one reason is that.
     reasons = F.when(F.col(CORRUPT).isNotNull(), F.array(F.lit(MALFORMED_ROW))).otherwise(
-        F.array_compact(F.array(*checks[1:]))
+        F.array_remove(F.array(*checks), "")
     )
     return frame.withColumn(REASONS, reasons)
 
