@@ -120,8 +120,9 @@ def _spark_failure(file: str, error: Exception) -> SourceError:
         )
     if "MALFORMED" in text or "Malformed" in text:
         return SourceError(file, "the file cannot be parsed in the declared format")
-    first = text.strip().splitlines()[0][:300] if text.strip() else type(error).__name__
-    return SourceError(file, f"Spark could not read the file ({first})")
+    # Spark's own text can quote a record, so it is logged at debug level, not shown.
+    logger.debug("reading %s failed: %s", file, text)
+    return SourceError(file, f"Spark could not read the file ({type(error).__name__}; --debug)")
 
 
 @contextmanager
