@@ -175,3 +175,12 @@ def test_jsonl_bad_line_is_a_malformed_row(spark: SparkSession, tmp_path: Path) 
     require_mapped_columns(rows, MAPPING, file=path)
     reasons = sorted(tuple(r[REASONS]) for r in check_rows(rows, MAPPING).collect())
     assert reasons == [(), ("malformed_row",)]
+
+
+def test_hash_form_tolerates_case_and_0x_but_not_foreign_characters(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    digest = sha("a@example.com")
+    lines = [HEADER, f"P1,0X{digest.upper()},Male,0.5", f"P2,{digest[:-1]}g,Male,0.5"]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    assert list(judged(spark, path).values()) == [[], ["hash_form:email1"]]
