@@ -113,6 +113,17 @@ class Ledger:
             with connection:
                 yield connection
 
+    def _newest(
+        self, table: str, column: str, value: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Rows of a ledger table, newest first, optionally where `column = value`."""
+        where = f" WHERE {column} = ?" if value else ""
+        params: tuple[Any, ...] = (value,) if value else ()
+        query = f"SELECT * FROM {table}{where} ORDER BY started_at DESC, rowid DESC LIMIT ?"
+        with self._connect() as connection:
+            rows = connection.execute(query, (*params, limit)).fetchall()
+        return [{**dict(row), "counts": json.loads(row["counts"])} for row in rows]
+
     def start_run(self, workflow_id: str, job: str) -> None:
         """Record that a job run began."""
         with self._connect() as connection:
@@ -156,15 +167,8 @@ class Ledger:
 
     def runs(self, *, job: str | None = None, limit: int = 50) -> list[RunRecord]:
         """The most recent runs first."""
-        query = f"SELECT * FROM {RUNS_TABLE}"
-        params: tuple[Any, ...] = ()
-        if job:
-            query += " WHERE job = ?"
-            params = (job,)
-        query += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
-        with self._connect() as connection:
-            rows = connection.execute(query, (*params, limit)).fetchall()
-        return [RunRecord(**{**dict(row), "counts": json.loads(row["counts"])}) for row in rows]
+        rows = self._newest(RUNS_TABLE, "job", job, limit)
+        return [RunRecord(**row) for row in rows]
 
     def events(self, workflow_id: str) -> list[dict[str, Any]]:
         """A run's audit events in the order they happened."""
@@ -223,15 +227,8 @@ class Ledger:
 
     def batches(self, *, partner: str | None = None, limit: int = 100) -> list[BatchRecord]:
         """The most recent batches first."""
-        query = f"SELECT * FROM {BATCHES_TABLE}"
-        params: tuple[Any, ...] = ()
-        if partner:
-            query += " WHERE partner = ?"
-            params = (partner,)
-        query += " ORDER BY started_at DESC, rowid DESC LIMIT ?"
-        with self._connect() as connection:
-            rows = connection.execute(query, (*params, limit)).fetchall()
-        return [BatchRecord(**{**dict(row), "counts": json.loads(row["counts"])}) for row in rows]
+        rows = self._newest(BATCHES_TABLE, "partner", partner, limit)
+        return [BatchRecord(**row) for row in rows]
 
     def current_batches(self, partner: str) -> list[str]:
         """The batches of the latest ingest run that loaded any: the partner's current universe.
