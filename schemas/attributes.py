@@ -1,4 +1,9 @@
-"""The partner attribute catalog: seed 000's 18 domains with the value sets partners deliver."""
+"""The partner attribute catalog: seed 000's domains with the value sets partners deliver.
+
+Attribute domains and their values are read from the partner field groups of the bundled XDM
+schemas (one source of truth for ingest checks, synthetic data and profiles); identity domains
+(which identifier columns a delivery has) come from `catalog/identity_domains.json`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from importlib.resources import files
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CATALOG_RESOURCE = "catalog/partner_attributes.json"
+from schemas.registry import SchemaRegistry, bundled_registry
+
+IDENTITY_DOMAINS_RESOURCE = "catalog/identity_domains.json"
 
 
 class Frozen(BaseModel):
@@ -16,14 +23,16 @@ class Frozen(BaseModel):
 
 
 class AttributeDef(Frozen):
-    """One categorical partner attribute and the values it may take."""
+    """One categorical partner attribute, the values it may take and its XDM field name."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     values: tuple[str, ...] = Field(min_length=1)
+    field: str
 
 
 class AttributeDomain(Frozen):
     description: str
+    field: str
     attributes: tuple[AttributeDef, ...]
 
 
@@ -51,10 +60,30 @@ class AttributeCatalog(Frozen):
         ]
 
 
+def attribute_domains(registry: SchemaRegistry) -> dict[str, AttributeDomain]:
+    """Domain -> its attributes, read from the partner field groups of a registry."""
+    domains = {}
+    for domain, document in registry.partner_field_groups().items():
+        ((field_name, node),) = document.content["properties"].items()
+        domains[domain] = AttributeDomain(
+            description=node["description"],
+            field=field_name,
+            attributes=tuple(
+                AttributeDef(
+                    name=leaf["meta:partnerAttribute"], values=tuple(leaf["enum"]), field=key
+                )  # fmt: skip
+                for key, leaf in node["properties"].items()
+            ),
+        )
+    return domains
+
+
 @cache
 def load_attribute_catalog() -> AttributeCatalog:
     """Load the bundled catalog through importlib.resources (works from a wheel or spark-submit)."""
-    text = files("schemas").joinpath(CATALOG_RESOURCE).read_text(encoding="utf-8")
+    text = files("schemas").joinpath(IDENTITY_DOMAINS_RESOURCE).read_text(encoding="utf-8")
     data = json.loads(text)
     data.pop("$comment", None)
-    return AttributeCatalog.model_validate(data)
+    return AttributeCatalog.model_validate(
+        {**data, "attribute_domains": attribute_domains(bundled_registry())}
+    )
