@@ -212,9 +212,7 @@ def duplicate_positions(checked: DataFrame, partner_id: str) -> DataFrame:
     )
     first = F.min(POSITION).over(Window.partitionBy("_pid"))
     return (
-        keyed.withColumn("_first", first)
-        .where(F.col(POSITION) != F.col("_first"))
-        .select(POSITION)
+        keyed.withColumn("_first", first).where(F.col(POSITION) != F.col("_first")).select(POSITION)
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,9 +32,11 @@ from ingest.errors import (
 )
 from ingest.identity import reference
 from ingest.identity.profiles import get_profile, load_profiles
+from jobs import enrich as enrich_job
 from jobs import generate as generate_job
 from jobs import ingest as ingest_job
 from jobs import match as match_job
+from jobs import persons as persons_job
 from jobs import prepare as prepare_job
 from jobs import resolve as resolve_job
 from jobs.config import (
@@ -48,6 +52,23 @@ from jobs.progress import spark_progress
 from jobs.runs import JobResult, WorkflowIdFilter
 from jobs.spark import MASTER_ENV, SparkSettings, build_spark
 from jobs.synthetic import GeneratorSettings
+from jobs.tables import export_table
+from jobs.views import coverage_table, fields_table, profile_view
+from jobs.workspace_schema import (
+    partner_spec,
+    profile_fields,
+    workspace_namespaces,
+    workspace_registry,
+)
+from schemas.errors import (
+    InvalidSchemaError,
+    NamespaceError,
+    RecordValidationError,
+    SchemaError,
+    UnknownFieldError,
+    UnknownSchemaError,
+)
+from schemas.registry import PROFILE_SCHEMA, bundled_registry, to_json_record
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -67,6 +88,11 @@ EXIT_CODES: dict[type[BaseException], int] = {
     QualityGateError: EXIT_QUALITY_GATE,
     EmptyFileError: EXIT_QUALITY_GATE,
     SourceError: EXIT_ERROR,
+    InvalidSchemaError: EXIT_USAGE,
+    UnknownSchemaError: EXIT_USAGE,
+    UnknownFieldError: EXIT_USAGE,
+    NamespaceError: EXIT_USAGE,
+    RecordValidationError: EXIT_ERROR,
 }
 
 DEMO_WORKSPACE = "partnerkit-demo"
@@ -327,6 +353,7 @@ def demo(
             ("ingest", lambda: ingest_demo_partners(loaded, spark)),
             ("prepare", lambda: prepare_job.run(loaded, spark)),
             ("match", lambda: match_job.run(loaded, spark)),
+            ("enrich", lambda: enrich_job.run(loaded, spark, validate_rows=0)),
         ]
         for name, stage in stages:
             with spark_progress(spark, stderr, name):
@@ -338,6 +365,7 @@ def demo(
         stderr.print(results_table("partnerkit demo", results))
         stderr.print(demo_summary(generated))
         stderr.print(quality_table(quality))
+        stderr.print(coverage_table(results[-1].counts["coverage"]))
         stderr.print(f"Workspace: {escape(str(loaded.root))}")
 
     emit(
@@ -700,6 +728,7 @@ def ingest(
     with spark_session(loaded, chosen_master(master)) as spark:
         with spark_progress(spark, stderr, "ingest"):
             result = ingest_job.run(loaded, spark, partner=chosen, sources=list(sources or []))
+
     def render() -> None:
         stderr.print(ingest_table(result))
         for batch in result.counts.get("batches", []):
@@ -759,6 +788,180 @@ def batches(
     emit({"batches": [record.model_dump() for record in records]}, as_json, render)
 
 
+@app.command()
+def enrich(
+    workspace: WorkspaceOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", help="Judge retention at this UTC time (default: now)."),
+    ] = None,
+    validate: Annotated[
+        int,
+        typer.Option("--validate", help="Records to validate against the schema (0: all)."),
+    ] = enrich_job.DEFAULT_VALIDATE_ROWS,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the profiles table: 1P fields, identities and each partner's attributes.
+
+    Example: partnerkit enrich --workspace ./partnerkit-demo
+    """
+    loaded = load_workspace(chosen_workspace(workspace))
+    moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
+    with spark_session(loaded, chosen_master(master)) as spark:
+        with spark_progress(spark, stderr, "enrich"):
+            result = enrich_job.run(loaded, spark, as_of=moment, validate_rows=validate)
+
+    def render() -> None:
+        stderr.print(results_table("partnerkit enrich", [result]))
+        stderr.print(coverage_table(result.counts["coverage"]))
+        stderr.print(f"validated {result.counts['validated_records']:,} record(s) against the "
+                     f"schema; profiles at {escape(result.outputs['profiles'])}")  # fmt: skip
+
+    emit(result.model_dump(), as_json, render)
+
+
+@app.command()
+def profile(
+    workspace: WorkspaceOption = None,
+    email: Annotated[str | None, typer.Option("--email", help="Find by email.")] = None,
+    profile_id: Annotated[str | None, typer.Option("--profile-id", help="Find by ID.")] = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one profile: identities, 1P fields and a partner enrichment card per partner.
+
+    Example: partnerkit profile --workspace ./partnerkit-demo --profile-id C000000015
+    """
+    if (email is None) == (profile_id is None):
+        raise typer.BadParameter("give exactly one of --email or --profile-id")
+    loaded = load_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        records = persons_job.lookup_profiles(loaded, spark, profile_id=profile_id, email=email)
+    if not records:
+        raise WorkspaceError("profiles", "a profile with that " + ("email" if email else "ID"))
+    fields, namespaces = profile_fields(loaded), workspace_namespaces(loaded)
+
+    def render() -> None:
+        for record in records:
+            stderr.print(profile_view(record, fields, namespaces))
+
+    emit(records[0] if len(records) == 1 else {"profiles": records}, as_json, render)
+
+
+PersonFormat = Annotated[str, typer.Option("--format", help="json, jsonl or csv.")]
+
+
+@app.command(name="get-person")
+def get_person(
+    workspace: WorkspaceOption = None,
+    partner: Annotated[str, typer.Option("--partner", help="The partner to read.")] = "",
+    domains: Annotated[
+        str, typer.Option("--domains", help="Comma-separated domains (default: all delivered).")
+    ] = "",
+    person_ids: Annotated[
+        list[str] | None,
+        typer.Option("--person-id", help="A partner person ID (repeat; default: matched ones)."),
+    ] = None,
+    output_format: PersonFormat = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write every person to this file.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Persons printed without --output.")] = 100,
+    master: MasterOption = None,
+) -> None:
+    """Export partner attributes per person as seed 000's get_person does (flat, numbered).
+
+    Example: partnerkit get-person -w ./ws --partner acme --domains demographic,financial
+    """
+    if output_format not in ("json", "jsonl", "csv"):
+        raise typer.BadParameter("expected json, jsonl or csv", param_hint="--format")
+    loaded = load_workspace(chosen_workspace(workspace))
+    chosen = loaded.partner(partner or loaded.config.partners[0].name)
+    wanted = [d.strip() for d in domains.split(",") if d.strip()]
+    with spark_session(loaded, chosen_master(master)) as spark:
+        persons = persons_job.get_persons(
+            loaded, spark, partner=chosen, domains=wanted, person_ids=person_ids or []
+        )
+        if output is not None:
+            frame = persons if output_format != "csv" else persons.select("person_id", "domains.*")
+            path = export_table(frame, output.resolve(), output_format)
+            stderr.print(f"wrote {escape(str(path))}")
+            return
+        rows = [to_json_record(r.asDict(recursive=True)) for r in persons.limit(limit).collect()]
+    write_persons(rows, output_format)
+
+
+def write_persons(rows: list[dict[str, Any]], output_format: str) -> None:
+    """Print persons on stdout: one JSON document, JSON lines, or CSV with a header."""
+    if output_format == "json":
+        sys.stdout.write(json.dumps({"profiles": rows}, indent=2) + "\n")
+    elif output_format == "jsonl":
+        for row in rows:
+            sys.stdout.write(json.dumps(row) + "\n")
+    else:
+        keys = list(dict.fromkeys(k for row in rows for k in row.get("domains", {})))
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["person_id", *keys])
+        for row in rows:
+            writer.writerow([row["person_id"], *[row.get("domains", {}).get(k, "") for k in keys]])
+
+
+schema_app = typer.Typer(
+    help="Inspect the XDM schemas: fields, types and labels.\n\n"
+    "Example: partnerkit schema show enriched_profile --labels",
+    no_args_is_help=True,
+)
+app.add_typer(schema_app, name="schema")
+
+
+@schema_app.command("show")
+def schema_show(
+    name: Annotated[
+        str, typer.Argument(help="Schema or field group (default: the profile schema).")
+    ] = "",
+    workspace: WorkspaceOption = None,
+    labels: Annotated[bool, typer.Option("--labels", help="Show labels and their origin.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Print a schema's flattened fields (with a workspace: its partners and schema folders).
+
+    Example: partnerkit schema show enriched_profile --labels --workspace ./partnerkit-demo
+    """
+    chosen = workspace or State.workspace
+    loaded = load_workspace(chosen) if chosen else None
+    if loaded is not None:
+        registry = workspace_registry(loaded)
+        target = name or loaded.config.schemas.profile
+        specs = [partner_spec(p) for p in loaded.config.partners]
+    else:
+        registry, target, specs = bundled_registry(), name or PROFILE_SCHEMA, []
+    document = registry.get(target)
+    fields = registry.flatten(document.name, specs)
+
+    def render() -> None:
+        stderr.print(fields_table(f"{document.name} ({document.uri})", fields, with_labels=labels))
+        stderr.print(f"schemas: {', '.join(registry.names())}")
+
+    emit(
+        {
+            "schema": document.name,
+            "$id": document.uri,
+            "fields": [
+                {
+                    "path": f.path,
+                    "type": f.spark_type.simpleString(),
+                    "enum": f.enum,
+                    "labels": [label.model_dump() for label in f.labels],
+                }
+                for f in fields
+            ],  # fmt: skip
+        },
+        as_json,
+        render,
+    )
+
+
 def exit_code_for(error: BaseException) -> int:
     for error_type, code in EXIT_CODES.items():
         if isinstance(error, error_type):
@@ -773,7 +976,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         app(args=list(argv) if argv is not None else None, prog_name="partnerkit")
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except (PartnerkitError, IngestError) as error:
+    except (PartnerkitError, IngestError, SchemaError) as error:
         if State.debug:
             raise
         stderr.print(f"[bold red]Error:[/] {escape(str(error))}")

@@ -11,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from ingest.identity.profiles import load_profiles
 from jobs.errors import ConfigError, WorkspaceError
+from schemas.errors import NamespaceError
+from schemas.namespaces import bundled_namespaces
 
 CONFIG_FILE_NAME = "partnerkit.yaml"
 
@@ -70,6 +72,19 @@ class SeedColumns(StrictModel):
     country: str | None = "country"
 
 
+# Seed attribute column -> the 1P profile field it fills (XDM path of the person field group).
+DEFAULT_PROFILE_FIELDS = {
+    "first_name": "person.name.firstName",
+    "last_name": "person.name.lastName",
+    "email_consent": "consents.marketing.email.val",
+    "sms_consent": "consents.marketing.sms.val",
+    "loyalty_tier": "loyalty.tier",
+    "lifetime_value": "loyalty.lifetimeValue",
+    "signup_date": "loyalty.joinDate",
+    "has_financial_advisor": "person.hasFinancialAdvisor",
+}
+
+
 class SeedsConfig(StrictModel):
     """The brand's first-party seed set."""
 
@@ -77,6 +92,17 @@ class SeedsConfig(StrictModel):
     columns: SeedColumns = Field(default_factory=SeedColumns)
     default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     attributes: list[str] = Field(default_factory=list)
+    # seed column -> profile field path; attributes named here are placed on the profile
+    profile_fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PROFILE_FIELDS))
+    # which identity is primary in identityMap: the email where there is one, or the CRM key
+    primary_identity: Literal["email", "crm"] = "email"
+
+
+class SchemaSettings(StrictModel):
+    """Which XDM schema the profiles follow, and workspace folders of more schema files."""
+
+    profile: str = "enriched_profile"
+    folders: list[str] = Field(default_factory=list)
 
 
 class IdentifierColumn(StrictModel):
@@ -161,6 +187,7 @@ class WorkspaceConfig(StrictModel):
     ledger: str = "ledger.sqlite"
     reports: str = "reports"
     spark: SparkConfig = Field(default_factory=SparkConfig)
+    schemas: SchemaSettings = Field(default_factory=SchemaSettings)
     seeds: SeedsConfig
     partners: list[PartnerConfig] = Field(default_factory=list)
 
@@ -171,6 +198,10 @@ class WorkspaceConfig(StrictModel):
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"partner names must be unique, repeated: {', '.join(repeated)}")
+        try:
+            bundled_namespaces().with_partners((p.name, p.namespace) for p in partners)
+        except NamespaceError as error:
+            raise ValueError(str(error)) from None
         return partners
 
 

@@ -237,9 +237,7 @@ def _ingest_readable(
     paths = BatchPaths.of(workspace.warehouse, partner.name, batch_id)
     counts: dict[str, Any] = {"batch_id": batch_id, "seconds": seconds}
     try:
-        counts.update(
-            _load_batch(workspace, spark, partner, source, readable, paths, seconds, job)
-        )
+        counts.update(_load_batch(workspace, spark, partner, source, readable, paths, seconds, job))
     except Exception as error:
         paths.discard()
         failure = error
@@ -292,10 +290,12 @@ def _load_batch(
         duplicate_positions(checked, mapping.partner_id).write.parquet(str(duplicates_path))
         judged: DataFrame = with_duplicates(checked, spark.read.parquet(str(duplicates_path)))
         accepted = accepted_rows(judged, mapping, batch_id=batch_id, workflow_id=job.workflow_id)
-        accepted.write.parquet(str(accepted_path))
+        # The `batch_id=` folder carries the batch ID; a copy inside the files would make
+        # Spark's partition discovery see the column twice.
+        accepted.drop("batch_id").write.parquet(str(accepted_path))
         quarantined_rows(
             judged, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
-        ).write.parquet(str(quarantine_path))
+        ).drop("batch_id").write.parquet(str(quarantine_path))
         accepted_count = _count(spark, accepted_path)
         quarantined_count = _count(spark, quarantine_path)
     if accepted_count + quarantined_count != input_rows:

@@ -124,9 +124,7 @@ def _apply_domain_step(email: Column, step: p.EmailStep) -> Column:
             local
         )
     elif isinstance(step, p.StripDots):
-        local = F.when(domain.isin(*step.domains), F.translate(local, ".", "")).otherwise(
-            local
-        )
+        local = F.when(domain.isin(*step.domains), F.translate(local, ".", "")).otherwise(local)
     return F.when(email.contains("@"), F.concat(local, F.lit("@"), domain)).otherwise(email)
 
 

@@ -44,6 +44,7 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     runs = json.loads(listed.stdout)["runs"]
     assert [(r["job"], r["status"]) for r in runs] == [
+        ("enrich", "succeeded"),
         ("match", "succeeded"),
         ("seed_prepare", "succeeded"),
         ("partner_ingest", "succeeded"),
@@ -62,11 +63,38 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     (matched,) = [r for r in document["results"] if r["job"] == "match"]
     assert matched["counts"]["acme"]["resolved"] == document["ground_truth"]["matched"] > 0
 
+    check_enriched_profiles(workspace, document, matched["counts"]["acme"]["resolved"])
+
     again = partnerkit("match", "--workspace", str(workspace), "--prepare", "--json")
     assert again.returncode == 0, again.stderr
     rerun = json.loads(again.stdout)
     assert rerun["job"] == "match" and rerun["seed_prepare"]["job"] == "seed_prepare"
     assert rerun["counts"]["acme"]["resolved"] == matched["counts"]["acme"]["resolved"]
+
+
+def check_enriched_profiles(workspace: Path, document: dict, resolved: int) -> None:
+    """Every demo profile was validated; lookups and exports work; expiry removes attributes."""
+    (enriched,) = [r for r in document["results"] if r["job"] == "enrich"]
+    coverage = enriched["counts"]["coverage"]
+    assert enriched["counts"]["validated_records"] == coverage["profiles"] == 300
+    assert coverage["acme"]["enriched"] == coverage["acme"]["with_partner_id"] == resolved
+
+    found = partnerkit("profile", "--workspace", str(workspace), "--profile-id", "C000000001",
+                       "--json")  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    record = json.loads(found.stdout)
+    assert record["profileId"] == "C000000001" and "CRMID" in record["identityMap"]
+
+    persons = partnerkit("get-person", "--workspace", str(workspace), "--domains",
+                         "demographic,email", "--format", "jsonl", "--limit", "5")  # fmt: skip
+    assert persons.returncode == 0, persons.stderr
+    lines = [json.loads(line) for line in persons.stdout.splitlines()]
+    assert len(lines) == 5 and all(set(p) == {"person_id", "metadata", "domains"} for p in lines)
+
+    later = partnerkit("enrich", "--workspace", str(workspace), "--as-of", "2100-01-01",
+                       "--json")  # fmt: skip
+    assert later.returncode == 0, later.stderr
+    assert json.loads(later.stdout)["counts"]["coverage"]["acme"]["enriched"] == 0
 
 
 def test_missing_java_is_one_readable_sentence(tmp_path: Path) -> None:

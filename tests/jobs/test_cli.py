@@ -29,13 +29,17 @@ def test_unknown_option_is_usage_error() -> None:
 
 
 def test_every_command_has_help_ending_in_an_example() -> None:
-    command = typer.main.get_command(app)
-    missing = [
-        name
-        for name, sub in command.commands.items()  # type: ignore[attr-defined]
-        if not sub.help or STARTER_HELP_EXAMPLE not in sub.help
-    ]
-    assert missing == []
+    def commands(group: typer.core.TyperGroup, prefix: str = "") -> list[tuple[str, object]]:
+        found = []
+        for name, sub in group.commands.items():
+            found.append((prefix + name, sub))
+            if hasattr(sub, "commands"):
+                found += commands(sub, f"{prefix}{name} ")
+        return found
+
+    listed = commands(typer.main.get_command(app))  # type: ignore[arg-type]
+    missing = [name for name, sub in listed if STARTER_HELP_EXAMPLE not in (sub.help or "")]
+    assert "schema show" in dict(listed) and missing == []
 
 
 def test_init_writes_starter_and_refuses_to_overwrite(
@@ -140,3 +144,26 @@ def test_profiles_json_lists_every_profile(capsys: pytest.CaptureFixture[str]) -
     assert {"uid2", "meta", "google", "google_ads_legacy", "ndc", "adobe_email_lc_sha256",
             "liveramp"} <= set(profiles)  # fmt: skip
     assert profiles["ndc"]["steps"]["address"] == ["address as usps_one_line"]
+
+
+def test_schema_show_lists_fields_with_label_origins(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["schema", "show", "--labels", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == "schemas/enriched_profile"
+    fields = {f["path"]: f for f in document["fields"]}
+    age = fields["_partner.<partner>.demographic.ageRange"]
+    assert {
+        "code": "3PD",
+        "origin": "field_group",
+        "source": "field_groups/partner_demographic",
+    } in (age["labels"])
+    assert fields["loyalty.joinDate"]["type"] == "date"
+
+
+def test_schema_show_unknown_name_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["schema", "show", "no_such_schema"]) == EXIT_USAGE
+    assert "unknown schema 'no_such_schema'" in capsys.readouterr().err
+
+
+def test_profile_needs_exactly_one_key(tmp_path: Path) -> None:
+    assert run_cli(["profile", "--workspace", str(tmp_path)]) == EXIT_USAGE

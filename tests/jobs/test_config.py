@@ -106,3 +106,11 @@ def test_parse_config_rejects_unknown_normalization_profile() -> None:
     (problem,) = caught.value.problems
     assert problem.startswith("partners[0].profile: Value error, unknown normalization profile")
     assert "ndc" in problem
+
+
+def test_parse_config_rejects_a_partner_namespace_that_is_a_1p_namespace() -> None:
+    data = starter_data()
+    data["partners"][0]["namespace"] = "Email"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(yaml.safe_dump(data), file="partnerkit.yaml")
+    assert "namespace 'Email' is already the email namespace" in str(caught.value)

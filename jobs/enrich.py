@@ -1,0 +1,106 @@
+"""The enrich job: seeds + canonical matches + partner attributes -> the `profiles` table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, SparkSession
+
+from ingest.enrichment import (
+    PROFILES_TABLE,
+    PartnerEnrichment,
+    attach_partner_records,
+    build_profiles,
+    enrichment_coverage,
+    partner_attribute_paths,
+    partner_records,
+    require_fields,
+)
+from ingest.ledger import Ledger
+from ingest.matching import MATCHES_TABLE
+from ingest.seeds import SEEDS_TABLE
+from jobs.config import PartnerConfig, Workspace
+from jobs.errors import WorkspaceError
+from jobs.runs import JobResult, record_run
+from jobs.tables import read_partition, table_path, write_table
+from jobs.universe import current_universe
+from jobs.workspace_schema import profile_fields, workspace_namespaces, workspace_registry
+from schemas.attributes import attribute_domains
+from schemas.registry import to_json_record, to_struct_type
+
+JOB = "enrich"
+DEFAULT_VALIDATE_ROWS = 1_000
+
+
+def partner_enrichment(partner: PartnerConfig) -> PartnerEnrichment:
+    return PartnerEnrichment(
+        name=partner.name,
+        namespace=partner.namespace,
+        persist_partner_id=partner.contract.persist_partner_id,
+        retention_days=partner.contract.retention_days,
+        attributes={domain: tuple(cols) for domain, cols in partner.mapping.attributes.items()},
+    )
+
+
+def load_partner_inputs(workspace: Workspace, spark: SparkSession, partner: PartnerConfig
+                        ) -> tuple[DataFrame, DataFrame]:  # fmt: skip
+    """The partner's canonical matches and its current ingested universe, or a clear error."""
+    universe = current_universe(workspace, spark, partner.name)
+    if universe is None:
+        expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
+        raise WorkspaceError(f"partner/{partner.name}", expected)
+    try:
+        matches = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
+    except Exception as error:  # AnalysisException: the path does not exist
+        raise WorkspaceError(
+            table_path(workspace.warehouse, MATCHES_TABLE, partner.name),
+            "the matches of this partner; run `partnerkit match` first",
+        ) from error
+    return matches, universe
+
+
+def run(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    as_of: datetime | None = None,
+    validate_rows: int = DEFAULT_VALIDATE_ROWS,
+) -> JobResult:
+    """Write `profiles`, count coverage, validate `validate_rows` records (0: all) by schema."""
+    config, now = workspace.config, as_of or datetime.now(UTC)
+    registry, schema = workspace_registry(workspace), config.schemas.profile
+    partners = list(config.partners)
+    fields = profile_fields(workspace, registry)
+    require_fields(config.seeds.profile_fields, fields, where="seeds.profile_fields", schema=schema)
+    enrichments = [partner_enrichment(p) for p in partners]
+    paths = {e.name: partner_attribute_paths(e, fields, schema=schema) for e in enrichments}
+    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+        records = {}
+        for partner, enrichment in zip(partners, enrichments, strict=True):
+            matches, universe = load_partner_inputs(workspace, spark, partner)
+            records[partner.name] = partner_records(
+                matches, universe, partner=enrichment, as_of=now
+            ).cache()
+        seeds = spark.read.parquet(table_path(workspace.warehouse, SEEDS_TABLE))
+        columns = config.seeds.columns
+        profiles = build_profiles(
+            attach_partner_records(seeds, records, profile_id=columns.profile_id),
+            struct_type=to_struct_type(fields), fields=fields, profile_id=columns.profile_id,
+            contact_columns=columns.model_dump(exclude={"profile_id"}),
+            profile_fields=config.seeds.profile_fields, partners=enrichments,
+            attribute_paths=paths, namespaces=workspace_namespaces(workspace),
+            primary=config.seeds.primary_identity,
+        )  # fmt: skip
+        job.outputs[PROFILES_TABLE] = write_table(profiles, workspace.warehouse, PROFILES_TABLE)
+        written = spark.read.parquet(job.outputs[PROFILES_TABLE])
+        domains = {d: group.field for d, group in attribute_domains(registry).items()}
+        job.counts["coverage"] = enrichment_coverage(written, enrichments, domains)
+        for name, frame in records.items():
+            job.counts[f"{name}.expired"] = frame.where("expired").count()
+            frame.unpersist()
+        sample = written if validate_rows == 0 else written.limit(validate_rows)
+        job.counts["validated_records"] = registry.validate_records(
+            schema, (to_json_record(row.asDict(recursive=True)) for row in sample.toLocalIterator())
+        )
+        job.counts["as_of"] = now.isoformat()
+    return job.result()

@@ -1,0 +1,78 @@
+"""Reads for people: one profile by ID or email, and partner persons in seed 000's shape."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from ingest.enrichment import PROFILES_TABLE, find_profiles, person_domains
+from ingest.matching import MATCHES_TABLE
+from jobs.config import PartnerConfig, Workspace
+from jobs.errors import WorkspaceError
+from jobs.tables import read_partition, table_path
+from jobs.universe import current_universe
+from jobs.workspace_schema import workspace_namespaces
+from schemas.attributes import load_attribute_catalog
+from schemas.registry import to_json_record
+
+
+def read_profiles(workspace: Workspace, spark: SparkSession) -> DataFrame:
+    path = table_path(workspace.warehouse, PROFILES_TABLE)
+    try:
+        return spark.read.parquet(path)
+    except Exception as error:  # AnalysisException: no such path
+        raise WorkspaceError(path, "the profiles table; run `partnerkit enrich` first") from error
+
+
+def lookup_profiles(
+    workspace: Workspace, spark: SparkSession, *, profile_id: str | None, email: str | None
+) -> list[dict[str, Any]]:
+    """The XDM records of the profiles with this ID or email (JSON form, NULLs omitted)."""
+    found = find_profiles(
+        read_profiles(workspace, spark), profile_id=profile_id, email=email,
+        email_namespace=workspace_namespaces(workspace).code_for("email"),
+    )  # fmt: skip
+    return [to_json_record(row.asDict(recursive=True)) for row in found.limit(10).collect()]
+
+
+def domain_keys(partner: PartnerConfig, domains: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Requested domain -> {output key: universe column}; unknown domains listed in one error."""
+    catalog = load_attribute_catalog()
+    available: dict[str, dict[str, str]] = {
+        domain: {column: column for column in columns}
+        for domain, columns in partner.mapping.attributes.items()
+    }
+    for kind in catalog.identity_domains:
+        columns = [i.column for i in partner.mapping.identifiers if i.kind == kind]
+        if columns:
+            available[kind] = {f"{kind}{n}": c for n, c in enumerate(columns, start=1)}
+    unknown = [d for d in domains if d not in available]
+    if unknown:
+        raise WorkspaceError(
+            f"--domains {','.join(unknown)}",
+            f"domains partner {partner.name} delivers: {', '.join(available)}",
+        )
+    return {domain: available[domain] for domain in (domains or list(available))}
+
+
+def get_persons(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: PartnerConfig,
+    domains: Sequence[str],
+    person_ids: Sequence[str] = (),
+) -> DataFrame:
+    """Partner persons (the given IDs, else those matched to the seed set) and their domains."""
+    universe = current_universe(workspace, spark, partner.name)
+    if universe is None:
+        expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
+        raise WorkspaceError(f"partner/{partner.name}", expected)
+    if not person_ids:
+        matched = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
+        universe = universe.join(matched.select("partner_id").distinct(), "partner_id", "left_semi")
+    return person_domains(
+        universe, domains=domain_keys(partner, domains), person_ids=list(person_ids)
+    )
