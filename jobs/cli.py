@@ -21,6 +21,9 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
+from governance.catalogs import Governance, build_governance, describe_catalog
+from governance.errors import GovernanceError
+from governance.policies import Evaluation, dataset_uses, evaluate_policies, requested_uses
 from ingest.errors import (
     EmptyFileError,
     HashMismatchError,
@@ -32,6 +35,7 @@ from ingest.errors import (
 )
 from ingest.identity import reference
 from ingest.identity.profiles import get_profile, load_profiles
+from jobs import activate as activate_job
 from jobs import enrich as enrich_job
 from jobs import generate as generate_job
 from jobs import ingest as ingest_job
@@ -39,6 +43,8 @@ from jobs import match as match_job
 from jobs import persons as persons_job
 from jobs import prepare as prepare_job
 from jobs import resolve as resolve_job
+from jobs import segments as segments_job
+from jobs import steward as steward_job
 from jobs.config import (
     CONFIG_FILE_NAME,
     Workspace,
@@ -57,6 +63,8 @@ from jobs.views import coverage_table, fields_table, profile_view
 from jobs.workspace_schema import (
     partner_spec,
     profile_fields,
+    workspace_datasets,
+    workspace_governance,
     workspace_namespaces,
     workspace_registry,
 )
@@ -93,6 +101,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     UnknownFieldError: EXIT_USAGE,
     NamespaceError: EXIT_USAGE,
     RecordValidationError: EXIT_ERROR,
+    GovernanceError: EXIT_USAGE,
 }
 
 DEMO_WORKSPACE = "partnerkit-demo"
@@ -225,6 +234,15 @@ def spark_session(workspace: Workspace, master: str | None) -> Iterator[Any]:
         spark.stop()
 
 
+def run_spark_job(workspace: Path | None, master: str | None, label: str,
+                  job: Callable[[Workspace, Any], JobResult]) -> JobResult:  # fmt: skip
+    """Load the workspace, start Spark, run one job with a progress display, stop Spark."""
+    loaded = load_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        with spark_progress(spark, stderr, label):
+            return job(loaded, spark)
+
+
 def emit(document: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
     """Print exactly one JSON document on stdout, or the human rendering on stderr."""
     if wants_json(as_json):
@@ -354,6 +372,9 @@ def demo(
             ("prepare", lambda: prepare_job.run(loaded, spark)),
             ("match", lambda: match_job.run(loaded, spark)),
             ("enrich", lambda: enrich_job.run(loaded, spark, validate_rows=0)),
+            ("check", lambda: steward_job.run(loaded)),
+            ("segments", lambda: segments_job.run(loaded, spark)),
+            *demo_activations(loaded, spark),
         ]
         for name, stage in stages:
             with spark_progress(spark, stderr, name):
@@ -365,7 +386,12 @@ def demo(
         stderr.print(results_table("partnerkit demo", results))
         stderr.print(demo_summary(generated))
         stderr.print(quality_table(quality))
-        stderr.print(coverage_table(results[-1].counts["coverage"]))
+        by_job = {r.job: r for r in results}
+        stderr.print(coverage_table(by_job["enrich"].counts["coverage"]))
+        stderr.print(findings_table(by_job["steward"]))
+        stderr.print(f"Steward report: file://{escape(by_job['steward'].outputs['report'])}")
+        for activation in [r for r in results if r.job == activate_job.JOB]:
+            stderr.print(activation_summary(activation))
         stderr.print(f"Workspace: {escape(str(loaded.root))}")
 
     emit(
@@ -380,6 +406,37 @@ def demo(
 
 
 DEMO_BUCKET = "partnerkit-demo"
+
+
+DEMO_ACTIVATIONS = (
+    ("high_earning_homeowners", "web_personalization"),  # allowed: files + manifest on S3
+    ("high_earning_homeowners", "data_broker"),  # blocked: 3PD data to a third party
+)
+
+
+def demo_activations(workspace: Workspace, spark: Any) -> list[tuple[str, Callable[[], JobResult]]]:
+    """The demo's two activations; S3 destinations go to a local moto server on 127.0.0.1."""
+    from jobs.local_s3 import local_s3_server, moto_available
+
+    def activation(segment: str, destination: str) -> JobResult:
+        target = workspace.destination(destination)
+        if target.type != "s3":
+            return activate_job.run(workspace, spark, segment=segment, destination=destination)
+        if not moto_available():
+            stderr.print(f"moto is not installed: {destination} is evaluated but not written")
+            return activate_job.run(workspace, spark, segment=segment, destination=destination,
+                                    dry_run=True)  # fmt: skip
+        from ingest.sources import ensure_bucket, split_s3_uri
+
+        with local_s3_server():
+            ensure_bucket(split_s3_uri(target.path.rstrip("/") + "/")[0])
+            return activate_job.run(workspace, spark, segment=segment, destination=destination)
+
+    return [
+        (f"activate {segment} -> {destination}",
+         lambda s=segment, d=destination: activation(s, d))  # type: ignore[misc]
+        for segment, destination in DEMO_ACTIVATIONS
+    ]  # fmt: skip
 
 
 def ingest_demo_partners(workspace: Workspace, spark: Any) -> JobResult:
@@ -464,10 +521,9 @@ def prepare(
 
     Example: partnerkit prepare --workspace ./partnerkit-demo --partner acme
     """
-    loaded = load_workspace(chosen_workspace(workspace))
-    with spark_session(loaded, chosen_master(master)) as spark:
-        with spark_progress(spark, stderr, "prepare"):
-            result = prepare_job.run(loaded, spark, partner=partner)
+    result = run_spark_job(
+        workspace, master, "prepare", lambda w, s: prepare_job.run(w, s, partner=partner)
+    )
     emit(result.model_dump(), as_json, lambda: stderr.print(prepare_table(result)))
 
 
@@ -806,11 +862,11 @@ def enrich(
 
     Example: partnerkit enrich --workspace ./partnerkit-demo
     """
-    loaded = load_workspace(chosen_workspace(workspace))
     moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
-    with spark_session(loaded, chosen_master(master)) as spark:
-        with spark_progress(spark, stderr, "enrich"):
-            result = enrich_job.run(loaded, spark, as_of=moment, validate_rows=validate)
+    result = run_spark_job(
+        workspace, master, "enrich",
+        lambda w, s: enrich_job.run(w, s, as_of=moment, validate_rows=validate),
+    )  # fmt: skip
 
     def render() -> None:
         stderr.print(results_table("partnerkit enrich", [result]))
@@ -962,6 +1018,286 @@ def schema_show(
     )
 
 
+OptionalWorkspace = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", envvar="PARTNERKIT_WORKSPACE",
+                 help="Workspace whose labels, actions and policies are added (optional)."),
+]  # fmt: skip
+
+
+def chosen_governance(workspace: Path | None) -> tuple[Governance, Workspace | None]:
+    """The workspace's catalogs when one is given (or found in the current folder), else core."""
+    chosen = workspace or State.workspace
+    if chosen is None and (Path(".") / CONFIG_FILE_NAME).is_file():
+        chosen = Path(".")
+    if chosen is None:
+        return build_governance(), None
+    loaded = load_workspace(chosen)
+    return workspace_governance(loaded), loaded
+
+
+@app.command()
+def labels(workspace: OptionalWorkspace = None, as_json: JsonOption = False) -> None:
+    """List the data usage labels in force: core, third-party, workspace and partner contracts.
+
+    Example: partnerkit labels --workspace ./partnerkit-demo
+    """
+    governance, _ = chosen_governance(workspace)
+
+    def render() -> None:
+        table = new_table("labels", ("code", "category", "name", "meaning", "origin"))
+        for label in governance.labels.values():
+            table.add_row(escape(label.code), label.category, escape(label.name),
+                          escape(label.description),
+                          governance.origins.get(f"label:{label.code}", ""))  # fmt: skip
+        stderr.print(table)
+
+    emit({"labels": describe_catalog(governance)["labels"]}, as_json, render)
+
+
+@app.command()
+def policies(workspace: OptionalWorkspace = None, as_json: JsonOption = False) -> None:
+    """List the policies and marketing actions in force, with their conditions and status.
+
+    Example: partnerkit policies --workspace ./partnerkit-demo --json
+    """
+    governance, _ = chosen_governance(workspace)
+    document = describe_catalog(governance)
+
+    def render() -> None:
+        table = new_table("policies", ("id", "marketing actions", "denied when", "status",
+                                       "origin"))  # fmt: skip
+        for policy in document["policies"]:
+            actions = ", ".join(policy["marketing_actions"])
+            table.add_row(escape(policy["id"]), actions, escape(policy["condition"]),
+                          policy["status"], policy["origin"])  # fmt: skip
+        stderr.print(table)
+        stderr.print("marketing actions: " + ", ".join(governance.actions))
+
+    emit({k: document[k] for k in ("policies", "marketing_actions")}, as_json, render)
+
+
+policy_app = typer.Typer(
+    help="Evaluate data usage policies.\n\n"
+    "Example: partnerkit policy evaluate --action emailTargeting --labels C4,I1",
+    no_args_is_help=True,
+)
+app.add_typer(policy_app, name="policy")
+
+
+def evaluation_table(evaluation: Evaluation) -> Table:
+    verdict = "allowed" if evaluation.allowed else "DENIED"
+    labels_used = ", ".join(evaluation.consolidated_labels) or "-"
+    table = new_table(
+        f"{evaluation.action}: {verdict} (labels {labels_used})", ("policy", "why", "remedies")
+    )
+    for violation in evaluation.violations:
+        table.add_row(escape(violation.policy_id), escape("\n".join(violation.chains)),
+                      escape("\n".join(violation.remedies)))  # fmt: skip
+    return table
+
+
+@policy_app.command("evaluate")
+def policy_evaluate(
+    action: Annotated[str, typer.Option("--action", help="The marketing action.")],
+    label_codes: Annotated[
+        str, typer.Option("--labels", help="Comma-separated labels, e.g. C4,I1.")
+    ] = "",
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="A dataset: seeds or partner/<partner>.")
+    ] = None,
+    fields: Annotated[
+        str, typer.Option("--fields", help="Comma-separated field paths of --dataset.")
+    ] = "",
+    drafts: Annotated[bool, typer.Option("--drafts", help="Evaluate draft policies too.")] = False,
+    workspace: OptionalWorkspace = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Say whether a marketing action is allowed on labels or on a dataset's fields, and why.
+
+    Exit code 3 when an enabled policy (or a draft, with --drafts) is violated.
+
+    Example: partnerkit policy evaluate -w ./ws --action dataScience --dataset partner/acme
+    """
+    governance, loaded = chosen_governance(workspace)
+    uses = requested_uses(c.strip() for c in label_codes.split(",") if c.strip())
+    where = "--labels"
+    if dataset is not None:
+        if loaded is None:
+            raise typer.BadParameter("--dataset needs --workspace", param_hint="--dataset")
+        views = workspace_datasets(loaded, profile_fields(loaded))
+        paths = [f.strip() for f in fields.split(",") if f.strip()]
+        uses += dataset_uses(views, {dataset: paths})
+        where = f"dataset {dataset}"
+    if not uses:
+        raise typer.BadParameter("give --labels or --dataset", param_hint="--labels")
+    evaluation = evaluate_policies(governance, action, uses, include_drafts=drafts, where=where)
+    if loaded is not None:
+        record_evaluation(loaded, evaluation)
+    emit(evaluation.model_dump(), as_json, lambda: stderr.print(evaluation_table(evaluation)))
+    if not evaluation.allowed:
+        raise typer.Exit(EXIT_POLICY_BLOCKED)
+
+
+def record_evaluation(workspace: Workspace, evaluation: Evaluation) -> None:
+    """Audit: the evaluation goes to the ledger as a run with one event."""
+    from ingest.ledger import Ledger
+    from jobs.runs import record_run
+
+    with record_run(Ledger(workspace.ledger_path), "policy_evaluate") as run:
+        Ledger(workspace.ledger_path).record_event(
+            run.workflow_id, "policy_evaluation", evaluation.model_dump()
+        )
+        run.counts["violations"] = len(evaluation.violations)
+
+
+def findings_table(result: JobResult) -> Table:
+    counts = result.counts
+    table = new_table(f"steward check: {counts['errors']} error(s), {counts['warnings']} "
+                      "warning(s)", ("level", "check", "where", "finding"))  # fmt: skip
+    for finding in counts["findings"]:
+        table.add_row(finding["level"], finding["check"], escape(finding["where"]),
+                      escape(finding["message"]))  # fmt: skip
+    if not counts["findings"]:
+        table.add_row("ok", "every check", "", "no findings")
+    return table
+
+
+@app.command()
+def check(
+    workspace: WorkspaceOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", help="Judge retention at this UTC time (default: now)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the data steward checks and write an HTML report; exit 5 when an error is found.
+
+    Example: partnerkit check --workspace ./partnerkit-demo
+    """
+    loaded = load_workspace(chosen_workspace(workspace))
+    moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
+    result = steward_job.run(loaded, now=moment)
+
+    def render() -> None:
+        stderr.print(findings_table(result))
+        for note in result.counts["notes"]:
+            stderr.print(f"note: {escape(note)}")
+        stderr.print(f"Steward report: file://{escape(result.outputs['report'])}")
+
+    emit(result.model_dump(), as_json, render)
+    if result.counts["errors"]:
+        raise typer.Exit(EXIT_STEWARD_CHECK)
+
+
+@app.command()
+def segment(
+    workspace: WorkspaceOption = None,
+    name: Annotated[str | None, typer.Option("--name", help="Only this segment.")] = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate segment predicates over the profiles and write segments/<name> with counts.
+
+    Example: partnerkit segment --workspace ./partnerkit-demo --name high_earning_homeowners
+    """
+    result = run_spark_job(
+        workspace, master, "segments", lambda w, s: segments_job.run(w, s, name=name)
+    )
+
+    def render() -> None:
+        table = new_table(f"segments ({result.counts['profiles']:,} profiles)",
+                          ("segment", "members", "fields read"))  # fmt: skip
+        for key, value in result.counts.items():
+            if isinstance(value, dict):
+                table.add_row(key, f"{value['members']:,}", escape(", ".join(value["fields"])))
+        stderr.print(table)
+
+    emit(result.model_dump(), as_json, render)
+
+
+def activation_summary(result: JobResult) -> Table:
+    counts = result.counts
+    verdict = "ALLOWED" if counts["allowed"] else "BLOCKED"
+    table = new_table(f"activate {counts['segment']} -> {counts['destination']}: {verdict}",
+                      ("what", "detail"))  # fmt: skip
+    for key in ("members", "without_consent", "without_identifiers", "exported_rows", "files",
+                "manifest"):  # fmt: skip
+        if key in counts:
+            value = counts[key]
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else escape(str(value)))
+    for chain in counts["chains"]:
+        table.add_row("violation", escape(chain))
+    for remedy in counts["remedies"]:
+        table.add_row("remedy", escape(remedy))
+    changed = counts.get("changed_since_allowed")
+    if changed:
+        table.add_row("allowed before", f"{changed['at']} ({changed['workflow_id']})")
+        for change in changed["changes"] or ["(no recorded input differs)"]:
+            table.add_row("what changed", escape(change))
+    return table
+
+
+@app.command()
+def activate(
+    workspace: WorkspaceOption = None,
+    segment_name: Annotated[str, typer.Option("--segment", help="The segment to activate.")] = "",
+    destination: Annotated[str, typer.Option("--destination", help="Where it goes.")] = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Evaluate and count; write nothing.")
+    ] = False,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Activate a segment to a destination if every policy allows it; exit 3 when blocked.
+
+    Example: partnerkit activate -w ./partnerkit-demo --segment loyal_gold --destination crm_s3
+    """
+    if not segment_name or not destination:
+        raise typer.BadParameter("give --segment and --destination")
+    result = run_spark_job(
+        workspace, master, "activate",
+        lambda w, s: activate_job.run(w, s, segment=segment_name, destination=destination,
+                                      dry_run=dry_run),
+    )  # fmt: skip
+    emit(result.model_dump(), as_json, lambda: stderr.print(activation_summary(result)))
+    if not result.counts["allowed"]:
+        raise typer.Exit(EXIT_POLICY_BLOCKED)
+
+
+@app.command()
+def activations(
+    workspace: WorkspaceOption = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many, newest first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """List past activations from the ledger: allowed or blocked, rows and where they went.
+
+    Example: partnerkit activations --workspace ./partnerkit-demo
+    """
+    from ingest.ledger import Ledger
+
+    loaded = load_workspace(chosen_workspace(workspace))
+    records = Ledger(loaded.ledger_path).runs(job=activate_job.JOB, limit=limit)
+
+    def render() -> None:
+        table = new_table("activations", ("started_at", "segment", "destination", "decision",
+                                          "rows", "manifest"))  # fmt: skip
+        for record in records:
+            counts = record.counts
+            decision = "allowed" if counts.get("allowed") else "blocked"
+            if counts.get("dry_run"):
+                decision += " (dry run)"
+            table.add_row(record.started_at, counts.get("segment", ""),
+                          counts.get("destination", ""), decision,
+                          f"{counts.get('exported_rows', 0):,}",
+                          escape(str(counts.get("manifest", ""))))  # fmt: skip
+        stderr.print(table)
+
+    emit({"activations": [record.model_dump() for record in records]}, as_json, render)
+
+
 def exit_code_for(error: BaseException) -> int:
     for error_type, code in EXIT_CODES.items():
         if isinstance(error, error_type):
@@ -976,7 +1312,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         app(args=list(argv) if argv is not None else None, prog_name="partnerkit")
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except (PartnerkitError, IngestError, SchemaError) as error:
+    except (PartnerkitError, IngestError, SchemaError, GovernanceError) as error:
         if State.debug:
             raise
         stderr.print(f"[bold red]Error:[/] {escape(str(error))}")

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from governance.models import Label, MarketingAction, Policy
 from ingest.identity.profiles import load_profiles
 from jobs.errors import ConfigError, WorkspaceError
 from schemas.errors import NamespaceError
@@ -96,6 +105,17 @@ class SeedsConfig(StrictModel):
     profile_fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PROFILE_FIELDS))
     # which identity is primary in identityMap: the email where there is one, or the CRM key
     primary_identity: Literal["email", "crm"] = "email"
+    # dataset labels of the brand's own data (every 1P field inherits them)
+    labels: list[str] = Field(default_factory=list)
+
+
+class GovernanceConfig(StrictModel):
+    """Workspace labels, marketing actions and policies added to the bundled catalogs."""
+
+    labels: list[Label] = Field(default_factory=list)
+    marketing_actions: list[MarketingAction] = Field(default_factory=list)
+    # a policy with a core policy's id replaces it (e.g. to disable it)
+    policies: list[Policy] = Field(default_factory=list)
 
 
 class SchemaSettings(StrictModel):
@@ -126,6 +146,9 @@ class ContractTerms(StrictModel):
 
     retention_days: int = Field(default=365, ge=1)
     persist_partner_id: bool = True
+    # marketing actions the contract forbids: become a label on the partner's dataset and a
+    # policy that denies those actions on it
+    forbidden_actions: list[str] = Field(default_factory=list)
 
 
 class MatchSettings(StrictModel):
@@ -179,6 +202,44 @@ class PartnerConfig(StrictModel):
         return profile
 
 
+class SegmentConfig(StrictModel):
+    """An audience: a Spark SQL condition over profile fields (checked against the schema)."""
+
+    name: Slug
+    description: str = ""
+    predicate: str = Field(min_length=1)
+
+
+DestinationFormat = Literal["csv", "jsonl", "parquet", "meta_custom_audience",
+                            "google_customer_match"]  # fmt: skip
+
+
+class DestinationConfig(StrictModel):
+    """Where an activation writes, in which layout, what it exports and what it is used for."""
+
+    name: Slug
+    type: Literal["file", "s3"] = "file"
+    path: str = Field(description="A local folder, or s3://bucket/prefix for type s3.")
+    format: DestinationFormat = "csv"
+    # identity namespace codes to export (Email, Phone, CRMID, a partner's namespace...)
+    identities: list[str] = Field(default_factory=list)
+    # profile field paths to export (csv/jsonl/parquet only)
+    attributes: list[str] = Field(default_factory=list)
+    marketing_actions: list[str] = Field(min_length=1)
+    # a 1P consent field that must be "y" for a member to be exported (others are counted)
+    consent_field: str | None = None
+    max_rows_per_file: int = Field(default=1_000_000, ge=1)
+
+    @model_validator(mode="after")
+    def _path_matches_type(self) -> DestinationConfig:
+        if (self.type == "s3") != self.path.startswith("s3://"):
+            raise ValueError("type s3 needs an s3://bucket/prefix path; type file a local folder")
+        if self.format in ("meta_custom_audience", "google_customer_match") and self.attributes:
+            raise ValueError(f"the {self.format} layout carries hashed identifiers only; "
+                             "remove attributes")  # fmt: skip
+        return self
+
+
 class WorkspaceConfig(StrictModel):
     """Everything in `partnerkit.yaml`; relative paths resolve against the workspace folder."""
 
@@ -188,8 +249,11 @@ class WorkspaceConfig(StrictModel):
     reports: str = "reports"
     spark: SparkConfig = Field(default_factory=SparkConfig)
     schemas: SchemaSettings = Field(default_factory=SchemaSettings)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     seeds: SeedsConfig
     partners: list[PartnerConfig] = Field(default_factory=list)
+    segments: list[SegmentConfig] = Field(default_factory=list)
+    destinations: list[DestinationConfig] = Field(default_factory=list)
 
     @field_validator("partners")
     @classmethod
@@ -205,6 +269,17 @@ class WorkspaceConfig(StrictModel):
         return partners
 
 
+Named = TypeVar("Named", PartnerConfig, SegmentConfig, DestinationConfig)
+
+
+def _named(kind: str, items: list[Named], name: str) -> Named:
+    for item in items:
+        if item.name == name:
+            return item
+    known = ", ".join(item.name for item in items) or "none"
+    raise WorkspaceError(f"{kind} {name!r}", f"one of the configured {kind}s ({known})")
+
+
 class Workspace(BaseModel):
     """A loaded workspace: its folder and its validated config, with paths resolved."""
 
@@ -215,11 +290,15 @@ class Workspace(BaseModel):
 
     def partner(self, name: str) -> PartnerConfig:
         """A partner by name; the error lists the configured ones."""
-        for partner in self.config.partners:
-            if partner.name == name:
-                return partner
-        known = ", ".join(p.name for p in self.config.partners) or "none"
-        raise WorkspaceError(f"partner {name!r}", f"one of the configured partners ({known})")
+        return _named("partner", self.config.partners, name)
+
+    def segment(self, name: str) -> SegmentConfig:
+        """A segment by name; the error lists the configured ones."""
+        return _named("segment", self.config.segments, name)
+
+    def destination(self, name: str) -> DestinationConfig:
+        """A destination by name; the error lists the configured ones."""
+        return _named("destination", self.config.destinations, name)
 
     def resolve(self, path: str) -> str:
         """Resolve a config path against the workspace; URIs (s3://, hdfs://) pass through."""

@@ -7,23 +7,15 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from ingest.enrichment import PROFILES_TABLE, find_profiles, person_domains
+from ingest.enrichment import find_profiles, person_domains
 from ingest.matching import MATCHES_TABLE
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
-from jobs.tables import read_partition, table_path
+from jobs.tables import read_partition, read_profiles
 from jobs.universe import current_universe
 from jobs.workspace_schema import workspace_namespaces
 from schemas.attributes import load_attribute_catalog
 from schemas.registry import to_json_record
-
-
-def read_profiles(workspace: Workspace, spark: SparkSession) -> DataFrame:
-    path = table_path(workspace.warehouse, PROFILES_TABLE)
-    try:
-        return spark.read.parquet(path)
-    except Exception as error:  # AnalysisException: no such path
-        raise WorkspaceError(path, "the profiles table; run `partnerkit enrich` first") from error
 
 
 def lookup_profiles(
@@ -31,7 +23,7 @@ def lookup_profiles(
 ) -> list[dict[str, Any]]:
     """The XDM records of the profiles with this ID or email (JSON form, NULLs omitted)."""
     found = find_profiles(
-        read_profiles(workspace, spark), profile_id=profile_id, email=email,
+        read_profiles(spark, workspace.warehouse), profile_id=profile_id, email=email,
         email_namespace=workspace_namespaces(workspace).code_for("email"),
     )  # fmt: skip
     return [to_json_record(row.asDict(recursive=True)) for row in found.limit(10).collect()]

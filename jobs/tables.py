@@ -9,6 +9,9 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ingest.enrichment import PROFILES_TABLE
+from jobs.errors import WorkspaceError
+
 # Spark's CSV writer trims values by default; delivered files must keep them byte for byte.
 CSV_WRITE_OPTIONS = {
     "ignoreLeadingWhiteSpace": False,
@@ -99,6 +102,15 @@ def write_table(frame: DataFrame, warehouse: str, table: str, *, partner: str | 
     frame.write.parquet(str(staged))
     replace_path(staged, target)
     return str(target)
+
+
+def read_profiles(spark: SparkSession, warehouse: str) -> DataFrame:
+    """The profiles table, or an error saying which job writes it."""
+    path = table_path(warehouse, PROFILES_TABLE)
+    try:
+        return spark.read.parquet(path)
+    except Exception as error:  # AnalysisException: no such path
+        raise WorkspaceError(path, "the profiles table; run `partnerkit enrich` first") from error
 
 
 def read_partition(spark: SparkSession, warehouse: str, table: str, partner: str) -> DataFrame:

@@ -41,6 +41,10 @@ class FieldDef(BaseModel):
     domain: str | None = None
     partner_attribute: str | None = None
     converter: str | None = None
+    # what the field identifies a person by (email, phone, address): it must carry I1
+    identity: str | None = None
+    # "precise" for coordinates that locate a person: they must carry S1
+    geo: str | None = None
 
     @property
     def label_codes(self) -> tuple[str, ...]:

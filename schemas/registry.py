@@ -181,6 +181,8 @@ class SchemaRegistry:
             domain=at.domain,
             partner_attribute=node.get("meta:partnerAttribute"),
             converter=node.get("meta:converter"),
+            identity=node.get("meta:identity"),
+            geo=node.get("meta:geo"),
         )
 
     def spark_type(self, node: Mapping[str, Any]) -> DataType:

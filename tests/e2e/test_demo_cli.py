@@ -44,6 +44,10 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     runs = json.loads(listed.stdout)["runs"]
     assert [(r["job"], r["status"]) for r in runs] == [
+        ("activate", "succeeded"),
+        ("activate", "succeeded"),
+        ("segments", "succeeded"),
+        ("steward", "succeeded"),
         ("enrich", "succeeded"),
         ("match", "succeeded"),
         ("seed_prepare", "succeeded"),
@@ -64,6 +68,17 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     assert matched["counts"]["acme"]["resolved"] == document["ground_truth"]["matched"] > 0
 
     check_enriched_profiles(workspace, document, matched["counts"]["acme"]["resolved"])
+    (steward,) = [r for r in document["results"] if r["job"] == "steward"]
+    assert steward["counts"]["findings"] == []  # the generated workspace is clean
+    allowed, blocked = [r["counts"] for r in document["results"] if r["job"] == "activate"]
+    assert allowed["allowed"] and allowed["manifest"].startswith("s3://partnerkit-demo/")
+    assert allowed["exported_rows"] == allowed["members"] > 0
+    assert not blocked["allowed"] and blocked["chains"]
+    assert not (workspace / "exports" / "data_broker").exists()
+    listed = partnerkit("activations", "--workspace", str(workspace), "--json")
+    assert [a["counts"]["allowed"] for a in json.loads(listed.stdout)["activations"]] == [
+        False, True,
+    ]  # fmt: skip
 
     again = partnerkit("match", "--workspace", str(workspace), "--prepare", "--json")
     assert again.returncode == 0, again.stderr
@@ -91,10 +106,20 @@ def check_enriched_profiles(workspace: Path, document: dict, resolved: int) -> N
     lines = [json.loads(line) for line in persons.stdout.splitlines()]
     assert len(lines) == 5 and all(set(p) == {"person_id", "metadata", "domains"} for p in lines)
 
+    future = partnerkit("check", "--workspace", str(workspace), "--as-of", "2100-01-01", "--json")
+    assert future.returncode == 5, future.stderr
+    found = {f["check"] for f in json.loads(future.stdout)["counts"]["findings"]}
+    assert found == {"partner_data_past_retention", "derived_table_with_expired_partner_data"}
+
     later = partnerkit("enrich", "--workspace", str(workspace), "--as-of", "2100-01-01",
                        "--json")  # fmt: skip
     assert later.returncode == 0, later.stderr
     assert json.loads(later.stdout)["counts"]["coverage"]["acme"]["enriched"] == 0
+    # enrich judged retention at 2100: the profiles hold no expired partner data any more
+    checked = partnerkit("check", "--workspace", str(workspace), "--as-of", "2100-01-01",
+                         "--json")  # fmt: skip
+    found = {f["check"] for f in json.loads(checked.stdout)["counts"]["findings"]}
+    assert found == {"partner_data_past_retention"}
 
 
 def test_missing_java_is_one_readable_sentence(tmp_path: Path) -> None:

@@ -1,0 +1,29 @@
+"""Errors raised by the governance package; each names the file or option and what was expected."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class GovernanceError(Exception):
+    """Base of the errors governance raises on purpose."""
+
+
+class CatalogError(GovernanceError, ValueError):
+    """Label, marketing action or policy definitions that do not hold, all listed at once."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        listed = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{len(self.problems)} governance catalog problem(s):\n{listed}")
+
+
+class UnknownLabelError(GovernanceError, LookupError):
+    """A label or marketing action named somewhere that the catalogs do not define."""
+
+    def __init__(self, kind: str, names: Sequence[str], where: str, known: Sequence[str]) -> None:
+        self.names = list(names)
+        super().__init__(
+            f"{where}: unknown {kind} {', '.join(names)} (codes are case-sensitive); "
+            f"expected one of {', '.join(known)}"
+        )

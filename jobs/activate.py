@@ -1,0 +1,192 @@
+"""The activate job: evaluate a segment x destination under policy, then export or refuse.
+
+Every decision, allowed or blocked, is an audit event in the ledger with what it depended on;
+a blocked re-run of a previously allowed activation says what changed since.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from governance.activation import ActivationDecision, build_lineage, decide_activation
+from governance.activation import describe_changes as changes_between
+from ingest.exports import (
+    AD_PLATFORM_LAYOUTS,
+    COUNTRY_FIELD,
+    EMAIL_FIELD,
+    PHONE_FIELD,
+    ad_platform_rows,
+    generic_rows,
+    has_consent,
+    segment_membership,
+)
+from ingest.identity.profiles import get_profile
+from ingest.ledger import Ledger
+from jobs.config import DestinationConfig, Workspace
+from jobs.delivery import publish_local, publish_s3, write_files
+from jobs.errors import WorkspaceError
+from jobs.runs import JobResult, record_run
+from jobs.tables import read_profiles
+from jobs.workspace_schema import (
+    IDENTITY_MAP_FIELD,
+    SEEDS_DATASET,
+    parse_segment,
+    partner_dataset,
+    profile_fields,
+    workspace_datasets,
+    workspace_governance,
+    workspace_namespaces,
+)
+
+JOB = "activate"
+DECISION_EVENT = "activation_decision"
+
+
+SETTINGS = {"format", "identities", "attributes", "marketing_actions", "consent_field", "path"}
+
+
+def destination_settings(destination: DestinationConfig) -> dict[str, Any]:
+    return destination.model_dump(include=SETTINGS)
+
+
+def previous_allowed(ledger: Ledger, segment: str, destination: str) -> dict[str, Any] | None:
+    """The last allowed decision for this segment and destination, from the audit log."""
+    for run in ledger.runs(job=JOB, limit=200):
+        for event in ledger.events(run.workflow_id):
+            payload = event["payload"]
+            pair = (payload.get("segment"), payload.get("destination"))
+            if event["kind"] == DECISION_EVENT and payload.get("allowed") and pair == (
+                segment, destination,
+            ):  # fmt: skip
+                return {**payload, "workflow_id": run.workflow_id, "at": event["at"]}
+    return None
+
+
+def decide(workspace: Workspace, segment_name: str, destination_name: str
+           ) -> tuple[ActivationDecision, str, DestinationConfig]:  # fmt: skip
+    """The policy decision for an activation, computed from schemas and catalogs only."""
+    segment = workspace.segment(segment_name)
+    destination = workspace.destination(destination_name)
+    fields = profile_fields(workspace)
+    parsed = parse_segment(workspace, segment)
+    namespaces = workspace_namespaces(workspace)
+    field_datasets = {f.path: partner_dataset(f.partner) if f.partner else SEEDS_DATASET
+                      for f in fields}  # fmt: skip
+    exported = list(destination.attributes)
+    if destination.format in AD_PLATFORM_LAYOUTS:
+        exported += [EMAIL_FIELD, PHONE_FIELD, COUNTRY_FIELD]
+    unknown = [p for p in [*exported, destination.consent_field or ""] if p
+               and not any(f == p or f.startswith(p + ".") for f in field_datasets)]  # fmt: skip
+    if unknown:
+        raise WorkspaceError(f"destination {destination.name}: {', '.join(unknown)}",
+                             "profile field paths (see `partnerkit schema show`)")  # fmt: skip
+    identity_datasets = []
+    for code in destination.identities:
+        namespace = namespaces.get(code)
+        dataset = partner_dataset(namespace.partner) if namespace.partner else SEEDS_DATASET
+        identity_datasets.append(dataset)
+    lineage = build_lineage(
+        predicate_fields=parsed.fields, export_fields=exported,
+        identity_datasets=identity_datasets, consent_field=destination.consent_field,
+        field_datasets=field_datasets, identity_field=IDENTITY_MAP_FIELD,
+    )  # fmt: skip
+    decision = decide_activation(
+        workspace_governance(workspace), segment=segment.name, destination=destination.name,
+        actions=destination.marketing_actions, lineage=lineage,
+        views=workspace_datasets(workspace, fields), predicate=parsed.sql,
+        destination_settings=destination_settings(destination),
+    )  # fmt: skip
+    return decision, parsed.sql, destination
+
+
+def export_rows(workspace: Workspace, members: DataFrame, destination: DestinationConfig
+                ) -> DataFrame:  # fmt: skip
+    if destination.format in AD_PLATFORM_LAYOUTS:
+        profile_name, _ = AD_PLATFORM_LAYOUTS[destination.format]
+        return ad_platform_rows(members, layout=destination.format,
+                                profile=get_profile(profile_name),
+                                default_country=workspace.config.seeds.default_country)  # fmt: skip
+    return generic_rows(members, identities=destination.identities,
+                        attributes=destination.attributes)  # fmt: skip
+
+
+def run(workspace: Workspace, spark: SparkSession, *, segment: str, destination: str,
+        dry_run: bool = False) -> JobResult:  # fmt: skip
+    """Decide; when allowed (and not a dry run) write the files and the manifest last."""
+    ledger = Ledger(workspace.ledger_path)
+    decision, predicate_sql, target = decide(workspace, segment, destination)
+    with record_run(ledger, JOB) as job:
+        document = decision.model_dump(mode="json")
+        ledger.record_event(job.workflow_id, DECISION_EVENT, document)
+        job.counts.update({"segment": segment, "destination": destination,
+                           "allowed": decision.allowed, "dry_run": dry_run,
+                           "chains": list(decision.chains),
+                           "remedies": list(decision.remedies)})  # fmt: skip
+        if not decision.allowed:
+            before = previous_allowed(ledger, segment, destination)
+            if before is not None:
+                job.counts["changed_since_allowed"] = {
+                    "workflow_id": before["workflow_id"], "at": before["at"],
+                    "changes": changes_between(before["fingerprint"], decision.fingerprint),
+                }  # fmt: skip
+            return job.result()
+        profiles = read_profiles(spark, workspace.warehouse)
+        members = profiles.join(segment_membership(profiles, predicate_sql)
+                                .withColumnRenamed("profile_id", "profileId"),
+                                on="profileId", how="left_semi").cache()  # fmt: skip
+        consenting = members.where(has_consent(target.consent_field))
+        consenting_count = consenting.count()
+        job.counts["members"] = members.count()
+        job.counts["without_consent"] = job.counts["members"] - consenting_count
+        if dry_run:
+            return job.result()
+        job.counts.update(write_export(workspace, job.workflow_id, decision, target,
+                                       export_rows(workspace, consenting, target)))  # fmt: skip
+        if target.format in AD_PLATFORM_LAYOUTS:
+            count_without_identifiers(job.counts, consenting_count)
+        job.outputs["manifest"] = job.counts["manifest"]
+        members.unpersist()
+    return job.result()
+
+
+def write_export(workspace: Workspace, workflow_id: str, decision: ActivationDecision,
+                 target: DestinationConfig, rows: DataFrame) -> dict[str, Any]:  # fmt: skip
+    """Files split at the row limit, manifest written last; local rename or S3 upload."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    export_id = f"{stamp}-{workflow_id[:8]}"
+    staging = (
+        Path(workspace.warehouse) / ".staging" / "exports" / f"{export_id}-{uuid.uuid4().hex[:6]}"
+    )
+    if target.type == "file":
+        staging = Path(workspace.resolve(target.path)) / f".staging-{export_id}"
+    staging.mkdir(parents=True)
+    files = write_files(rows, staging, file_format=target.format if target.format in
+                        ("csv", "jsonl", "parquet") else "csv",
+                        max_rows_per_file=target.max_rows_per_file)  # fmt: skip
+    manifest = {
+        "segment": decision.segment, "destination": decision.destination,
+        "workflow_id": workflow_id, "export_id": export_id,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "format": target.format, "marketing_actions": target.marketing_actions,
+        "rows": sum(f["rows"] for f in files), "files": files,
+        "labels": decision.fingerprint["labels"],
+        "policies_evaluated": {e.action: list(e.evaluated_policies) for e in decision.evaluations},
+        "lineage": [item.model_dump() for item in decision.lineage],
+    }  # fmt: skip
+    if target.type == "s3":
+        location = publish_s3(staging, f"{target.path.rstrip('/')}/{decision.segment}/{export_id}",
+                              manifest)  # fmt: skip
+    else:
+        final = Path(workspace.resolve(target.path)) / decision.segment / export_id
+        location = str(publish_local(staging, final, manifest))
+    return {"exported_rows": manifest["rows"], "files": len(files), "manifest": location}
+
+
+def count_without_identifiers(counts: dict[str, Any], consenting: int) -> None:
+    """Consenting members an ad-platform layout could not carry (no usable email or phone)."""
+    counts["without_identifiers"] = consenting - counts["exported_rows"]

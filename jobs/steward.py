@@ -1,0 +1,96 @@
+"""The steward job: run every data steward check and write an HTML report a steward can open.
+
+No Spark: the catalogs, schemas and ledger are read in Python, and the profiles table's
+expiry dates are read with pyarrow (only the provenance columns).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from governance.checks import BatchAge, DerivedExpiry, Finding, steward_findings
+from governance.report import steward_report_html
+from ingest.enrichment import PARTNER_FIELD, PROFILES_TABLE
+from ingest.ledger import Ledger
+from jobs.config import Workspace
+from jobs.runs import JobResult, record_run
+from jobs.tables import table_path
+from jobs.workspace_schema import (
+    profile_fields,
+    workspace_datasets,
+    workspace_governance_with_problems,
+)
+
+JOB = "steward"
+REPORT = "steward/index.html"
+logger = logging.getLogger(__name__)
+
+
+def loaded_batches(workspace: Workspace) -> list[BatchAge]:
+    """Every loaded batch still on disk, with its partner's retention."""
+    ledger = Ledger(workspace.ledger_path)
+    ages = []
+    for partner in workspace.config.partners:
+        for record in ledger.batches(partner=partner.name, limit=100_000):
+            if record.status == "loaded" and record.finished_at:
+                ages.append(BatchAge(
+                    partner=partner.name, batch_id=record.batch_id,
+                    ingested_at=datetime.fromisoformat(record.finished_at),
+                    retention_days=partner.contract.retention_days,
+                ))  # fmt: skip
+    return ages
+
+
+def profile_expiries(workspace: Workspace, now: datetime) -> tuple[list[DerivedExpiry], list[str]]:
+    """Per partner, the profiles records whose partner data expired (read with pyarrow)."""
+    path = table_path(workspace.warehouse, PROFILES_TABLE)
+    if "://" in path:
+        return [], [f"{PROFILES_TABLE} is at {path}: expiry of derived data not checked here"]
+    if not Path(path).is_dir():
+        return [], [f"no {PROFILES_TABLE} table yet: expiry of derived data not checked"]
+    dataset = ds.dataset(path, format="parquet")
+    partners = dataset.schema.field(PARTNER_FIELD).type if PARTNER_FIELD in dataset.schema.names \
+        else None  # fmt: skip
+    found = []
+    for partner in [partners.field(i).name for i in range(partners.num_fields)] if partners else []:
+        column = ds.field(PARTNER_FIELD, partner, "provenance", "expiresAt")
+        expires = dataset.to_table(columns={"e": column})["e"]
+        naive_now = now.astimezone(UTC).replace(tzinfo=None)
+        expired = pc.less_equal(expires, pc.cast(naive_now, expires.type))
+        count = pc.sum(pc.cast(expired, "int64")).as_py() or 0
+        earliest = pc.min(expires).as_py()
+        if earliest is not None:
+            found.append(DerivedExpiry(table=PROFILES_TABLE, partner=partner,
+                                       earliest_expiry=earliest.replace(tzinfo=UTC),
+                                       expired_records=count))  # fmt: skip
+    return found, []
+
+
+def run(workspace: Workspace, *, now: datetime | None = None) -> JobResult:
+    """Check labels, policies, identity and location fields and retention; write the report."""
+    moment = now or datetime.now(UTC)
+    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+        governance, problems = workspace_governance_with_problems(workspace)
+        fields = profile_fields(workspace)
+        datasets = workspace_datasets(workspace, fields)
+        derived, notes = profile_expiries(workspace, moment)
+        findings: list[Finding] = steward_findings(
+            governance, problems, fields, datasets, loaded_batches(workspace), derived, moment
+        )
+        report = workspace.reports_dir / REPORT
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(
+            steward_report_html(governance, fields, datasets, findings, notes, moment),
+            encoding="utf-8",
+        )
+        job.outputs["report"] = str(report)
+        job.counts["errors"] = sum(f.level == "error" for f in findings)
+        job.counts["warnings"] = sum(f.level == "warning" for f in findings)
+        job.counts["findings"] = [f.model_dump() for f in findings]
+        job.counts["notes"] = notes
+    return job.result()
