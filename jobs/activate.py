@@ -31,7 +31,7 @@ from jobs.config import DestinationConfig, Workspace
 from jobs.delivery import publish_local, publish_s3, write_files
 from jobs.errors import WorkspaceError
 from jobs.runs import JobResult, record_run
-from jobs.tables import read_profiles
+from jobs.tables import load_prospects, read_profiles
 from jobs.workspace_schema import (
     IDENTITY_MAP_FIELD,
     SEEDS_DATASET,
@@ -102,6 +102,66 @@ def decide(workspace: Workspace, segment_name: str, destination_name: str
         destination_settings=destination_settings(destination),
     )  # fmt: skip
     return decision, parsed.sql, destination
+
+
+def decide_prospects(workspace: Workspace, name: str, destination_name: str, lineage_doc: dict
+                     ) -> tuple[ActivationDecision, DestinationConfig, str]:  # fmt: skip
+    """The decision for a prospect audience: its clusters' fields and the partner IDs exported.
+
+    Prospects are partner persons, not profiles: the destination may export only the
+    partner's own namespace, and only when the partner allows its IDs to be kept.
+    """
+    destination = workspace.destination(destination_name)
+    partner = workspace.partner(lineage_doc["partner"])
+    problems = []
+    if destination.identities != [partner.namespace] or destination.attributes:
+        problems.append(f"exactly identities [{partner.namespace}] and no attributes")
+    if destination.format in AD_PLATFORM_LAYOUTS:
+        problems.append("a csv, jsonl or parquet layout")
+    if not partner.contract.persist_partner_id:
+        problems.append(f"a partner whose contract allows keeping its IDs ({partner.name} "
+                        "sets persist_partner_id: false)")  # fmt: skip
+    if problems:
+        raise WorkspaceError(f"destination {destination.name} for prospects/{name}",
+                             "; ".join(problems))  # fmt: skip
+    dataset = partner_dataset(partner.name)
+    lineage = build_lineage(
+        predicate_fields=lineage_doc["fields"], export_fields=[], identity_datasets=[dataset],
+        consent_field=None, field_datasets={f: dataset for f in lineage_doc["fields"]},
+        identity_field=IDENTITY_MAP_FIELD,
+    )  # fmt: skip
+    decision = decide_activation(
+        workspace_governance(workspace), segment=f"prospects/{name}",
+        destination=destination.name, actions=destination.marketing_actions, lineage=lineage,
+        views=workspace_datasets(workspace, profile_fields(workspace)),
+        predicate=lineage_doc["expression"],
+        destination_settings=destination_settings(destination),
+    )  # fmt: skip
+    return decision, destination, partner.namespace
+
+
+def run_prospects(workspace: Workspace, spark: SparkSession, *, prospects: str,
+                  destination: str, dry_run: bool = False) -> JobResult:  # fmt: skip
+    """Activate a saved lookalike audience (partner IDs) under the same policy evaluation."""
+    ledger = Ledger(workspace.ledger_path)
+    persons, lineage_doc = load_prospects(spark, workspace.warehouse, prospects)
+    decision, target, namespace = decide_prospects(workspace, prospects, destination, lineage_doc)
+    with record_run(ledger, JOB) as job:
+        ledger.record_event(job.workflow_id, DECISION_EVENT, decision.model_dump(mode="json"))
+        job.counts.update({"segment": decision.segment, "destination": destination,
+                           "allowed": decision.allowed, "dry_run": dry_run,
+                           "chains": list(decision.chains),
+                           "remedies": list(decision.remedies)})  # fmt: skip
+        if not decision.allowed:
+            return job.result()
+        job.counts["members"] = persons.count()
+        job.counts["without_consent"] = 0  # prospects have no 1P consent; the partner's applies
+        if dry_run:
+            return job.result()
+        rows = persons.select(persons["partner_id"].alias(namespace))
+        job.counts.update(write_export(workspace, job.workflow_id, decision, target, rows))
+        job.outputs["manifest"] = job.counts["manifest"]
+    return job.result()
 
 
 def export_rows(workspace: Workspace, members: DataFrame, destination: DestinationConfig

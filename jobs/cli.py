@@ -35,10 +35,13 @@ from ingest.errors import (
 )
 from ingest.identity import reference
 from ingest.identity.profiles import get_profile, load_profiles
+from ingest.lookalike import ExpressionError
 from jobs import activate as activate_job
 from jobs import enrich as enrich_job
 from jobs import generate as generate_job
+from jobs import icp as icp_job
 from jobs import ingest as ingest_job
+from jobs import lookalike as lookalike_job
 from jobs import match as match_job
 from jobs import persons as persons_job
 from jobs import prepare as prepare_job
@@ -102,6 +105,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     NamespaceError: EXIT_USAGE,
     RecordValidationError: EXIT_ERROR,
     GovernanceError: EXIT_USAGE,
+    ExpressionError: EXIT_USAGE,
 }
 
 DEMO_WORKSPACE = "partnerkit-demo"
@@ -375,6 +379,14 @@ def demo(
             ("check", lambda: steward_job.run(loaded)),
             ("segments", lambda: segments_job.run(loaded, spark)),
             *demo_activations(loaded, spark),
+            ("icp", lambda: icp_job.run(loaded, spark, partner=DEMO_PARTNER)),
+            ("lookalike", lambda: demo_lookalike(loaded, spark, results[-1])),
+            (
+                "activate prospects",
+                lambda: activate_job.run_prospects(
+                    loaded, spark, prospects=DEMO_PROSPECTS, destination="partner_id_audience"
+                ),
+            ),
         ]
         for name, stage in stages:
             with spark_progress(spark, stderr, name):
@@ -390,8 +402,12 @@ def demo(
         stderr.print(coverage_table(by_job["enrich"].counts["coverage"]))
         stderr.print(findings_table(by_job["steward"]))
         stderr.print(f"Steward report: file://{escape(by_job['steward'].outputs['report'])}")
-        for activation in [r for r in results if r.job == activate_job.JOB]:
+        for activation in [r for r in results if r.job == activate_job.JOB][:2]:
             stderr.print(activation_summary(activation))
+        stderr.print(*icp_tables(by_job["icp"].counts))
+        stderr.print(f"ICP report: file://{escape(by_job['icp'].outputs.get('report', ''))}")
+        stderr.print(lookalike_table(by_job["lookalike"]))
+        stderr.print(activation_summary(results[-1]))
         stderr.print(f"Workspace: {escape(str(loaded.root))}")
 
     emit(
@@ -406,6 +422,20 @@ def demo(
 
 
 DEMO_BUCKET = "partnerkit-demo"
+
+
+DEMO_PARTNER = "acme"
+DEMO_PROSPECTS = "icp_precision"
+
+
+def demo_lookalike(workspace: Workspace, spark: Any, icp_result: JobResult) -> JobResult:
+    """The ICP's precision expression over the universe, customers excluded, saved."""
+    expression = icp_result.counts.get("suggestions", {}).get("precision")
+    if expression is None:  # too few members for a 3-attribute cluster: use the top attribute
+        top = icp_result.counts["top_lift"][0]
+        expression = top["cluster_hash"]
+    return lookalike_job.run(workspace, spark, partner=DEMO_PARTNER, expression=expression,
+                             exclude_customers=True, save=DEMO_PROSPECTS)  # fmt: skip
 
 
 DEMO_ACTIVATIONS = (
@@ -1243,6 +1273,9 @@ def activation_summary(result: JobResult) -> Table:
 def activate(
     workspace: WorkspaceOption = None,
     segment_name: Annotated[str, typer.Option("--segment", help="The segment to activate.")] = "",
+    prospects: Annotated[
+        str, typer.Option("--prospects", help="A saved lookalike audience (partner IDs).")
+    ] = "",
     destination: Annotated[str, typer.Option("--destination", help="Where it goes.")] = "",
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Evaluate and count; write nothing.")
@@ -1254,13 +1287,20 @@ def activate(
 
     Example: partnerkit activate -w ./partnerkit-demo --segment loyal_gold --destination crm_s3
     """
-    if not segment_name or not destination:
-        raise typer.BadParameter("give --segment and --destination")
-    result = run_spark_job(
-        workspace, master, "activate",
-        lambda w, s: activate_job.run(w, s, segment=segment_name, destination=destination,
-                                      dry_run=dry_run),
-    )  # fmt: skip
+    if bool(segment_name) == bool(prospects) or not destination:
+        raise typer.BadParameter("give --destination and one of --segment or --prospects")
+    if prospects:
+        result = run_spark_job(
+            workspace, master, "activate",
+            lambda w, s: activate_job.run_prospects(w, s, prospects=prospects,
+                                                    destination=destination, dry_run=dry_run),
+        )  # fmt: skip
+    else:
+        result = run_spark_job(
+            workspace, master, "activate",
+            lambda w, s: activate_job.run(w, s, segment=segment_name, destination=destination,
+                                          dry_run=dry_run),
+        )  # fmt: skip
     emit(result.model_dump(), as_json, lambda: stderr.print(activation_summary(result)))
     if not result.counts["allowed"]:
         raise typer.Exit(EXIT_POLICY_BLOCKED)
@@ -1296,6 +1336,200 @@ def activations(
         stderr.print(table)
 
     emit({"activations": [record.model_dump() for record in records]}, as_json, render)
+
+
+@app.command()
+def clusters(
+    workspace: WorkspaceOption = None,
+    partner: Annotated[str, typer.Option("--partner", help="The partner universe.")] = "",
+    name: Annotated[str, typer.Option("--name", help="Comma-separated attribute names.")] = "",
+    value: Annotated[str, typer.Option("--value", help="Comma-separated values.")] = "",
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List attribute clusters (name, value, stable hash, size) of a partner universe.
+
+    Example: partnerkit clusters -w ./partnerkit-demo --partner acme --name gender,is_investor
+    """
+    from jobs.universe import load_clusters
+
+    names = {n.strip() for n in name.split(",") if n.strip()}
+    values = {v.strip() for v in value.split(",") if v.strip()}
+
+    def listing(loaded: Workspace, spark: Any) -> JobResult:
+        chosen = loaded.partner(partner or loaded.config.partners[0].name)
+        frame, size = load_clusters(loaded, spark, chosen)
+        rows = [
+            r.asDict()
+            for r in frame.orderBy("domain", "name", "value").collect()
+            if (not names or r["name"] in names) and (not values or r["value"] in values)
+        ]
+        return JobResult(job="clusters", workflow_id="-", status="succeeded", seconds=0.0,
+                         counts={"universe_size": size, "clusters": rows}, outputs={})  # fmt: skip
+
+    result = run_spark_job(workspace, master, "clusters", listing)
+    document = {"universe_size": result.counts["universe_size"],
+                "clusters": result.counts["clusters"]}  # fmt: skip
+
+    def render() -> None:
+        table = new_table(f"clusters (universe {document['universe_size']:,})",
+                          ("cluster_hash", "cluster_id", "domain", "name", "value", "size"),
+                          numeric=("size",))  # fmt: skip
+        for row in document["clusters"]:
+            table.add_row(row["cluster_hash"], row["cluster_id"], row["domain"], row["name"],
+                          escape(row["value"]), f"{row['size']:,}")  # fmt: skip
+        stderr.print(table)
+
+    emit(document, as_json, render)
+
+
+def refusal_table(title: str, counts: dict[str, Any]) -> Table:
+    table = new_table(f"{title}: BLOCKED (dataScience)", ("what", "detail"))
+    for chain in counts.get("chains", []):
+        table.add_row("violation", escape(chain))
+    for remedy in counts.get("remedies", []):
+        table.add_row("remedy", escape(remedy))
+    return table
+
+
+def icp_tables(counts: dict[str, Any]) -> list[Table]:
+    top = new_table(f"ICP {counts['partner']}: {counts.get('members', 0):,} members, top lift",
+                    ("attribute", "value", "members", "rate", "universe", "lift"),
+                    numeric=("members", "rate", "universe", "lift"))  # fmt: skip
+    for row in counts.get("top_lift", [])[:10]:
+        rates = (f"{row['rate']:.1%}", f"{row['universe_rate']:.1%}", f"{row['lift']:.2f}")
+        top.add_row(row["name"], escape(row["value"]), f"{row['count']:,}", *rates)
+    pairs = new_table("top pairs", ("a", "b", "members", "support", "lift"),
+                      numeric=("members", "support", "lift"))  # fmt: skip
+    for pair in counts.get("pairs", [])[:10]:
+        pairs.add_row(escape(pair["a"]), escape(pair["b"]), f"{pair['count']:,}",
+                      f"{pair['support']:.1%}", f"{pair['lift']:.2f}")  # fmt: skip
+    sets = new_table("clusters of 3+ (FP-Growth)", ("items", "members"), numeric=("members",))
+    for itemset in counts.get("itemsets", [])[:10]:
+        sets.add_row(escape(" AND ".join(itemset["items"])), f"{itemset['count']:,}")
+    return [top, pairs, sets]
+
+
+@app.command()
+def icp(
+    workspace: WorkspaceOption = None,
+    partner: Annotated[str, typer.Option("--partner", help="The partner.")] = "",
+    segment_name: Annotated[str | None, typer.Option("--segment", help="Only members.")] = None,
+    min_support: Annotated[
+        float, typer.Option("--min-support", help="Least share of members for pairs and sets.")
+    ] = 0.1,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What enriched customers have in common: frequencies, lift, pairs, FP-Growth clusters.
+
+    Example: partnerkit icp --workspace ./partnerkit-demo --partner acme --segment loyal_gold
+    """
+    result = run_spark_job(
+        workspace, master, "icp",
+        lambda w, s: icp_job.run(w, s, partner=partner or w.config.partners[0].name,
+                                 segment=segment_name, min_support=min_support),
+    )  # fmt: skip
+
+    def render() -> None:
+        if not result.counts["allowed"]:
+            stderr.print(refusal_table("icp", result.counts))
+            return
+        stderr.print(*icp_tables(result.counts))
+        if "report" in result.outputs:
+            stderr.print(f"ICP report: file://{escape(result.outputs['report'])}")
+
+    emit(result.model_dump(), as_json, render)
+    if not result.counts["allowed"]:
+        raise typer.Exit(EXIT_POLICY_BLOCKED)
+
+
+def lookalike_table(result: JobResult, sizes: dict[str, Any] | None = None) -> Table:
+    """A lookalike's outcome: its expression, total and sample (or the refusal)."""
+    if not result.counts.get("allowed"):
+        return refusal_table(result.job, result.counts)
+    table = new_table(f"lookalike {result.counts['partner']}", ("what", "detail"))
+    table.add_row("expression", escape(result.counts["expression"]))
+    table.add_row("total", f"{result.counts['total']:,} of {result.counts['universe_size']:,}")
+    table.add_row("sample", escape(", ".join(result.counts["sample"])))
+    for mode, entry in (sizes or {}).items():
+        table.add_row(f"{mode} size", f"{entry['total']:,}")
+    for name, path in result.outputs.items():
+        table.add_row("saved", f"{escape(name)}: {escape(path)}")
+    return table
+
+
+def parse_near(near: str | None, radius: str | None) -> tuple[Any, Any]:
+    if near is None and radius is None:
+        return None, None
+    try:
+        latitude, longitude = (float(x) for x in (near or "").split(","))
+        amount, unit = float((radius or "")[:-2]), (radius or "")[-2:]
+    except ValueError:
+        raise typer.BadParameter("--near LAT,LON and --radius like 10mi or 25km") from None
+    if unit not in ("mi", "km"):
+        raise typer.BadParameter("radius unit must be mi or km", param_hint="--radius")
+    return (latitude, longitude), (amount, unit)
+
+
+@app.command()
+def lookalike(
+    workspace: WorkspaceOption = None,
+    partner: Annotated[str, typer.Option("--partner", help="The partner universe.")] = "",
+    expression: Annotated[
+        str | None, typer.Option("--expression", help="Cluster hashes or name=value, AND/OR/NOT.")
+    ] = None,
+    suggest: Annotated[
+        str | None, typer.Option("--suggest", help="precision, reach or hybrid (from the ICP).")
+    ] = None,
+    exclude_customers: Annotated[
+        bool, typer.Option("--exclude-customers", help="Drop persons matched to the seed set.")
+    ] = False,
+    near: Annotated[str | None, typer.Option("--near", help="LAT,LON")] = None,
+    radius: Annotated[str | None, typer.Option("--radius", help="e.g. 10mi or 25km")] = None,
+    save: Annotated[str | None, typer.Option("--save", help="Save as prospects/<name>.")] = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find partner persons like your customers: a cluster expression, or one the ICP suggests.
+
+    Example: partnerkit lookalike -w ./partnerkit-demo --partner acme --suggest precision
+    """
+    if (expression is None) == (suggest is None):
+        raise typer.BadParameter("give exactly one of --expression or --suggest")
+    if suggest is not None and suggest not in ("precision", "reach", "hybrid"):
+        raise typer.BadParameter("precision, reach or hybrid", param_hint="--suggest")
+    point, distance = parse_near(near, radius)
+    sizes: dict[str, Any] = {}
+
+    def lookalikes(loaded: Workspace, spark: Any) -> JobResult:
+        chosen = partner or loaded.config.partners[0].name
+        text = expression
+        if suggest is not None:
+            analysis = icp_job.run(loaded, spark, partner=chosen)
+            if not analysis.counts["allowed"]:
+                return analysis
+            for mode, candidate in analysis.counts.get("suggestions", {}).items():
+                sizes[mode] = {"expression": candidate, "total": lookalike_job.run(
+                    loaded, spark, partner=chosen, expression=candidate,
+                    exclude_customers=exclude_customers).counts.get("total")}  # fmt: skip
+            if suggest not in sizes:
+                raise WorkspaceError(f"--suggest {suggest}", "an ICP with enough members for "
+                                     "that approach (try a lower --min-support)")  # fmt: skip
+            text = sizes[suggest]["expression"]
+        return lookalike_job.run(loaded, spark, partner=chosen, expression=text or "",
+                                 exclude_customers=exclude_customers, near=point,
+                                 radius=distance, save=save)  # fmt: skip
+
+    result = run_spark_job(workspace, master, "lookalike", lookalikes)
+    document = {**result.model_dump(), "suggestions": sizes}
+
+    def render() -> None:
+        stderr.print(lookalike_table(result, sizes))
+
+    emit(document, as_json, render)
+    if not result.counts["allowed"]:
+        raise typer.Exit(EXIT_POLICY_BLOCKED)
 
 
 def exit_code_for(error: BaseException) -> int:

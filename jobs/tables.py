@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
@@ -102,6 +103,26 @@ def write_table(frame: DataFrame, warehouse: str, table: str, *, partner: str | 
     frame.write.parquet(str(staged))
     replace_path(staged, target)
     return str(target)
+
+
+PROSPECTS_TABLE = "prospects"
+PROSPECT_LINEAGE = "_partnerkit_lineage.json"
+
+
+def save_prospect_lineage(path: str, *, partner: str, expression: str, fields: list[str]) -> None:
+    """Keep what a prospect audience was built from next to it (Spark ignores `_` files)."""
+    document = {"partner": partner, "expression": expression, "fields": fields}
+    Path(path, PROSPECT_LINEAGE).write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def load_prospects(spark: SparkSession, warehouse: str, name: str) -> tuple[DataFrame, dict]:
+    """A saved prospect audience and its lineage, or an error saying how to make one."""
+    path = table_path(warehouse, f"{PROSPECTS_TABLE}/{name}")
+    lineage = Path(path, PROSPECT_LINEAGE)
+    if not lineage.is_file():
+        raise WorkspaceError(path, "a prospect audience; save one with "
+                             "`partnerkit lookalike ... --save NAME`")  # fmt: skip
+    return spark.read.parquet(path), json.loads(lineage.read_text(encoding="utf-8"))
 
 
 def read_profiles(spark: SparkSession, warehouse: str) -> DataFrame:

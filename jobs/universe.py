@@ -11,12 +11,16 @@ from __future__ import annotations
 import logging
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
+from ingest.icp import attribute_clusters
 from ingest.identity.detection import require_declared_forms, sample_values
 from ingest.ledger import Ledger
 from ingest.matching import IdentifierSource, universe_identifiers
 from ingest.readers import read_file, require_columns
 from jobs.config import PartnerConfig, Workspace
+from jobs.errors import WorkspaceError
+from jobs.tables import write_table
 
 PARTNER_TABLE = "partner"
 logger = logging.getLogger(__name__)
@@ -67,3 +71,43 @@ def load_universe_identifiers(
         confidence=mapping.confidence, hash_type=partner.hash, encoding=partner.hash_encoding,
     ), {"source": partner.source.path, "format": partner.source.format,
         "detected_forms": detected}  # fmt: skip
+
+
+CLUSTERS_TABLE = "clusters"
+
+
+def partner_attribute_columns(partner: PartnerConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """Attribute name -> universe column, and attribute name -> domain (names = columns)."""
+    columns = {c: c for cols in partner.mapping.attributes.values() for c in cols}
+    domains = {c: d for d, cols in partner.mapping.attributes.items() for c in cols}
+    return columns, domains
+
+
+def load_clusters(workspace: Workspace, spark: SparkSession, partner: PartnerConfig
+                  ) -> tuple[DataFrame, int]:  # fmt: skip
+    """The partner's attribute clusters and universe size, rebuilt when the delivery changed.
+
+    Stored as `clusters/<partner>` with the batch IDs it was built from, so a new delivery
+    (a new `partnerkit ingest`) rebuilds it and an unchanged one is read back.
+    """
+    batches = ",".join(Ledger(workspace.ledger_path).current_batches(partner.name))
+    universe = current_universe(workspace, spark, partner.name)
+    if universe is None:
+        expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
+        raise WorkspaceError(f"partner/{partner.name}", expected)
+    path = f"{workspace.warehouse.rstrip('/')}/{CLUSTERS_TABLE}/{partner.name}"
+    try:
+        stored = spark.read.parquet(path)
+        first = stored.select("source_batches", "universe_size").first()
+        if first is not None and first["source_batches"] == batches:
+            return stored.drop("source_batches", "universe_size"), int(first["universe_size"])
+    except Exception:  # AnalysisException: not built yet
+        logger.info("building clusters for %s", partner.name)
+    columns, domains = partner_attribute_columns(partner)
+    size = universe.select("partner_id").distinct().count()
+    clusters = attribute_clusters(universe, partner=partner.name, attributes=columns,
+                                  domains=domains)  # fmt: skip
+    write_table(clusters.withColumns({"source_batches": F.lit(batches),
+                                      "universe_size": F.lit(size)}),
+                workspace.warehouse, f"{CLUSTERS_TABLE}/{partner.name}")  # fmt: skip
+    return spark.read.parquet(path).drop("source_batches", "universe_size"), size

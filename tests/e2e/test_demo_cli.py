@@ -45,6 +45,9 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     runs = json.loads(listed.stdout)["runs"]
     assert [(r["job"], r["status"]) for r in runs] == [
         ("activate", "succeeded"),
+        ("lookalike", "succeeded"),
+        ("icp", "succeeded"),
+        ("activate", "succeeded"),
         ("activate", "succeeded"),
         ("segments", "succeeded"),
         ("steward", "succeeded"),
@@ -70,14 +73,23 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     check_enriched_profiles(workspace, document, matched["counts"]["acme"]["resolved"])
     (steward,) = [r for r in document["results"] if r["job"] == "steward"]
     assert steward["counts"]["findings"] == []  # the generated workspace is clean
-    allowed, blocked = [r["counts"] for r in document["results"] if r["job"] == "activate"]
+    allowed, blocked, prospects = [
+        r["counts"] for r in document["results"] if r["job"] == "activate"
+    ]
+    assert prospects["allowed"] and prospects["segment"] == "prospects/icp_precision"
     assert allowed["allowed"] and allowed["manifest"].startswith("s3://partnerkit-demo/")
     assert allowed["exported_rows"] == allowed["members"] > 0
     assert not blocked["allowed"] and blocked["chains"]
     assert not (workspace / "exports" / "data_broker").exists()
+    (icp,) = [r for r in document["results"] if r["job"] == "icp"]
+    assert icp["counts"]["allowed"] and icp["counts"]["members"] == resolved_count(document)
+    assert Path(icp["outputs"]["report"]).read_text(encoding="utf-8").count("<svg") == 2
+    (lookalike,) = [r for r in document["results"] if r["job"] == "lookalike"]
+    assert lookalike["counts"]["total"] > 0 and len(lookalike["counts"]["sample"]) <= 10
+    assert prospects["exported_rows"] == lookalike["counts"]["total"]
     listed = partnerkit("activations", "--workspace", str(workspace), "--json")
     assert [a["counts"]["allowed"] for a in json.loads(listed.stdout)["activations"]] == [
-        False, True,
+        True, False, True,
     ]  # fmt: skip
 
     again = partnerkit("match", "--workspace", str(workspace), "--prepare", "--json")
@@ -85,6 +97,11 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     rerun = json.loads(again.stdout)
     assert rerun["job"] == "match" and rerun["seed_prepare"]["job"] == "seed_prepare"
     assert rerun["counts"]["acme"]["resolved"] == matched["counts"]["acme"]["resolved"]
+
+
+def resolved_count(document: dict) -> int:
+    (matched,) = [r for r in document["results"] if r["job"] == "match"]
+    return matched["counts"]["acme"]["resolved"]
 
 
 def check_enriched_profiles(workspace: Path, document: dict, resolved: int) -> None:

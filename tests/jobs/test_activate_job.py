@@ -229,3 +229,48 @@ def test_segments_job_counts_members_and_rejects_a_bad_predicate(
 
     with pytest.raises(SegmentError, match="segment loyal_gold predicate: position 31"):
         segments.run(bad, spark, name="loyal_gold")
+
+
+def save_prospects(spark: SparkSession, workspace: Workspace, name: str) -> None:
+    from jobs.tables import save_prospect_lineage, write_table
+
+    persons = spark.createDataFrame([("P7",), ("P8",), ("P9",)], "partner_id string")
+    path = write_table(persons, workspace.warehouse, f"prospects/{name}")
+    save_prospect_lineage(path, partner="acme", expression="is_home_owner=Yes",
+                          fields=["_partner.acme.lifestyle.isHomeOwner"])  # fmt: skip
+
+
+def test_prospect_audience_activates_partner_ids_under_policy(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    save_prospects(spark, workspace, "owners")
+    result = activate.run_prospects(workspace, spark, prospects="owners",
+                                    destination="partner_id_audience")  # fmt: skip
+    assert result.counts["allowed"] and result.counts["exported_rows"] == 3
+    rows = read_export(Path(result.counts["manifest"]))
+    assert sorted(r["acmePersonId"] for r in rows) == ["P7", "P8", "P9"]
+
+
+def test_prospect_audience_to_a_third_party_is_blocked_by_3pd(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    save_prospects(spark, workspace, "owners")
+    loaded = edit_config(workspace.root, lambda d: d["destinations"][3].update(
+        marketing_actions=["exportToThirdParty"]))  # fmt: skip
+    result = activate.run_prospects(loaded, spark, prospects="owners",
+                                    destination="partner_id_audience")  # fmt: skip
+    assert result.counts["allowed"] is False
+    assert any(c.endswith("-> segment prospects/owners -> destination partner_id_audience")
+               and "field _partner.acme.lifestyle.isHomeOwner (in the segment predicate)" in c
+               for c in result.counts["chains"])  # fmt: skip
+    assert not (workspace.root / "exports" / "prospects").exists()
+
+
+def test_prospects_cannot_go_where_profiles_fields_or_other_ids_are_exported(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    from jobs.errors import WorkspaceError
+
+    save_prospects(spark, workspace, "owners")
+    with pytest.raises(WorkspaceError, match="exactly identities \\[acmePersonId\\]"):
+        activate.run_prospects(workspace, spark, prospects="owners", destination="data_broker")

@@ -1,0 +1,82 @@
+"""The lookalike job: find partner persons matching a cluster expression (seed 002), governed.
+
+Lookalike modelling is a `dataScience` use of the partner's data: the fields the expression
+reads are evaluated against the policies first. A saved audience is a table of partner person
+IDs (`prospects/<name>`): prospects are not 1P profiles and never create or merge profiles.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from ingest.ledger import Ledger
+from ingest.lookalike import (
+    expression_column,
+    find_persons,
+    parse_expression,
+    resolve_terms,
+    within_radius,
+)
+from ingest.matching import MATCHES_TABLE
+from jobs.config import Workspace
+from jobs.data_science import attribute_fields, evaluate_data_science, refused
+from jobs.errors import WorkspaceError
+from jobs.runs import JobResult, record_run
+from jobs.tables import PROSPECTS_TABLE, read_partition, save_prospect_lineage, write_table
+from jobs.universe import current_universe, load_clusters, partner_attribute_columns
+
+JOB = "lookalike"
+SAMPLE = 10
+
+
+def run(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: str,
+    expression: str,
+    exclude_customers: bool = False,
+    near: tuple[float, float] | None = None,
+    radius: tuple[float, str] | None = None,
+    save: str | None = None,
+) -> JobResult:
+    """Parse, check policy, evaluate over the universe: total, a sample, optionally save."""
+    config = workspace.partner(partner)
+    node = parse_expression(expression)
+    fields = attribute_fields(workspace, partner)
+    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+        job.counts.update({"partner": partner, "expression": expression})
+        clusters, universe_size = load_clusters(workspace, spark, config)
+        rows = clusters.select("cluster_hash", "name", "value").collect()
+        resolved = resolve_terms(node, expression, {r["cluster_hash"]: (r["name"], r["value"])
+                                                    for r in rows},
+                                 {(r["name"], r["value"]) for r in rows})  # fmt: skip
+        used = sorted({fields[name][0] for name, _ in resolved.values() if name in fields})
+        evaluation = evaluate_data_science(workspace, job, partner, used)
+        if not evaluation.allowed:
+            return refused(job, evaluation)
+        job.counts["allowed"] = True
+        universe = current_universe(workspace, spark, partner)
+        if universe is None:  # load_clusters has already said so; a concurrent change
+            raise WorkspaceError(f"partner/{partner}", "an ingested batch")
+        columns, _ = partner_attribute_columns(config)
+        condition = expression_column(node, resolved, columns)
+        if near is not None and radius is not None:
+            if not {"latitude", "longitude"} <= set(universe.columns):
+                raise WorkspaceError(f"partner/{partner}", "latitude and longitude columns for "
+                                     "a geographic filter; this universe has none")  # fmt: skip
+            condition = condition & within_radius(near[0], near[1], radius[0], radius[1])
+        exclude = (read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner)
+                   if exclude_customers else None)  # fmt: skip
+        persons = find_persons(universe, condition, exclude=exclude).cache()
+        job.counts["total"] = persons.count()
+        job.counts["universe_size"] = universe_size
+        job.counts["sample"] = [
+            r["partner_id"] for r in persons.orderBy("partner_id").limit(SAMPLE).collect()
+        ]
+        if save:
+            path = write_table(persons, workspace.warehouse, f"{PROSPECTS_TABLE}/{save}")
+            save_prospect_lineage(path, partner=partner, expression=expression, fields=used)
+            job.outputs[f"{PROSPECTS_TABLE}.{save}"] = path
+        persons.unpersist()
+    return job.result()
