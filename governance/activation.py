@@ -88,6 +88,34 @@ def _remedies(use: LabelUse, action: str, roles: Mapping[tuple[str, str], list[s
     return remedies
 
 
+def provider_alternatives(governance: Governance, action: str, dataset: str,
+                          lineage: Sequence[LineageItem],
+                          views: Mapping[str, DatasetView]) -> list[str]:  # fmt: skip
+    """For each field read from a partner dataset, the same field from another partner whose
+    labels allow the action ("use provider B's value")."""
+    prefix = "partner/"
+    if not dataset.startswith(prefix):
+        return []
+    provider = dataset[len(prefix) :]
+    remedies = []
+    for item in lineage:
+        own = f"_partner.{provider}."
+        if item.dataset != dataset or not item.field.startswith(own):
+            continue
+        for other, view in views.items():
+            if other == dataset or not other.startswith(prefix):
+                continue
+            alternative = f"_partner.{other[len(prefix) :]}.{item.field[len(own) :]}"
+            if alternative not in view.fields:
+                continue
+            check = evaluate_policies(governance, action,
+                                      dataset_uses(views, {other: [alternative]}))  # fmt: skip
+            if check.allowed:
+                remedies.append(f"use provider {other[len(prefix):]}'s value: {alternative} "
+                                f"instead of {item.field} ({action} is allowed on it)")  # fmt: skip
+    return remedies
+
+
 def fingerprint(governance: Governance, *, predicate: str, destination: Mapping[str, Any],
                 evaluations: Sequence[Evaluation]) -> dict[str, Any]:  # fmt: skip
     """What a decision depended on, to tell later what changed."""
@@ -174,6 +202,8 @@ def decide_activation(
             for use in violation.matched:
                 chains.append(f"{head} -> {_use_text(use, roles)} -> segment {segment} -> "
                               f"destination {destination}")  # fmt: skip
+                remedies += provider_alternatives(governance, evaluation.action,
+                                                  use.dataset or "", lineage, views)  # fmt: skip
                 remedies += _remedies(use, evaluation.action, roles, segment, destination)
             remedies.append(f"remove {evaluation.action} from destination {destination}'s "
                             "marketing actions")  # fmt: skip

@@ -14,13 +14,15 @@ from collections.abc import Mapping, Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from ingest.enrichment import PARTNER_FIELD, PROFILE_ID_FIELD
+from ingest.enrichment import IDENTITY_MAP_FIELD, PARTNER_FIELD, PROFILE_ID_FIELD
 
 EVIDENCE_COLUMNS = (
     "profile_id", "provider", "domain", "attribute", "value", "partner_id", "score",
     "ingested_at", "independent",
 )  # fmt: skip
 AGREE, DISAGREE, NOT_COMPARABLE = "agree", "disagree", "not_comparable"
+EVIDENCE_TABLE = "attribute_evidence"
+CANONICAL_TABLE = "canonical_attributes"
 
 
 def attribute_evidence(
@@ -56,6 +58,13 @@ def attribute_evidence(
         .where(F.col("value").isNotNull())
         .select(*EVIDENCE_COLUMNS)
     )
+
+
+def partner_id_column(namespace: str, *, kept: bool) -> Column:
+    """The provider's person ID from identityMap, or NULL when its terms forbid keeping it."""
+    if not kept:
+        return F.lit(None).cast("string")
+    return F.get(F.try_element_at(F.col(IDENTITY_MAP_FIELD), F.lit(namespace)), 0)["id"]
 
 
 def provider_rank(priorities: Mapping[str, int],

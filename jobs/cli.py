@@ -37,6 +37,7 @@ from ingest.identity import reference
 from ingest.identity.profiles import get_profile, load_profiles
 from ingest.lookalike import ExpressionError
 from jobs import activate as activate_job
+from jobs import compare as compare_job
 from jobs import enrich as enrich_job
 from jobs import generate as generate_job
 from jobs import icp as icp_job
@@ -372,11 +373,15 @@ def demo(
     with spark_session(loaded, chosen_master(master)) as spark:
         stages: list[tuple[str, Callable[[], JobResult]]] = [
             ("generate", lambda: generate_job.run(loaded, spark, settings=settings)),
-            ("ingest", lambda: ingest_demo_partners(loaded, spark)),
+            *[
+                (f"ingest {p.name}", lambda p=p: ingest_demo_partner(loaded, spark, p))
+                for p in loaded.config.partners
+            ],  # fmt: skip
             ("prepare", lambda: prepare_job.run(loaded, spark)),
             ("match", lambda: match_job.run(loaded, spark)),
             ("enrich", lambda: enrich_job.run(loaded, spark, validate_rows=0)),
             ("check", lambda: steward_job.run(loaded)),
+            ("compare", lambda: compare_job.run(loaded, spark)),
             ("segments", lambda: segments_job.run(loaded, spark)),
             *demo_activations(loaded, spark),
             ("icp", lambda: icp_job.run(loaded, spark, partner=DEMO_PARTNER)),
@@ -401,6 +406,7 @@ def demo(
         by_job = {r.job: r for r in results}
         stderr.print(coverage_table(by_job["enrich"].counts["coverage"]))
         stderr.print(findings_table(by_job["steward"]))
+        stderr.print(compare_table(by_job["compare"]))
         stderr.print(f"Steward report: file://{escape(by_job['steward'].outputs['report'])}")
         for activation in [r for r in results if r.job == activate_job.JOB][:2]:
             stderr.print(activation_summary(activation))
@@ -469,15 +475,14 @@ def demo_activations(workspace: Workspace, spark: Any) -> list[tuple[str, Callab
     ]  # fmt: skip
 
 
-def ingest_demo_partners(workspace: Workspace, spark: Any) -> JobResult:
-    """Upload each partner's generated files to a local S3 (moto) and ingest them from s3://.
+def ingest_demo_partner(workspace: Workspace, spark: Any, partner: Any) -> JobResult:
+    """Upload a partner's generated files to a local S3 (moto) and ingest them from s3://.
 
     Without moto installed (`pip install 'partnerkit[demo]'`) the files are ingested from disk.
     """
     from ingest.sources import ensure_bucket, list_local, upload_files
     from jobs.local_s3 import local_s3_server, moto_available
 
-    partner = workspace.config.partners[0]
     local = workspace.resolve(partner.source.path)
     if not moto_available():
         stderr.print("moto is not installed: ingesting the demo files from disk, not S3")
@@ -924,6 +929,10 @@ def profile(
     loaded = load_workspace(chosen_workspace(workspace))
     with spark_session(loaded, chosen_master(master)) as spark:
         records = persons_job.lookup_profiles(loaded, spark, profile_id=profile_id, email=email)
+        canonical = {
+            r["profileId"]: persons_job.lookup_canonical(loaded, spark, r["profileId"])
+            for r in records
+        }
     if not records:
         raise WorkspaceError("profiles", "a profile with that " + ("email" if email else "ID"))
     fields, namespaces = profile_fields(loaded), workspace_namespaces(loaded)
@@ -931,6 +940,15 @@ def profile(
     def render() -> None:
         for record in records:
             stderr.print(profile_view(record, fields, namespaces))
+            chosen = canonical.get(record["profileId"], [])
+            if len(loaded.config.partners) > 1 and chosen:
+                table = new_table("canonical attributes (one value chosen across partners)",
+                                  ("domain", "attribute", "value", "from", "partners"),
+                                  numeric=("partners",))  # fmt: skip
+                for row in chosen:
+                    table.add_row(row["domain"], row["attribute"], escape(row["value"]),
+                                  row["provider"], str(row["providers"]))  # fmt: skip
+                stderr.print(table)
 
     emit(records[0] if len(records) == 1 else {"profiles": records}, as_json, render)
 
@@ -1530,6 +1548,54 @@ def lookalike(
     emit(document, as_json, render)
     if not result.counts["allowed"]:
         raise typer.Exit(EXIT_POLICY_BLOCKED)
+
+
+def compare_table(result: JobResult) -> Table:
+    """Agreement per partner pair, then per attribute."""
+    table = new_table("where partners agree", ("scope", "agree", "disagree", "not comparable",
+                                                "agreement"), numeric=("agree", "disagree",
+                                                "not comparable", "agreement"))  # fmt: skip
+    for pair in result.counts["by_pair"]:
+        rate = pair["agreement_rate"]
+        table.add_row(f"{pair['provider_a']} vs {pair['provider_b']}", f"{pair['agree']:,}",
+                      f"{pair['compared'] - pair['agree']:,}", "",
+                      "-" if rate is None else f"{rate:.1%}")  # fmt: skip
+    single = [r for r in result.counts["by_attribute"] if r["agree"] + r["disagree"] == 0]
+    for row in result.counts["by_attribute"]:
+        if row in single:
+            continue
+        rate = row["agreement_rate"]
+        shown = "-" if rate is None else f"{rate:.1%}"
+        table.add_row(f"  {row['attribute']}", f"{row['agree']:,}", f"{row['disagree']:,}",
+                      f"{row['not_comparable']:,}", shown)  # fmt: skip
+    if single:
+        table.add_row(f"  {len(single)} attributes from one partner only", "", "",
+                      f"{sum(r['not_comparable'] for r in single):,}", "-")  # fmt: skip
+    return table
+
+
+@app.command()
+def compare(
+    workspace: WorkspaceOption = None,
+    attribute: Annotated[
+        str | None, typer.Option("--attribute", help="Only this attribute, e.g. gender.")
+    ] = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Where partners agree, disagree or cannot be compared, per attribute and partner pair.
+
+    Example: partnerkit compare --workspace ./partnerkit-demo --attribute household_income_range
+    """
+    result = run_spark_job(
+        workspace, master, "compare", lambda w, s: compare_job.run(w, s, attribute=attribute)
+    )
+
+    def render() -> None:
+        stderr.print(compare_table(result))
+        stderr.print(f"Agreement report: file://{escape(result.outputs['report'])}")
+
+    emit(result.model_dump(), as_json, render)
 
 
 def exit_code_for(error: BaseException) -> int:

@@ -190,8 +190,19 @@ class PartnerConfig(StrictModel):
     labels: list[str] = Field(default_factory=lambda: ["3PD"])
     contract: ContractTerms = Field(default_factory=ContractTerms)
     priority: int = Field(default=1, ge=1)
+    # attribute -> why this partner's value is not an independent claim (household-level,
+    # resold from another partner): it never counts as a second line when comparing partners
+    not_independent: dict[str, str] = Field(default_factory=dict)
     match: MatchSettings = Field(default_factory=MatchSettings)
     quality: QualityGate = Field(default_factory=QualityGate)
+
+    @model_validator(mode="after")
+    def _not_independent_are_mapped(self) -> PartnerConfig:
+        mapped = {c for columns in self.mapping.attributes.values() for c in columns}
+        unknown = sorted(set(self.not_independent) - mapped)
+        if unknown:
+            raise ValueError(f"not_independent names unmapped attributes: {', '.join(unknown)}")
+        return self
 
     @field_validator("profile")
     @classmethod
@@ -200,6 +211,13 @@ class PartnerConfig(StrictModel):
         if profile not in known:
             raise ValueError(f"unknown normalization profile; expected one of {', '.join(known)}")
         return profile
+
+
+class CanonicalConfig(StrictModel):
+    """How one value is chosen when several partners supply an attribute."""
+
+    # attribute domain -> partners in order of preference (others follow by priority)
+    domain_order: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class SegmentConfig(StrictModel):
@@ -252,6 +270,7 @@ class WorkspaceConfig(StrictModel):
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     seeds: SeedsConfig
     partners: list[PartnerConfig] = Field(default_factory=list)
+    canonical: CanonicalConfig = Field(default_factory=CanonicalConfig)
     segments: list[SegmentConfig] = Field(default_factory=list)
     destinations: list[DestinationConfig] = Field(default_factory=list)
 

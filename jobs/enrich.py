@@ -18,6 +18,13 @@ from ingest.enrichment import (
 )
 from ingest.ledger import Ledger
 from ingest.matching import MATCHES_TABLE
+from ingest.providers import (
+    CANONICAL_TABLE,
+    EVIDENCE_TABLE,
+    attribute_evidence,
+    canonical_values,
+    partner_id_column,
+)
 from ingest.seeds import SEEDS_TABLE
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
@@ -26,6 +33,7 @@ from jobs.tables import read_partition, table_path, write_table
 from jobs.universe import current_universe
 from jobs.workspace_schema import profile_fields, workspace_namespaces, workspace_registry
 from schemas.attributes import attribute_domains
+from schemas.models import FieldDef
 from schemas.registry import to_json_record, to_struct_type
 
 JOB = "enrich"
@@ -40,6 +48,33 @@ def partner_enrichment(partner: PartnerConfig) -> PartnerEnrichment:
         retention_days=partner.contract.retention_days,
         attributes={domain: tuple(cols) for domain, cols in partner.mapping.attributes.items()},
     )
+
+
+def write_provider_tables(workspace: Workspace, profiles: DataFrame,
+                          fields: list[FieldDef]) -> dict[str, str]:  # fmt: skip
+    """Every partner's value per profile attribute (evidence), and the canonical choice."""
+    config = workspace.config
+    providers = {
+        p.name: {f.partner_attribute: (f.path, f.domain or "") for f in fields
+                 if f.partner == p.name and f.partner_attribute}
+        for p in config.partners
+    }  # fmt: skip
+    partner_ids = {
+        p.name: partner_id_column(p.namespace, kept=p.contract.persist_partner_id)
+        for p in config.partners
+    }
+    evidence = attribute_evidence(
+        profiles, providers=providers, partner_ids=partner_ids,
+        not_independent={p.name: list(p.not_independent) for p in config.partners},
+    )  # fmt: skip
+    evidence_path = write_table(evidence, workspace.warehouse, EVIDENCE_TABLE)
+    canonical = canonical_values(
+        profiles.sparkSession.read.parquet(evidence_path),
+        priorities={p.name: p.priority for p in config.partners},
+        domain_order=config.canonical.domain_order,
+    )  # fmt: skip
+    canonical_path = write_table(canonical, workspace.warehouse, CANONICAL_TABLE)
+    return {EVIDENCE_TABLE: evidence_path, CANONICAL_TABLE: canonical_path}
 
 
 def load_partner_inputs(workspace: Workspace, spark: SparkSession, partner: PartnerConfig
@@ -98,6 +133,7 @@ def run(
         for name, frame in records.items():
             job.counts[f"{name}.expired"] = frame.where("expired").count()
             frame.unpersist()
+        job.outputs.update(write_provider_tables(workspace, written, fields))
         sample = written if validate_rows == 0 else written.limit(validate_rows)
         job.counts["validated_records"] = registry.validate_records(
             schema, (to_json_record(row.asDict(recursive=True)) for row in sample.toLocalIterator())

@@ -9,13 +9,14 @@ from pyspark.sql import SparkSession
 from ingest.ledger import Ledger
 from ingest.matching import MATCHES_TABLE
 from ingest.readers import read_file
-from jobs.config import Workspace
+from jobs.config import PartnerConfig, Workspace
 from jobs.runs import JobResult, record_run
 from jobs.synthetic import (
     GeneratorSettings,
     build_seeds,
     build_universe,
     evaluate_matches,
+    second_partner_universe,
     split_seeds,
     summarize_ground_truth,
 )
@@ -27,6 +28,8 @@ DEMO_PARTNER = "acme"
 SEEDS_FILE = "data/seeds.csv"
 GROUND_TRUTH_FILE = "data/ground_truth.csv"
 UNIVERSE_FOLDER = f"data/partners/{DEMO_PARTNER}"
+SECOND_PARTNER = "beta"
+SECOND_FOLDER = f"data/partners/{SECOND_PARTNER}"
 ROWS_PER_FILE = 1_000_000
 
 
@@ -44,6 +47,14 @@ def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSetting
             spark, settings, catalog, partitions=max(1, -(-settings.universe // ROWS_PER_FILE))
         )
         write_csv_folder(universe, root / UNIVERSE_FOLDER, stem="universe", compression="gzip")
+        second = second_partner_config(workspace)
+        if second is not None:
+            written = spark.read.options(header=True).csv(str(root / UNIVERSE_FOLDER))
+            delivery = second_partner_universe(written, settings, catalog,
+                                               domains=list(second.mapping.attributes))  # fmt: skip
+            write_csv_folder(delivery, Path(workspace.resolve(second.source.path)),
+                             stem="universe", compression="gzip")  # fmt: skip
+            job.outputs[SECOND_PARTNER] = workspace.resolve(second.source.path)
         seeds_with_truth = build_seeds(spark, settings, partitions=partitions_for(settings.seeds))
         seeds, truth = split_seeds(seeds_with_truth)
         write_csv_file(seeds, root / SEEDS_FILE)
@@ -60,6 +71,11 @@ def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSetting
             universe=str(root / UNIVERSE_FOLDER),
         )
     return job.result()
+
+
+def second_partner_config(workspace: Workspace) -> PartnerConfig | None:
+    """The workspace's second demo partner (`beta`), if it has one."""
+    return next((p for p in workspace.config.partners if p.name == SECOND_PARTNER), None)
 
 
 def evaluate(workspace: Workspace, spark: SparkSession, *, partner: str = DEMO_PARTNER) -> dict:

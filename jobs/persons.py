@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from ingest.enrichment import find_profiles, person_domains
 from ingest.matching import MATCHES_TABLE
+from ingest.providers import CANONICAL_TABLE
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
-from jobs.tables import read_partition, read_profiles
+from jobs.tables import read_partition, read_profiles, table_path
 from jobs.universe import current_universe
 from jobs.workspace_schema import workspace_namespaces
 from schemas.attributes import load_attribute_catalog
@@ -68,3 +71,13 @@ def get_persons(
     return person_domains(
         universe, domains=domain_keys(partner, domains), person_ids=list(person_ids)
     )
+
+
+def lookup_canonical(workspace: Workspace, spark: SparkSession, profile_id: str
+                     ) -> list[dict[str, Any]]:  # fmt: skip
+    """The canonical attribute values of one profile and the partner each came from."""
+    path = table_path(workspace.warehouse, CANONICAL_TABLE)
+    if "://" not in path and not Path(path).is_dir():
+        return []
+    rows = spark.read.parquet(path).where(F.col("profile_id") == F.lit(profile_id))
+    return [r.asDict() for r in rows.orderBy("domain", "attribute").collect()]

@@ -112,6 +112,10 @@ class GeneratorSettings(BaseModel):
     universe: int = Field(ge=1)
     seed: int = 42
     in_universe_percent: int = Field(default=70, ge=0, le=100)
+    # A second partner: this share of the first partner's persons, with this share of their
+    # attribute values changed to another value of the set (the known disagreement).
+    second_overlap_percent: int = Field(default=70, ge=0, le=100)
+    second_disagree_percent: int = Field(default=10, ge=0, le=100)
 
     @property
     def stride(self) -> int:
@@ -339,6 +343,41 @@ def build_universe(
         .alias("last_modified"),
         *[expression.alias(name) for name, expression in attributes.items()],
     )
+
+
+def second_partner_universe(
+    universe: DataFrame, settings: GeneratorSettings, catalog: AttributeCatalog, *,
+    domains: Sequence[str],
+) -> DataFrame:  # fmt: skip
+    """A second partner's file: some of the first partner's persons under its own IDs.
+
+    It covers `second_overlap_percent` of the persons (same hashed identifiers, so both match
+    the same customers) and delivers only `domains`; each present value is changed to the next
+    value of its set with probability `second_disagree_percent`, so the agreement between the
+    two partners is known in advance.
+    """
+    seed = settings.seed
+    index = F.substring(F.col("person_id"), 2, 10).cast("long")
+    kept = universe.where(chance(seed, "second:overlap", index, settings.second_overlap_percent))
+    changed = {}
+    for domain, attribute in catalog.attributes():
+        if domain not in domains:
+            continue
+        values = attribute.values
+        following = F.create_map(*[F.lit(x) for i, v in enumerate(values)
+                                   for x in (v, values[(i + 1) % len(values)])])  # fmt: skip
+        flip = chance(seed, f"second:disagree:{attribute.name}", index,
+                      settings.second_disagree_percent)  # fmt: skip
+        column = F.col(attribute.name)
+        changed[attribute.name] = F.when(flip, F.try_element_at(following, column)).otherwise(
+            column
+        )
+    identifiers = [c for c in universe.columns if c[:-1] in ("email", "phone", "address", "maid")]
+    return kept.select(
+        F.concat(F.lit("B"), F.substring(F.col("person_id"), 2, 10)).alias("person_id"),
+        *identifiers, "confidence", "last_modified",
+        *[expression.alias(name) for name, expression in changed.items()],
+    )  # fmt: skip
 
 
 def attribute_value(seed: int, name: str, values: Sequence[str], index: Column) -> Column:

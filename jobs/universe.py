@@ -9,6 +9,7 @@ identifier columns. Without an ingested batch, the configured delivery is read d
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -96,13 +97,15 @@ def load_clusters(workspace: Workspace, spark: SparkSession, partner: PartnerCon
         expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
         raise WorkspaceError(f"partner/{partner.name}", expected)
     path = f"{workspace.warehouse.rstrip('/')}/{CLUSTERS_TABLE}/{partner.name}"
-    try:
-        stored = spark.read.parquet(path)
-        first = stored.select("source_batches", "universe_size").first()
-        if first is not None and first["source_batches"] == batches:
-            return stored.drop("source_batches", "universe_size"), int(first["universe_size"])
-    except Exception:  # AnalysisException: not built yet
-        logger.info("building clusters for %s", partner.name)
+    if "://" in path or Path(path).is_dir():
+        try:
+            stored = spark.read.parquet(path)
+            first = stored.select("source_batches", "universe_size").first()
+            if first is not None and first["source_batches"] == batches:
+                return stored.drop("source_batches", "universe_size"), int(first["universe_size"])
+        except Exception:  # AnalysisException: not built yet (an object store path)
+            logger.info("no cluster table for %s yet", partner.name)
+    logger.info("building clusters for %s", partner.name)
     columns, domains = partner_attribute_columns(partner)
     size = universe.select("partner_id").distinct().count()
     clusters = attribute_clusters(universe, partner=partner.name, attributes=columns,

@@ -50,15 +50,17 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
         ("activate", "succeeded"),
         ("activate", "succeeded"),
         ("segments", "succeeded"),
+        ("compare", "succeeded"),
         ("steward", "succeeded"),
         ("enrich", "succeeded"),
         ("match", "succeeded"),
         ("seed_prepare", "succeeded"),
         ("partner_ingest", "succeeded"),
+        ("partner_ingest", "succeeded"),
         ("generate", "succeeded"),
     ]
     # The demo ingested the partner file from a local S3 (moto) over HTTP.
-    listed = partnerkit("batches", "--workspace", str(workspace), "--json")
+    listed = partnerkit("batches", "--workspace", str(workspace), "--partner", "acme", "--json")
     assert listed.returncode == 0, listed.stderr
     (batch,) = json.loads(listed.stdout)["batches"]
     assert batch["status"] == "loaded" and batch["source_uri"].startswith("s3://partnerkit-demo/")
@@ -71,6 +73,7 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     assert matched["counts"]["acme"]["resolved"] == document["ground_truth"]["matched"] > 0
 
     check_enriched_profiles(workspace, document, matched["counts"]["acme"]["resolved"])
+    check_two_partners(workspace, document)
     (steward,) = [r for r in document["results"] if r["job"] == "steward"]
     assert steward["counts"]["findings"] == []  # the generated workspace is clean
     allowed, blocked, prospects = [
@@ -88,7 +91,8 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     assert lookalike["counts"]["total"] > 0 and len(lookalike["counts"]["sample"]) <= 10
     assert prospects["exported_rows"] == lookalike["counts"]["total"]
     listed = partnerkit("activations", "--workspace", str(workspace), "--json")
-    assert [a["counts"]["allowed"] for a in json.loads(listed.stdout)["activations"]] == [
+    # newest first; the demo's three are the oldest (check_two_partners added two more)
+    assert [a["counts"]["allowed"] for a in json.loads(listed.stdout)["activations"]][-3:] == [
         True, False, True,
     ]  # fmt: skip
 
@@ -97,6 +101,36 @@ def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
     rerun = json.loads(again.stdout)
     assert rerun["job"] == "match" and rerun["seed_prepare"]["job"] == "seed_prepare"
     assert rerun["counts"]["acme"]["resolved"] == matched["counts"]["acme"]["resolved"]
+
+
+def check_two_partners(workspace: Path, document: dict) -> None:
+    """The generated second partner disagrees on 10% of values; the email destination is
+    blocked for acme's attribute (its contract) and allowed with beta's."""
+    (compared,) = [r for r in document["results"] if r["job"] == "compare"]
+    (pair,) = compared["counts"]["by_pair"]
+    assert (pair["provider_a"], pair["provider_b"]) == ("acme", "beta")
+    assert abs(pair["agreement_rate"] - 0.90) < 0.03, pair  # sampling error on ~2,000 cells
+    household = [r for r in compared["counts"]["by_attribute"]
+                 if r["attribute"] == "number_children_in_household"]  # fmt: skip
+    assert household[0]["agree"] + household[0]["disagree"] == 0  # not independent
+
+    blocked = partnerkit("activate", "--workspace", str(workspace), "--segment", "loyal_gold",
+                         "--destination", "email_newsletter", "--json")  # fmt: skip
+    assert blocked.returncode == 3, blocked.stderr
+    remedies = json.loads(blocked.stdout)["counts"]["remedies"]
+    assert remedies[0] == (
+        "use provider beta's value: _partner.beta.demographic.householdIncomeRange instead of "
+        "_partner.acme.demographic.householdIncomeRange (emailTargeting is allowed on it)"
+    )
+    config = workspace / "partnerkit.yaml"
+    text = config.read_text(encoding="utf-8")
+    acme_field = "attributes: [_partner.acme.demographic.householdIncomeRange]"
+    beta_field = acme_field.replace("acme", "beta")
+    config.write_text(text.replace(acme_field, beta_field), encoding="utf-8")
+    allowed = partnerkit("activate", "--workspace", str(workspace), "--segment", "loyal_gold",
+                         "--destination", "email_newsletter", "--json")  # fmt: skip
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads(allowed.stdout)["counts"]["allowed"] is True
 
 
 def resolved_count(document: dict) -> int:
@@ -168,7 +202,7 @@ def test_ingest_killed_midway_leaves_the_table_as_it_was(tmp_path: Path) -> None
     done = partnerkit("generate", "--workspace", str(workspace), "--seeds", "100",
                       "--universe", "1000", "--json")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    first = partnerkit("ingest", "--workspace", str(workspace), "--json")
+    first = partnerkit("ingest", "--workspace", str(workspace), "--partner", "acme", "--json")
     assert first.returncode == 0, first.stderr
     table = workspace / "warehouse" / "partner" / "acme"
     before = sorted(p.name for p in table.iterdir())
@@ -179,7 +213,7 @@ def test_ingest_killed_midway_leaves_the_table_as_it_was(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     shutil.copytree(tmp_path / "big" / "data" / "partners" / "acme", bigger)
     process = subprocess.Popen(
-        [PARTNERKIT, "ingest", "--workspace", str(workspace), str(bigger)],
+        [PARTNERKIT, "ingest", "--workspace", str(workspace), "--partner", "acme", str(bigger)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     staging = workspace / "warehouse" / ".staging"

@@ -127,3 +127,34 @@ def test_describe_changes_names_policies_labels_and_settings() -> None:
         "labels on field f (seeds): +C4 -C1",
     ]  # fmt: skip
     assert LineageItem(dataset="d", field="f", role="export").role == "export"
+
+
+def test_blocked_partner_field_suggests_another_partners_allowed_value() -> None:
+    from governance.activation import provider_alternatives
+
+    governance = build_governance(
+        labels=[Label(code="acme_contract", name="c", description="d")],
+        policies=[Policy.model_validate({
+            "id": "contract_acme", "name": "acme contract", "marketing_actions":
+            ["emailTargeting"], "deny": {"label": "acme_contract"}})],
+    )  # fmt: skip
+    field = "_partner.{}.demographic.householdIncomeRange"
+    views = {
+        "partner/acme": DatasetView(labels=("3PD", "acme_contract"),
+                                    fields={field.format("acme"): ()}),
+        "partner/beta": DatasetView(labels=("3PD",), fields={field.format("beta"): ()}),
+        "partner/gamma": DatasetView(labels=("3PD", "acme_contract"),
+                                     fields={field.format("gamma"): ()}),
+    }  # fmt: skip
+    lineage = [LineageItem(dataset="partner/acme", field=field.format("acme"), role="export")]
+    decision = decide_activation(
+        governance, segment="s", destination="mail", actions=["emailTargeting"],
+        lineage=lineage, views=views, predicate="p", destination_settings={},
+    )  # fmt: skip
+    assert not decision.allowed
+    assert decision.remedies[0] == (
+        f"use provider beta's value: {field.format('beta')} instead of {field.format('acme')} "
+        "(emailTargeting is allowed on it)"
+    )
+    assert provider_alternatives(governance, "emailTargeting", "seeds", lineage, views) == []
+    assert not [r for r in decision.remedies if "gamma" in r]  # gamma is blocked too

@@ -69,3 +69,38 @@ def test_agreement_counts_only_independent_claims(spark: SparkSession) -> None:
     (pair,) = pair_agreement(evidence(spark, rows)).where("attribute = 'income'").collect()
     assert (pair.provider_a, pair.provider_b, pair.compared, pair.agree) == ("acme", "beta", 2, 1)
     assert pair.agreement_rate == 0.5
+
+
+def test_evidence_from_profiles_marks_declared_claims_not_independent(
+    spark: SparkSession,
+) -> None:
+    import json
+
+    from ingest.providers import attribute_evidence, partner_id_column
+    from schemas.models import PartnerSpec
+    from schemas.registry import PROFILE_SCHEMA, bundled_registry, to_struct_type
+
+    specs = [PartnerSpec(name=p, domains=("household",)) for p in ("acme", "beta")]
+    fields = bundled_registry().flatten(PROFILE_SCHEMA, specs)
+    provenance = {"partner": "x", "expiresAt": "2100-01-01T00:00:00", "overallScore": 0.9}
+    record = {"provenance": provenance, "household": {"numberChildrenInHousehold": "2"}}
+    profile = {"profileId": "C1", "identityMap": {"acmeId": [{"id": "A1"}]},
+               "_partner": {"acme": record, "beta": record}}  # fmt: skip
+    frame = spark.read.schema(to_struct_type(fields)).json(
+        spark.sparkContext.parallelize([json.dumps(profile)])
+    )
+    path = "_partner.{}.household.numberChildrenInHousehold"
+    rows = attribute_evidence(
+        frame,
+        providers={
+            p: {"number_children_in_household": (path.format(p), "household")}
+            for p in ("acme", "beta")
+        },  # fmt: skip
+        partner_ids={
+            "acme": partner_id_column("acmeId", kept=True),
+            "beta": partner_id_column("betaId", kept=False),
+        },  # fmt: skip
+        not_independent={"beta": ["number_children_in_household"]},
+    ).collect()
+    found = {(r.provider, r.value, r.partner_id, r.independent, r.score) for r in rows}
+    assert found == {("acme", "2", "A1", True, 0.9), ("beta", "2", None, False, 0.9)}

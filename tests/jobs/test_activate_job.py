@@ -255,8 +255,12 @@ def test_prospect_audience_to_a_third_party_is_blocked_by_3pd(
     spark: SparkSession, workspace: Workspace
 ) -> None:
     save_prospects(spark, workspace, "owners")
-    loaded = edit_config(workspace.root, lambda d: d["destinations"][3].update(
-        marketing_actions=["exportToThirdParty"]))  # fmt: skip
+
+    def to_third_party(data: dict) -> None:
+        (audience,) = [d for d in data["destinations"] if d["name"] == "partner_id_audience"]
+        audience["marketing_actions"] = ["exportToThirdParty"]
+
+    loaded = edit_config(workspace.root, to_third_party)
     result = activate.run_prospects(loaded, spark, prospects="owners",
                                     destination="partner_id_audience")  # fmt: skip
     assert result.counts["allowed"] is False

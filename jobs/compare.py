@@ -1,0 +1,66 @@
+"""The compare job (seed 003): where partners agree, disagree, or cannot be compared.
+
+Reads `attribute_evidence` (written by enrich): per profile and attribute, the independent
+claims of each partner. Rates per attribute and per partner pair go into the result and an
+HTML report with a partner-pair agreement matrix.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from ingest.ledger import Ledger
+from ingest.providers import EVIDENCE_TABLE, agreement, pair_agreement
+from jobs.compare_report import compare_report_html
+from jobs.config import Workspace
+from jobs.errors import WorkspaceError
+from jobs.runs import JobResult, record_run
+from jobs.tables import table_path
+
+JOB = "compare"
+
+
+def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = None) -> JobResult:
+    """Agreement per attribute and per partner pair (one attribute, or all)."""
+    path = table_path(workspace.warehouse, EVIDENCE_TABLE)
+    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+        try:
+            evidence = spark.read.parquet(path)
+        except Exception as error:  # AnalysisException: not written yet
+            raise WorkspaceError(path, "partner evidence; run `partnerkit enrich` first") from error
+        if attribute:
+            evidence = evidence.where(F.col("attribute") == attribute)
+        cells = (
+            agreement(evidence)
+            .groupBy("attribute")
+            .pivot("status", ["agree", "disagree", "not_comparable"])
+            .count()
+            .na.fill(0)
+        )
+        by_attribute = []
+        for row in cells.orderBy("attribute").collect():
+            compared = row["agree"] + row["disagree"]
+            by_attribute.append({
+                "attribute": row["attribute"], "agree": row["agree"],
+                "disagree": row["disagree"], "not_comparable": row["not_comparable"],
+                "agreement_rate": round(row["agree"] / compared, 6) if compared else None,
+            })  # fmt: skip
+        pairs = (
+            pair_agreement(evidence)
+            .groupBy("provider_a", "provider_b")
+            .agg(F.sum("compared").alias("compared"), F.sum("agree").alias("agree"))
+        )
+        by_pair = [
+            {"provider_a": r["provider_a"], "provider_b": r["provider_b"],
+             "compared": r["compared"], "agree": r["agree"],
+             "agreement_rate": round(r["agree"] / r["compared"], 6) if r["compared"] else None}
+            for r in pairs.orderBy("provider_a", "provider_b").collect()
+        ]  # fmt: skip
+        job.counts.update({"attribute": attribute, "by_attribute": by_attribute,
+                           "by_pair": by_pair})  # fmt: skip
+        report = workspace.reports_dir / "compare" / f"{attribute or 'all'}.html"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(compare_report_html(job.counts), encoding="utf-8")
+        job.outputs["report"] = str(report)
+    return job.result()
