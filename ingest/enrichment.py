@@ -21,6 +21,7 @@ from pyspark.sql.types import (
     DoubleType,
     LongType,
     StringType,
+    StructField,
     StructType,
 )
 
@@ -224,22 +225,25 @@ def _leaf_paths(struct_type: StructType, prefix: str = "") -> list[str]:
     return paths
 
 
+def field_column(spark_field: StructField, columns: Mapping[str, str], prefix: str = "") -> Column:
+    """One schema field from flat leaf columns: a nested struct, a leaf, or a typed NULL."""
+    path = f"{prefix}{spark_field.name}"
+    if isinstance(spark_field.dataType, StructType):
+        column = build_struct(spark_field.dataType, columns, f"{path}.")
+    elif path in columns:
+        column = F.col(columns[path])
+    else:
+        column = F.lit(None).cast(spark_field.dataType)
+    return column.alias(spark_field.name)
+
+
 def build_struct(struct_type: StructType, columns: Mapping[str, str], prefix: str = "") -> Column:
     """A struct in the schema's exact shape from flat leaf columns; NULL when it holds nothing.
 
     Leaves are referenced by column name (computed in an earlier projection), so the nested
     "holds anything" checks stay small instead of repeating whole leaf expressions per level.
     """
-    children = []
-    for spark_field in struct_type.fields:
-        path = f"{prefix}{spark_field.name}"
-        if isinstance(spark_field.dataType, StructType):
-            child = build_struct(spark_field.dataType, columns, f"{path}.")
-        elif path in columns:
-            child = F.col(columns[path])
-        else:
-            child = F.lit(None).cast(spark_field.dataType)
-        children.append(child.alias(spark_field.name))
+    children = [field_column(f, columns, prefix) for f in struct_type.fields]
     present = [F.col(columns[p]).isNotNull() for p in _leaf_paths(struct_type, prefix)
                if p in columns]  # fmt: skip
     if not present:
@@ -321,17 +325,7 @@ def build_profiles(
     flat = seeds.select(
         *[leaves[path].cast(types.get(path, StringType())).alias(names[path]) for path in leaves]
     )
-    columns = []
-    for spark_field in struct_type.fields:
-        name = spark_field.name
-        if isinstance(spark_field.dataType, StructType):
-            column = build_struct(spark_field.dataType, names, f"{name}.")
-        elif name in names:
-            column = F.col(names[name])
-        else:
-            column = F.lit(None).cast(spark_field.dataType)
-        columns.append(column.alias(name))
-    return flat.select(*columns)
+    return flat.select(*[field_column(f, names) for f in struct_type.fields])
 
 
 def enrichment_coverage(profiles: DataFrame, partners: Sequence[PartnerEnrichment],

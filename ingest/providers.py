@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from ingest.enrichment import IDENTITY_MAP_FIELD, PARTNER_FIELD, PROFILE_ID_FIELD
+from ingest.enrichment import PARTNER_FIELD, PROFILE_ID_FIELD
+from ingest.exports import identity_value
 
 EVIDENCE_COLUMNS = (
     "profile_id", "provider", "domain", "attribute", "value", "partner_id", "score",
@@ -62,9 +63,7 @@ def attribute_evidence(
 
 def partner_id_column(namespace: str, *, kept: bool) -> Column:
     """The provider's person ID from identityMap, or NULL when its terms forbid keeping it."""
-    if not kept:
-        return F.lit(None).cast("string")
-    return F.get(F.try_element_at(F.col(IDENTITY_MAP_FIELD), F.lit(namespace)), 0)["id"]
+    return identity_value(namespace) if kept else F.lit(None).cast("string")
 
 
 def provider_rank(priorities: Mapping[str, int],
