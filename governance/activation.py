@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from governance.catalogs import Governance
+from governance.lineage import leaves_under
 from governance.policies import DatasetView, Evaluation, LabelUse, dataset_uses, evaluate_policies
 
 Role = Literal["segment", "export", "consent"]
@@ -229,15 +230,12 @@ def build_lineage(
 ) -> list[LineageItem]:
     """Lineage items for an activation; struct paths expand to the leaves under them."""
 
-    def leaves(path: str) -> list[str]:
-        return [p for p in field_datasets if p == path or p.startswith(path + ".")]
-
     items = [
         LineageItem(dataset=field_datasets[leaf], field=leaf, role=role)
         for role, paths in (("segment", predicate_fields), ("export", export_fields),
                             ("consent", [consent_field] if consent_field else []))
         for path in paths
-        for leaf in leaves(path)
+        for leaf in leaves_under(path, field_datasets)
     ]  # fmt: skip
     items += [
         LineageItem(dataset=dataset, field=identity_field, role="export")

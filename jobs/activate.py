@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from governance.activation import ActivationDecision, build_lineage, decide_activation
 from governance.activation import describe_changes as changes_between
+from governance.lineage import leaves_under
 from ingest.exports import (
     AD_PLATFORM_LAYOUTS,
     COUNTRY_FIELD,
@@ -73,7 +74,7 @@ def decide(workspace: Workspace, segment_name: str, destination_name: str
     segment = workspace.segment(segment_name)
     destination = workspace.destination(destination_name)
     fields = profile_fields(workspace)
-    parsed = parse_segment(workspace, segment)
+    parsed = parse_segment(workspace, segment, fields)
     namespaces = workspace_namespaces(workspace)
     field_datasets = {f.path: partner_dataset(f.partner) if f.partner else SEEDS_DATASET
                       for f in fields}  # fmt: skip
@@ -81,7 +82,7 @@ def decide(workspace: Workspace, segment_name: str, destination_name: str
     if destination.format in AD_PLATFORM_LAYOUTS:
         exported += [EMAIL_FIELD, PHONE_FIELD, COUNTRY_FIELD]
     unknown = [p for p in [*exported, destination.consent_field or ""] if p
-               and not any(f == p or f.startswith(p + ".") for f in field_datasets)]  # fmt: skip
+               and not leaves_under(p, field_datasets)]  # fmt: skip
     if unknown:
         raise WorkspaceError(f"destination {destination.name}: {', '.join(unknown)}",
                              "profile field paths (see `partnerkit schema show`)")  # fmt: skip

@@ -6,6 +6,7 @@ any row is touched, and the evaluation is an audit event of the run.
 
 from __future__ import annotations
 
+from governance.lineage import leaves_under
 from governance.policies import Evaluation, dataset_uses, evaluate_policies
 from ingest.ledger import Ledger
 from jobs.config import Workspace
@@ -40,9 +41,7 @@ def evaluate_data_science(workspace: Workspace, job: RunContext, partner: str,
     for path in segment_fields:
         dataset = path.split(".")[1] if path.startswith("_partner.") else None
         key = partner_dataset(dataset) if dataset else SEEDS_DATASET
-        view = views[key]
-        requested.setdefault(key, []).extend(p for p in view.fields
-                                             if p == path or p.startswith(path + "."))  # fmt: skip
+        requested.setdefault(key, []).extend(leaves_under(path, views[key].fields))
     evaluation = evaluate_policies(workspace_governance(workspace), DATA_SCIENCE,
                                    dataset_uses(views, requested), where=f"{job.job}")  # fmt: skip
     Ledger(workspace.ledger_path).record_event(job.workflow_id, POLICY_EVENT,
