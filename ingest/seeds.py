@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -39,21 +41,24 @@ def _column(name: str | None) -> Column:
 
 def _identifier_inputs(
     names: SeedColumnNames, profile: Profile, default_country: str | None
-) -> dict[str, tuple[Column, Column]]:
-    """Per kind the seeds can supply: (original text, normalized struct)."""
-    inputs: dict[str, tuple[Column, Column]] = {}
+) -> dict[str, Callable[[], tuple[Column, Column]]]:
+    """Per kind the seeds can supply, a builder of (original text, normalized struct)."""
+    inputs: dict[str, Callable[[], tuple[Column, Column]]] = {}
     if names.email and profile.supports("email"):
         email = F.col(names.email)
-        inputs["email"] = (email, rules.normalize_identifier("email", profile, email))
+        inputs["email"] = lambda: (email, rules.normalize_identifier("email", profile, email))
     if names.phone and profile.supports("phone"):
         phone = F.col(names.phone)
-        normalized = rules.normalize_identifier(
-            "phone", profile, phone, country=_column(names.country), default_country=default_country
-        )
-        inputs["phone"] = (phone, normalized)
+        inputs["phone"] = lambda: (
+            phone,
+            rules.normalize_identifier(
+                "phone", profile, phone, country=_column(names.country),
+                default_country=default_country,
+            ),
+        )  # fmt: skip
     if names.street and profile.supports("address"):
         parts = [_column(n) for n in (names.street, names.city, names.state, names.postal_code)]
-        inputs["address"] = (F.concat_ws(", ", *parts), rules.normalize_address(*parts))
+        inputs["address"] = lambda: (F.concat_ws(", ", *parts), rules.normalize_address(*parts))
     return inputs
 
 
@@ -70,37 +75,46 @@ def prepare_seed_identifiers(
 ) -> DataFrame:
     """One row per (profile, kind): the hash, or NULL and the reason it was rejected.
 
-    The original value is carried in `original` for the quarantine and dropped before the
-    identifiers table is written, so hashes never sit next to plaintext in the warehouse.
+    Each kind is normalized in its own projection and the kinds are unioned: one projection
+    holding all three rules took 77 s of task time for 1M seeds cold, against ~35 s apart
+    (smaller generated methods, which the JIT compiles sooner). The original value is carried
+    in `original` for the quarantine and dropped before the identifiers table is written, so
+    hashes never sit next to plaintext in the warehouse.
     """
-    with rules.staging(seeds) as stage:
-        inputs = _identifier_inputs(names, profile, default_country)
+    inputs = _identifier_inputs(names, profile, default_country)
     if not inputs:
         raise ValueError(
             f"partner {partner!r}: the seed columns supply no kind {profile.label} uses"
         )
-    entries = [
-        F.struct(
+    per_kind = []
+    for kind, build in inputs.items():
+        with rules.staging(seeds) as stage:
+            original, normalized = build()
+        entry = F.struct(
             F.lit(kind).alias("kind"),
-            original.alias("original"),
             normalized["value"].alias("value"),
             normalized["reason"].alias("reason"),
+            original.alias("original"),
         )
-        for kind, (original, normalized) in inputs.items()
-    ]
-    exploded = stage.frame.select(
-        F.col(names.profile_id).alias("profile_id"), F.explode(F.array(*entries)).alias("entry")
-    )
-    return exploded.select(
+        # A generator, even of one row, is where the optimizer stops pushing a filter on
+        # `reason` down: pushed into the staged projections it would inline every bound
+        # intermediate again and grow without bound (a 3-row test ran out of memory).
+        per_kind.append(
+            stage.frame.select(
+                F.col(names.profile_id).alias("profile_id"), F.inline(F.array(entry))
+            )
+        )
+    identifiers = reduce(DataFrame.unionByName, per_kind)
+    return identifiers.select(
         "profile_id",
         F.lit(partner).alias("partner"),
-        F.col("entry.kind").alias("kind"),
+        "kind",
         F.lit(profile.label).alias("profile_version"),
         F.lit(hash_type).alias("hash_type"),
-        rules.hash_value(F.col("entry.value"), hash_type, encoding).alias("hash"),
-        F.col("entry.reason").alias("reason"),
+        rules.hash_value(F.col("value"), hash_type, encoding).alias("hash"),
+        "reason",
         F.lit(workflow_id).alias("workflow_id"),
-        F.col("entry.original").alias("original"),
+        "original",
     )
 
 
