@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ingest.identity import columns as rules
@@ -153,21 +153,39 @@ SEED_ROWS_QUARANTINE_TABLE = "quarantine/seed_rows"
 ROW_POSITION = "_row_position"
 
 
+# Above this many repeated profile IDs the first positions are joined by a shuffle, not broadcast.
+BROADCAST_REPEATS_MAX = 2_000_000
+
+
 def judge_seed_rows(seeds: DataFrame, *, profile_id: str, workflow_id: str) -> DataFrame:
     """The seed rows with `reason`: NULL for a valid row, else why it is quarantined.
 
     A row without a profile_id, or repeating one (the first occurrence in file order is kept),
-    is rejected. The caller caches this one frame and splits it with `valid_seed_rows` and
-    `rejected_seed_rows`, so the file is read and windowed once.
+    is rejected. Repeats are found on the narrow (profile_id, position) projection, and only
+    their first positions are joined back (none in the usual file): a window over whole rows
+    shuffled and sorted the entire seed set. The caller caches this one frame and splits it
+    with `valid_seed_rows` and `rejected_seed_rows`.
     """
     positioned = seeds.withColumn(ROW_POSITION, F.monotonically_increasing_id())
     key = F.col(profile_id)
-    occurrence = F.row_number().over(Window.partitionBy(key).orderBy(ROW_POSITION))
+    firsts = (
+        positioned.groupBy(key.alias("_repeated_id"))
+        .agg(F.min(ROW_POSITION).alias("_first_position"), F.count(F.lit(1)).alias("_copies"))
+        .where(F.col("_copies") > 1)
+        .drop("_copies")
+    )
+    repeats = firsts.count()
+    if repeats:
+        side = F.broadcast(firsts) if repeats <= BROADCAST_REPEATS_MAX else firsts
+        positioned = positioned.join(side, key == F.col("_repeated_id"), "left")
+        repeated = F.col(ROW_POSITION) > F.col("_first_position")
+    else:
+        repeated = F.lit(False)
     reason = F.when(rules.is_blank(key), F.lit("profile_id_missing")).when(
-        occurrence > 1, F.lit("duplicate_profile_id")
+        repeated, F.lit("duplicate_profile_id")
     )
     judged = positioned.withColumn("reason", reason).withColumn("workflow_id", F.lit(workflow_id))
-    return judged.drop(ROW_POSITION)
+    return judged.select(*seeds.columns, "reason", "workflow_id")
 
 
 def valid_seed_rows(judged: DataFrame) -> DataFrame:
