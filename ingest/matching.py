@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from ingest.identity.detection import canonical_hash, hash_bytes
+from ingest.identity.detection import hash_bytes, written_hash_bytes
 
 EVIDENCE_TABLE = "match_evidence"
 MATCHES_TABLE = "matches"
@@ -53,9 +53,7 @@ def universe_identifiers(
         F.struct(
             F.lit(source.kind).alias("kind"),
             F.lit(source.column).alias("source_column"),
-            hash_bytes(canonical_hash(F.col(source.column), encoding), hash_type, encoding).alias(
-                "hash_key"
-            ),
+            written_hash_bytes(F.col(source.column), hash_type, encoding).alias("hash_key"),
         )
         for source in identifiers
     ]

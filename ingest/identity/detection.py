@@ -77,7 +77,18 @@ def hash_bytes(value: Column, hash_type: str, encoding: str) -> Column:
         return F.encode(value, "UTF-8")
     if encoding == "base64":
         return F.try_to_binary(value, F.lit("base64"))
-    return F.try_to_binary(value, F.lit("hex"))
+    return F.unhex(value)  # NULL for a non-hex value, like try_to_binary without its wrapper
+
+
+def written_hash_bytes(value: Column, hash_type: str, encoding: str) -> Column:
+    """hash_bytes of a hash as a partner wrote it (upper case, `0x`, spaces: canonical_hash).
+
+    Hex digits decode alike in either case, so a clean value is decoded as it is and only the
+    rest goes through canonical_hash: the universe side of a match decodes millions of cells.
+    """
+    if encoding != "hex" or hash_type == "plaintext":
+        return hash_bytes(canonical_hash(value, encoding), hash_type, encoding)
+    return F.coalesce(F.unhex(value), F.unhex(canonical_hash(value, encoding)))
 
 
 def sample_values(
