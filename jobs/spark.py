@@ -143,6 +143,10 @@ def build_spark(settings: SparkSettings) -> SparkSession:
     if local:
         # Without this Spark binds to the first network interface and warns about it.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # glibc gives each JVM thread that mallocs (zlib, codecs) its own arena, up to 8 per
+        # core, and keeps their freed pages: prepare + match twice in one session peaked at
+        # 4.8 GB RSS with a 2 GB heap, 2.8 GB with two arenas at the same speed (measured here).
+        os.environ.setdefault("MALLOC_ARENA_MAX", "2")
         conf.update(local_defaults(settings))
     if settings.warehouse_dir:
         conf["spark.sql.warehouse.dir"] = settings.warehouse_dir
