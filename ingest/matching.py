@@ -140,10 +140,18 @@ def combine_scores(scores: Iterable[float]) -> float:
 
 
 def score_candidates(evidence: DataFrame) -> DataFrame:
-    """One row per (profile, partner person) with the Noisy-OR of its criteria."""
-    scored = evidence.groupBy("profile_id", "partner", "partner_id").agg(
-        F.round(noisy_or(F.col("quality_score")), 6).alias("overall_quality_score"),
-        F.sort_array(F.collect_list("criterion_type")).alias("matched_on"),
+    """One row per (profile, partner person) with the Noisy-OR of its criteria.
+
+    The evidence is shuffled by profile alone: that partitioning also serves the per-profile
+    pick in choose_canonical, so scoring and picking share one exchange.
+    """
+    scored = (
+        evidence.repartition("profile_id")
+        .groupBy("profile_id", "partner", "partner_id")
+        .agg(
+            F.round(noisy_or(F.col("quality_score")), 6).alias("overall_quality_score"),
+            F.sort_array(F.collect_list("criterion_type")).alias("matched_on"),
+        )
     )
     return scored.select(*CANDIDATE_COLUMNS)
 
@@ -153,17 +161,17 @@ def choose_canonical(candidates: DataFrame, *, threshold: float, workflow_id: st
 
     Both ambiguities are reported, never resolved by merging: `candidate_count` (persons above
     the threshold for this profile) and `profiles_sharing_partner_id` (profiles whose canonical
-    person is this same one).
+    person is this same one). The pick is one aggregation: the smallest (-score, partner_id).
     """
     eligible = candidates.where(F.col("overall_quality_score") >= threshold)
-    per_profile = Window.partitionBy("profile_id", "partner")
-    ranked = eligible.withColumn(
-        "rank",
-        F.row_number().over(
-            per_profile.orderBy(F.col("overall_quality_score").desc(), F.col("partner_id"))
-        ),
-    ).withColumn("candidate_count", F.count(F.lit(1)).over(per_profile))
-    canonical = ranked.where(F.col("rank") == 1)
+    ranked = F.struct(
+        (-F.col("overall_quality_score")).alias("rank"),
+        *[F.col(name) for name in CANDIDATE_COLUMNS if name not in ("profile_id", "partner")],
+    )
+    best = eligible.groupBy("profile_id", "partner").agg(
+        F.min(ranked).alias("best"), F.count(F.lit(1)).alias("candidate_count")
+    )
+    canonical = best.select("profile_id", "partner", "best.*", "candidate_count")
     per_person = Window.partitionBy("partner", "partner_id")
     return canonical.withColumn(
         "profiles_sharing_partner_id", F.count(F.lit(1)).over(per_person)
@@ -175,28 +183,62 @@ def choose_canonical(candidates: DataFrame, *, threshold: float, workflow_id: st
     )
 
 
-ALL_KINDS = "*"
-
-
-def _profile_outcomes(
+def _profile_totals(
     seed_identifiers: DataFrame, evidence: DataFrame, matches: DataFrame
-) -> DataFrame:
-    """One row per requested profile: its accepted kinds, whether it has evidence, whether it
-    resolved, and the kinds its canonical match rests on."""
-    canonical = matches.select("profile_id", "partner_id", F.lit(True).alias("canonical"))
-    linked = (
-        evidence.select("profile_id", "partner_id", "kind")
-        .join(canonical, on=["profile_id", "partner_id"], how="left")
-        .groupBy("profile_id")
-        .agg(
-            F.max(F.coalesce("canonical", F.lit(False))).alias("resolved"),
-            F.collect_set(F.when(F.col("canonical"), F.col("kind"))).alias("resolved_kinds"),
+) -> dict[str, int]:
+    """Profiles requested, resolved, with no valid identifier, and linked but not resolved.
+
+    The three tables are stacked as per-profile flags and folded in one aggregation, with no
+    join. A match always rests on evidence, so a resolved profile is also a linked one.
+    """
+    flags = ("requested", "valid", "linked", "resolved")
+
+    def stack(frame: DataFrame, **values: Column) -> DataFrame:
+        return frame.select(
+            "profile_id", *[values.get(flag, F.lit(False)).alias(flag) for flag in flags]
         )
+
+    stacked = (
+        stack(seed_identifiers, requested=F.lit(True), valid=F.col("reason").isNull())
+        .unionByName(stack(evidence, linked=F.lit(True)))
+        .unionByName(stack(matches, linked=F.lit(True), resolved=F.lit(True)))
     )
-    requested = seed_identifiers.groupBy("profile_id").agg(
-        F.collect_set(F.when(F.col("reason").isNull(), F.col("kind"))).alias("valid_kinds")
+    per_profile = stacked.groupBy("profile_id").agg(*[F.bool_or(f).alias(f) for f in flags])
+    requested = F.col("requested")
+    totals = per_profile.agg(
+        F.count_if(requested).alias("requested"),
+        F.count_if(requested & F.col("resolved")).alias("resolved"),
+        F.count_if(requested & ~F.col("valid")).alias("invalid"),
+        F.count_if(requested & F.col("linked") & ~F.col("resolved")).alias("below_threshold"),
+    ).collect()  # a global aggregation: exactly one row, zeros when nothing was requested
+    return totals[0].asDict()
+
+
+def _kind_totals(
+    seed_identifiers: DataFrame, matches: DataFrame, *, hash_type: str
+) -> dict[str, tuple[int, int]]:
+    """Per identifier kind: (profiles with a valid identifier, profiles resolved on it).
+
+    A match's `matched_on` names each criterion as `<kind>_<hash type>`, one per kind.
+    """
+    valid = seed_identifiers.where(F.col("reason").isNull()).select(
+        "kind", F.lit(False).alias("resolved")
     )
-    return requested.join(linked, on="profile_id", how="left")
+    criteria = matches.select(F.explode("matched_on").alias("criterion"))
+    resolved = criteria.select(
+        F.regexp_replace("criterion", f"_{hash_type}$", "").alias("kind"),
+        F.lit(True).alias("resolved"),
+    )
+    rows = (
+        valid.unionByName(resolved)
+        .groupBy("kind")
+        .agg(
+            F.count_if(~F.col("resolved")).alias("requested"),
+            F.count_if(F.col("resolved")).alias("resolved"),
+        )
+        .collect()
+    )
+    return {row["kind"]: (row["requested"], row["resolved"]) for row in rows}
 
 
 def match_stats(
@@ -204,33 +246,15 @@ def match_stats(
 ) -> dict[str, object]:
     """Requested, resolved and rate: overall, per identifier kind and hash type; why not.
 
-    One Spark job: each profile's outcome is exploded into one row for the whole set and one
-    per accepted kind, and counted in a single aggregation.
+    Two small Spark jobs, both aggregations of stacked narrow columns: no join.
     """
-    outcomes = _profile_outcomes(seed_identifiers, evidence, matches)
-    kind = F.explode(F.concat(F.array(F.lit(ALL_KINDS)), F.col("valid_kinds"))).alias("kind")
-    rows = outcomes.select(kind, "valid_kinds", "resolved", "resolved_kinds")
-    resolved = F.coalesce(F.col("resolved"), F.lit(False))
-    resolved_on_kind = F.when(F.col("kind") == ALL_KINDS, resolved).otherwise(
-        F.coalesce(F.array_contains("resolved_kinds", F.col("kind")), F.lit(False))
-    )
-    figures = rows.groupBy("kind").agg(
-        F.count(F.lit(1)).alias("requested"),
-        F.count_if(resolved_on_kind).alias("resolved"),
-        F.count_if(F.size("valid_kinds") == 0).alias("invalid"),
-        F.count_if(F.col("resolved").isNotNull() & ~resolved).alias("below_threshold"),
-    )
-    by_kind = {row["kind"]: row for row in figures.collect()}
-    whole = by_kind.pop(ALL_KINDS, None)
-    requested = whole["requested"] if whole else 0
-    matched = whole["resolved"] if whole else 0
-    invalid = whole["invalid"] if whole else 0
-    below_threshold = whole["below_threshold"] if whole else 0
+    totals = _profile_totals(seed_identifiers, evidence, matches)
+    by_kind = _kind_totals(seed_identifiers, matches, hash_type=hash_type)
+    requested, matched = totals["requested"], totals["resolved"]
+    invalid, below_threshold = totals["invalid"], totals["below_threshold"]
     return {
         **_rate(requested, matched),
-        "by_identifier": {
-            name: _rate(row["requested"], row["resolved"]) for name, row in sorted(by_kind.items())
-        },
+        "by_identifier": {name: _rate(*figures) for name, figures in sorted(by_kind.items())},
         "by_hash_type": {hash_type: _rate(requested, matched)},
         "unmatched": {
             "invalid_identifier": invalid,

@@ -161,7 +161,8 @@ def test_match_stats_buckets_every_unmatched_profile_by_reason(spark: SparkSessi
         "profile_id string, partner_id string, kind string",
     )
     matches = spark.createDataFrame(
-        [("p1", "X"), ("p5", "W")], "profile_id string, partner_id string"
+        [("p1", "X", ["email_md5"]), ("p5", "W", ["phone_md5"])],
+        "profile_id string, partner_id string, matched_on array<string>",
     )
     stats = match_stats(seeds, evidence, matches, hash_type="md5")
     assert (stats["requested"], stats["resolved"], stats["rate"]) == (5, 2, 0.4)
