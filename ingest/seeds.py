@@ -163,10 +163,10 @@ def judge_seed_rows(seeds: DataFrame, *, profile_id: str, workflow_id: str) -> D
     A row without a profile_id, or repeating one (the first occurrence in file order is kept),
     is rejected. Repeats are found on the narrow (profile_id, position) projection, and only
     their first positions are joined back (none in the usual file): a window over whole rows
-    shuffled and sorted the entire seed set. Counting the repeats runs one Spark job here;
-    positions are `monotonically_increasing_id`, the same in both scans of one file because
-    its splits are. The caller caches this one frame and splits it with `valid_seed_rows` and
-    `rejected_seed_rows`.
+    shuffled and sorted the entire seed set. Counting the repeats runs one Spark job here.
+    The caller passes the seed rows cached, so the file is parsed once and the positions
+    (`monotonically_increasing_id`, fixed by the cached partitions) agree between that job
+    and every later use; it splits the result with `valid_seed_rows` and `rejected_seed_rows`.
     """
     positioned = seeds.withColumn(ROW_POSITION, F.monotonically_increasing_id())
     key = F.col(profile_id)

@@ -47,9 +47,8 @@ def run(workspace: Workspace, spark: SparkSession, *, partner: str | None = None
         )  # fmt: skip
         mapped = [*names.__dict__.values(), *config.seeds.attributes]
         require_columns(raw, mapped, file=source)
-        judged = judge_seed_rows(
-            raw, profile_id=names.profile_id, workflow_id=job.workflow_id
-        ).cache()
+        raw = raw.cache()  # parsed once: judged, counted, written and prepared from memory
+        judged = judge_seed_rows(raw, profile_id=names.profile_id, workflow_id=job.workflow_id)
         valid = valid_seed_rows(judged)
         job.counts["input_rows"] = judged.count()
         job.counts["accepted_rows"] = valid.count()
@@ -80,5 +79,5 @@ def run(workspace: Workspace, spark: SparkSession, *, partner: str | None = None
             )
             job.counts.update({f"{name}.{k}": v for k, v in count_outcomes(prepared).items()})
             prepared.unpersist()
-        judged.unpersist()
+        raw.unpersist()
     return job.result()
