@@ -10,8 +10,11 @@ from importlib.resources import files
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+from pyspark import SparkContext
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
+from jobs.class_archive import archive_java_options, discard_archive
 from jobs.config import SparkConf
 from jobs.errors import JavaUnavailableError
 
@@ -19,6 +22,7 @@ MASTER_ENV = "PARTNERKIT_SPARK_MASTER"
 MIN_JAVA_MAJOR = 17
 # Spark sets these in the Python driver it launches; then the JVM and its master already exist.
 SPARK_SUBMIT_ENV = "PYSPARK_GATEWAY_PORT"
+DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 
 
 class SparkSettings(BaseModel):
@@ -70,8 +74,8 @@ def find_java() -> str | None:
     return shutil.which("java")
 
 
-def require_java() -> None:
-    """Raise one readable sentence when Java is missing or older than Spark 4 needs."""
+def require_java() -> str:
+    """The `java -version` text; one readable sentence when Java is missing or too old."""
     install_hint = (
         f"install Java {MIN_JAVA_MAJOR} or newer (e.g. `apt-get install openjdk-17-jre-headless`) "
         "and put it on PATH or set JAVA_HOME"
@@ -96,6 +100,7 @@ def require_java() -> None:
         raise JavaUnavailableError(
             f"Spark 4 needs Java {MIN_JAVA_MAJOR}+, but {java} is {found}: {install_hint}."
         )
+    return completed.stderr + completed.stdout
 
 
 def log4j_config_path() -> str:
@@ -113,7 +118,7 @@ def local_defaults(settings: SparkSettings) -> dict[str, str]:
         "spark.driver.bindAddress": "127.0.0.1",
         # The throughput collector: batch jobs want throughput, not G1's short pauses
         # (prepare + match of 1M seeds x 5M universe, cold: 91.3 s with G1, 85.0 s with it).
-        "spark.driver.extraJavaOptions": (
+        DRIVER_OPTIONS: (
             f"-Dlog4j2.configurationFile=file:{log4j_config_path()} -XX:+UseParallelGC"
         ),
         # In local mode the executors live in the driver JVM; Spark's 1g default could not hold
@@ -130,8 +135,7 @@ def build_spark(settings: SparkSettings) -> SparkSession:
     """
     master = resolve_master(settings.master)
     local = is_local_master(master)
-    if not is_spark_submit():
-        require_java()
+    java_version = "" if is_spark_submit() else require_java()
     conf: dict[str, str] = {
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.showConsoleProgress": "false",
@@ -151,12 +155,30 @@ def build_spark(settings: SparkSettings) -> SparkSession:
     if settings.warehouse_dir:
         conf["spark.sql.warehouse.dir"] = settings.warehouse_dir
     conf.update(settings.conf)
+    archive_options = ""
+    if local and java_version and SparkContext._gateway is None:  # this process starts the JVM
+        archive_options = archive_java_options(java_version, conf.get(DRIVER_OPTIONS, ""))
+    try:
+        spark = _session(settings.app_name, master, conf, archive_options)
+    except PySparkRuntimeError:
+        if not archive_options:
+            raise
+        # A damaged archive crashes the JVM as it maps it (SIGBUS): drop it, start without.
+        discard_archive(java_version, conf.get(DRIVER_OPTIONS, ""))
+        spark = _session(settings.app_name, master, conf, "")
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
 
-    builder = SparkSession.builder.appName(settings.app_name)
+
+def _session(
+    app_name: str, master: str | None, conf: dict[str, str], archive_options: str
+) -> SparkSession:
+    builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
-    return spark
+    options = f"{conf.get(DRIVER_OPTIONS, '')} {archive_options}".strip()
+    if options:
+        builder = builder.config(DRIVER_OPTIONS, options)
+    return builder.getOrCreate()
