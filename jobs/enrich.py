@@ -29,7 +29,7 @@ from ingest.seeds import SEEDS_TABLE
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
 from jobs.runs import JobResult, record_run
-from jobs.tables import read_partition, table_path, write_table
+from jobs.tables import read_written_partition, table_path, write_table
 from jobs.universe import current_universe
 from jobs.workspace_schema import profile_fields, workspace_namespaces, workspace_registry
 from schemas.attributes import attribute_domains
@@ -84,13 +84,10 @@ def load_partner_inputs(workspace: Workspace, spark: SparkSession, partner: Part
     if universe is None:
         expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
         raise WorkspaceError(f"partner/{partner.name}", expected)
-    try:
-        matches = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
-    except Exception as error:  # AnalysisException: the path does not exist
-        raise WorkspaceError(
-            table_path(workspace.warehouse, MATCHES_TABLE, partner.name),
-            "the matches of this partner; run `partnerkit match` first",
-        ) from error
+    matches = read_written_partition(
+        spark, workspace.warehouse, MATCHES_TABLE, partner.name,
+        written_by=f"partnerkit match --partner {partner.name}",
+    )  # fmt: skip
     return matches, universe
 
 

@@ -17,7 +17,7 @@ from ingest.matching import (
 from ingest.seeds import SEED_IDENTIFIERS_TABLE
 from jobs.config import PartnerConfig, Workspace
 from jobs.runs import JobResult, RunContext, record_run
-from jobs.tables import export_table, read_partition, write_table
+from jobs.tables import export_table, read_partition, read_written_partition, write_table
 from jobs.universe import load_universe_identifiers
 
 JOB = "match"
@@ -33,8 +33,11 @@ def match_partner(
     *,
     export_format: str | None,
 ) -> dict[str, object]:
+    seed_ids = read_written_partition(
+        spark, workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name,
+        written_by=f"partnerkit prepare --partner {partner.name}` or `partnerkit match --prepare",
+    )  # fmt: skip
     universe_ids, universe = load_universe_identifiers(workspace, spark, partner)
-    seed_ids = read_partition(spark, workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
     seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
     evidence = match_evidence(
         seed_keys,

@@ -140,6 +140,26 @@ def read_partition(spark: SparkSession, warehouse: str, table: str, partner: str
     return frame.select(F.lit(partner).alias("partner"), *frame.columns)
 
 
+def path_exists(spark: SparkSession, path: str) -> bool:
+    """Whether a file or folder exists, asked through Hadoop so any warehouse URI works."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    return bool(hadoop_path.getFileSystem(conf).exists(hadoop_path))
+
+
+def read_written_partition(
+    spark: SparkSession, warehouse: str, table: str, partner: str, *, written_by: str
+) -> DataFrame:
+    """read_partition, or one clear error naming the table and the command that writes it
+    (instead of Spark's AnalysisException and a Java stack trace in its log)."""
+    path = table_path(warehouse, table, partner)
+    if not path_exists(spark, path):
+        raise WorkspaceError(path, f"the {table} of partner {partner}; run `{written_by}` first")
+    return read_partition(spark, warehouse, table, partner)
+
+
 def export_table(frame: DataFrame, target: Path, export_format: str) -> Path:
     """Export a table as one CSV, JSON (array) or JSON Lines file for people and other tools."""
     if export_format == "csv":

@@ -54,6 +54,12 @@ def load_universe_identifiers(
             hash_type=partner.hash, encoding=partner.hash_encoding,
         ), {"source": f"{PARTNER_TABLE}/{partner.name}", "format": "ingested batches"}  # fmt: skip
     source = workspace.resolve(partner.source.path)
+    local = "://" not in source and not any(wildcard in source for wildcard in "*?[")
+    if local and not Path(source).exists():
+        raise WorkspaceError(
+            source, f"partner {partner.name}'s delivery (its source.path), or an ingested batch: "
+            f"`partnerkit ingest --partner {partner.name} SOURCE`",
+        )  # fmt: skip
     logger.info("partner %s has no ingested batch; reading %s directly", partner.name, source)
     universe = read_file(
         spark, source, file_format=partner.source.format, options=partner.source.options

@@ -14,6 +14,7 @@ from ingest.errors import HashMismatchError
 from jobs import generate, match, prepare, resolve
 from jobs.cli import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace, write_starter_workspace
+from jobs.errors import WorkspaceError
 from jobs.synthetic import GeneratorSettings
 
 
@@ -24,6 +25,15 @@ def workspace_dir(spark_session: SparkSession, tmp_path_factory: pytest.TempPath
     generate.run(load_workspace(root), spark_session,
                  settings=GeneratorSettings(seeds=400, universe=1500, seed=5))  # fmt: skip
     return root
+
+
+def test_match_before_prepare_says_which_command_writes_the_seeds(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    write_starter_workspace(tmp_path, force=False)
+    expected = "seed_identifiers of partner acme; run `partnerkit prepare --partner acme`"
+    with pytest.raises(WorkspaceError, match=expected):
+        match.run(load_workspace(tmp_path), spark, partner="acme")
 
 
 def test_prepare_then_match_finds_every_findable_profile(
