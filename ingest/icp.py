@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
-from pyspark.ml.fpm import FPGrowth
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -126,6 +125,8 @@ def attribute_pairs(items: DataFrame, top: Sequence[tuple[str, str]], *, members
 def frequent_itemsets(items: DataFrame, top: Sequence[tuple[str, str]], *, min_support: float,
                       min_confidence: float = 0.5) -> tuple[DataFrame, DataFrame]:  # fmt: skip
     """FP-Growth over the members' top attribute values: itemsets and association rules."""
+    from pyspark.ml.fpm import FPGrowth  # here: pyspark.ml (numpy, scipy) costs every CLI 0.7 s
+
     wanted = items.where(
         F.struct("name", "value").isin(*[F.struct(F.lit(n), F.lit(v)) for n, v in top])
     )

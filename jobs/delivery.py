@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from pyspark.sql import DataFrame
 
 from ingest.sources import s3_client, split_s3_uri
@@ -34,6 +33,8 @@ def file_sha256(path: Path) -> str:
 
 def _rows_in(path: Path, file_format: str) -> int:
     if file_format == "parquet":
+        import pyarrow.parquet as pq  # only for Parquet exports: pyarrow costs every CLI 0.2 s
+
         return pq.ParquetFile(path).metadata.num_rows
     with path.open("rb") as handle:
         lines = sum(1 for _ in handle)
