@@ -219,7 +219,8 @@ def _kind_totals(
 ) -> dict[str, tuple[int, int]]:
     """Per identifier kind: (profiles with a valid identifier, profiles resolved on it).
 
-    A match's `matched_on` names each criterion as `<kind>_<hash type>`, one per kind.
+    `seed_identifiers` holds one row per (profile, kind), so valid rows count profiles; a
+    match's `matched_on` names each criterion as `<kind>_<hash type>`, once per kind.
     """
     valid = seed_identifiers.where(F.col("reason").isNull()).select(
         "kind", F.lit(False).alias("resolved")
