@@ -14,9 +14,8 @@ from ingest.ledger import Ledger
 from ingest.providers import EVIDENCE_TABLE, agreement, pair_agreement
 from jobs.compare_report import compare_report_html
 from jobs.config import Workspace
-from jobs.errors import WorkspaceError
 from jobs.runs import JobResult, record_run
-from jobs.tables import table_path
+from jobs.tables import read_written, table_path
 
 JOB = "compare"
 
@@ -25,10 +24,9 @@ def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = No
     """Agreement per attribute and per partner pair (one attribute, or all)."""
     path = table_path(workspace.warehouse, EVIDENCE_TABLE)
     with record_run(Ledger(workspace.ledger_path), JOB) as job:
-        try:
-            evidence = spark.read.parquet(path)
-        except Exception as error:  # AnalysisException: not written yet
-            raise WorkspaceError(path, "partner evidence; run `partnerkit enrich` first") from error
+        evidence = read_written(
+            spark, path, what="partner evidence", written_by="partnerkit enrich"
+        )
         if attribute:
             evidence = evidence.where(F.col("attribute") == attribute)
         cells = (

@@ -14,7 +14,7 @@ from ingest.matching import MATCHES_TABLE
 from ingest.providers import CANONICAL_TABLE
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
-from jobs.tables import read_partition, read_profiles, table_path
+from jobs.tables import read_profiles, read_written_partition, table_path
 from jobs.universe import current_universe
 from jobs.workspace_schema import workspace_namespaces
 from schemas.attributes import load_attribute_catalog
@@ -66,7 +66,10 @@ def get_persons(
         expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
         raise WorkspaceError(f"partner/{partner.name}", expected)
     if not person_ids:
-        matched = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
+        matched = read_written_partition(
+            spark, workspace.warehouse, MATCHES_TABLE, partner.name,
+            written_by=f"partnerkit match --partner {partner.name}",
+        )  # fmt: skip
         universe = universe.join(matched.select("partner_id").distinct(), "partner_id", "left_semi")
     return person_domains(
         universe, domains=domain_keys(partner, domains), person_ids=list(person_ids)

@@ -128,15 +128,15 @@ def load_prospects(spark: SparkSession, warehouse: str, name: str) -> tuple[Data
 def read_profiles(spark: SparkSession, warehouse: str) -> DataFrame:
     """The profiles table, or an error saying which job writes it."""
     path = table_path(warehouse, PROFILES_TABLE)
-    try:
-        return spark.read.parquet(path)
-    except Exception as error:  # AnalysisException: no such path
-        raise WorkspaceError(path, "the profiles table; run `partnerkit enrich` first") from error
+    return read_written(spark, path, what="the profiles table", written_by="partnerkit enrich")
 
 
 def read_partition(spark: SparkSession, warehouse: str, table: str, partner: str) -> DataFrame:
     """One partner's partition of a table, with its `partner` column restored."""
-    frame = spark.read.parquet(table_path(warehouse, table, partner))
+    return with_partner(spark.read.parquet(table_path(warehouse, table, partner)), partner)
+
+
+def with_partner(frame: DataFrame, partner: str) -> DataFrame:
     return frame.select(F.lit(partner).alias("partner"), *frame.columns)
 
 
@@ -149,15 +149,21 @@ def path_exists(spark: SparkSession, path: str) -> bool:
     return bool(hadoop_path.getFileSystem(conf).exists(hadoop_path))
 
 
+def read_written(spark: SparkSession, path: str, *, what: str, written_by: str) -> DataFrame:
+    """A Parquet table, or one clear error naming it and the command that writes it (instead
+    of Spark's AnalysisException after a Java stack trace in its log)."""
+    if not path_exists(spark, path):
+        raise WorkspaceError(path, f"{what}; run `{written_by}` first")
+    return spark.read.parquet(path)
+
+
 def read_written_partition(
     spark: SparkSession, warehouse: str, table: str, partner: str, *, written_by: str
 ) -> DataFrame:
-    """read_partition, or one clear error naming the table and the command that writes it
-    (instead of Spark's AnalysisException and a Java stack trace in its log)."""
+    """read_partition, or read_written's error."""
     path = table_path(warehouse, table, partner)
-    if not path_exists(spark, path):
-        raise WorkspaceError(path, f"the {table} of partner {partner}; run `{written_by}` first")
-    return read_partition(spark, warehouse, table, partner)
+    what = f"the {table} of partner {partner}"
+    return with_partner(read_written(spark, path, what=what, written_by=written_by), partner)
 
 
 def export_table(frame: DataFrame, target: Path, export_format: str) -> Path:
