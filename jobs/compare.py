@@ -25,7 +25,7 @@ def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = No
     path = table_path(workspace.warehouse, EVIDENCE_TABLE)
     with record_run(Ledger(workspace.ledger_path), JOB) as job:
         evidence = read_written(
-            spark, path, what="partner evidence", written_by="partnerkit enrich"
+            spark, path, what="partner evidence", remedy="run `partnerkit enrich` first"
         )
         if attribute:
             evidence = evidence.where(F.col("attribute") == attribute)

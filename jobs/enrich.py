@@ -86,7 +86,7 @@ def load_partner_inputs(workspace: Workspace, spark: SparkSession, partner: Part
         raise WorkspaceError(f"partner/{partner.name}", expected)
     matches = read_written_partition(
         spark, workspace.warehouse, MATCHES_TABLE, partner.name,
-        written_by=f"partnerkit match --partner {partner.name}",
+        remedy=f"run `partnerkit match --partner {partner.name}` first",
     )  # fmt: skip
     return matches, universe
 

@@ -68,7 +68,7 @@ def get_persons(
     if not person_ids:
         matched = read_written_partition(
             spark, workspace.warehouse, MATCHES_TABLE, partner.name,
-            written_by=f"partnerkit match --partner {partner.name}",
+            remedy=f"run `partnerkit match --partner {partner.name}` first",
         )  # fmt: skip
         universe = universe.join(matched.select("partner_id").distinct(), "partner_id", "left_semi")
     return person_domains(

@@ -128,15 +128,17 @@ def load_prospects(spark: SparkSession, warehouse: str, name: str) -> tuple[Data
 def read_profiles(spark: SparkSession, warehouse: str) -> DataFrame:
     """The profiles table, or an error saying which job writes it."""
     path = table_path(warehouse, PROFILES_TABLE)
-    return read_written(spark, path, what="the profiles table", written_by="partnerkit enrich")
+    return read_written(
+        spark, path, what="the profiles table", remedy="run `partnerkit enrich` first"
+    )
 
 
 def read_partition(spark: SparkSession, warehouse: str, table: str, partner: str) -> DataFrame:
     """One partner's partition of a table, with its `partner` column restored."""
-    return with_partner(spark.read.parquet(table_path(warehouse, table, partner)), partner)
+    return _with_partner(spark.read.parquet(table_path(warehouse, table, partner)), partner)
 
 
-def with_partner(frame: DataFrame, partner: str) -> DataFrame:
+def _with_partner(frame: DataFrame, partner: str) -> DataFrame:
     return frame.select(F.lit(partner).alias("partner"), *frame.columns)
 
 
@@ -149,21 +151,21 @@ def path_exists(spark: SparkSession, path: str) -> bool:
     return bool(hadoop_path.getFileSystem(conf).exists(hadoop_path))
 
 
-def read_written(spark: SparkSession, path: str, *, what: str, written_by: str) -> DataFrame:
-    """A Parquet table, or one clear error naming it and the command that writes it (instead
-    of Spark's AnalysisException after a Java stack trace in its log)."""
+def read_written(spark: SparkSession, path: str, *, what: str, remedy: str) -> DataFrame:
+    """A Parquet table, or one clear error naming it and what writes it (instead of Spark's
+    AnalysisException after a Java stack trace in its log)."""
     if not path_exists(spark, path):
-        raise WorkspaceError(path, f"{what}; run `{written_by}` first")
+        raise WorkspaceError(path, f"{what}; {remedy}")
     return spark.read.parquet(path)
 
 
 def read_written_partition(
-    spark: SparkSession, warehouse: str, table: str, partner: str, *, written_by: str
+    spark: SparkSession, warehouse: str, table: str, partner: str, *, remedy: str
 ) -> DataFrame:
     """read_partition, or read_written's error."""
     path = table_path(warehouse, table, partner)
     what = f"the {table} of partner {partner}"
-    return with_partner(read_written(spark, path, what=what, written_by=written_by), partner)
+    return _with_partner(read_written(spark, path, what=what, remedy=remedy), partner)
 
 
 def export_table(frame: DataFrame, target: Path, export_format: str) -> Path:

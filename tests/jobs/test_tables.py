@@ -16,7 +16,9 @@ def test_a_missing_partition_names_the_table_and_the_command_that_writes_it(
 ) -> None:
     warehouse = str(tmp_path)
     with pytest.raises(WorkspaceError) as raised:
-        read_written_partition(spark, warehouse, "matches", "acme", written_by="partnerkit match")
+        read_written_partition(
+            spark, warehouse, "matches", "acme", remedy="run `partnerkit match` first"
+        )
     assert raised.value.path == f"{warehouse}/matches/partner=acme"
     assert raised.value.expected == "the matches of partner acme; run `partnerkit match` first"
 
@@ -24,5 +26,5 @@ def test_a_missing_partition_names_the_table_and_the_command_that_writes_it(
         [("p1", "acme", "X")], "profile_id string, partner string, x string"
     )
     write_table(rows, warehouse, "matches", partner="acme")
-    read = read_written_partition(spark, warehouse, "matches", "acme", written_by="unused")
+    read = read_written_partition(spark, warehouse, "matches", "acme", remedy="unused")
     assert [tuple(r) for r in read.collect()] == [("acme", "p1", "X")]
