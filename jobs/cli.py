@@ -603,10 +603,13 @@ def match(
     prepared: JobResult | None = None
     with spark_session(loaded, chosen_master(master)) as spark:
         if prepare_first:
-            with spark_progress(spark, stderr, "prepare"):
-                prepared = prepare_job.run(loaded, spark, partner=partner)
-        with spark_progress(spark, stderr, "match"):
-            result = match_job.run(loaded, spark, partner=partner, export_format=export_format)
+            with spark_progress(spark, stderr, "prepare + match"):
+                prepared, result = match_job.prepare_and_match(
+                    loaded, spark, partner=partner, export_format=export_format
+                )
+        else:
+            with spark_progress(spark, stderr, "match"):
+                result = match_job.run(loaded, spark, partner=partner, export_format=export_format)
     document = result.model_dump()
     if prepared is not None:
         document[prepare_job.JOB] = prepared.model_dump()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from pyspark.sql import SparkSession
 
 from ingest.ledger import Ledger
@@ -15,6 +19,7 @@ from ingest.matching import (
     seed_hash_keys,
 )
 from ingest.seeds import SEED_IDENTIFIERS_TABLE
+from jobs import prepare as prepare_job
 from jobs.config import PartnerConfig, Workspace
 from jobs.runs import JobResult, RunContext, record_run
 from jobs.tables import export_table, read_partition, read_written_partition, write_table
@@ -85,3 +90,30 @@ def run(
                 workspace, spark, partner_config, job, export_format=export_format
             )
     return job.result()
+
+
+def prepare_and_match(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: str | None = None,
+    export_format: str | None = None,
+) -> tuple[JobResult, JobResult]:
+    """Seed prepare, then match, in one session; the prepare result and the match result.
+
+    Matching needs only `seed_identifiers`, so it starts as soon as those are written, while
+    prepare's `seeds` table and rows quarantine are still being written on its thread. The
+    universe is a few gzip parts Spark cannot split: the last ones leave a core idle, and
+    those writes fill it.
+    """
+    identifiers_written = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        prepared = pool.submit(
+            contextvars.copy_context().run, prepare_job.run, workspace, spark,
+            partner=partner, identifiers_written=identifiers_written,
+        )  # fmt: skip
+        while not identifiers_written.wait(0.2):
+            if prepared.done():
+                prepared.result()  # it ended before writing them: raise its error here
+        matched = run(workspace, spark, partner=partner, export_format=export_format)
+        return prepared.result(), matched

@@ -10,7 +10,8 @@ import pytest
 import yaml
 from pyspark.sql import SparkSession
 
-from ingest.errors import HashMismatchError
+from ingest.errors import HashMismatchError, MissingColumnsError
+from ingest.ledger import Ledger
 from jobs import generate, match, prepare, resolve
 from jobs.cli import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace, write_starter_workspace
@@ -69,6 +70,31 @@ def test_match_rerun_is_idempotent(spark: SparkSession, workspace_dir: Path) -> 
     first = match.run(workspace, spark).counts["acme"]
     second = match.run(workspace, spark).counts["acme"]
     assert {k: v for k, v in first.items()} == {k: v for k, v in second.items()}
+
+
+def test_prepare_and_match_in_one_go_agrees_with_the_jobs_run_apart(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    workspace = load_workspace(workspace_dir)
+    prepared, matched = match.prepare_and_match(workspace, spark, partner="acme")
+    apart = prepare.run(workspace, spark, partner="acme")
+    assert prepared.counts == apart.counts
+    assert list(prepared.outputs) == list(apart.outputs)  # same order, though written apart
+    assert matched.counts == match.run(workspace, spark, partner="acme").counts
+
+
+def test_prepare_and_match_raises_a_prepare_failure_without_matching(
+    spark: SparkSession, workspace_dir: Path, tmp_path: Path
+) -> None:
+    config = yaml.safe_load((workspace_dir / "partnerkit.yaml").read_text(encoding="utf-8"))
+    config["seeds"]["columns"]["email"] = "e_mail"  # not a column of the seed file
+    config["seeds"]["source"]["path"] = str(workspace_dir / "data/seeds.csv")
+    (tmp_path / "partnerkit.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    workspace = load_workspace(tmp_path)
+    with pytest.raises(MissingColumnsError, match="e_mail"):
+        match.prepare_and_match(workspace, spark, partner="acme")
+    runs = Ledger(workspace.ledger_path).runs()
+    assert [(run.job, run.status) for run in runs] == [("seed_prepare", "failed")]
 
 
 def test_match_refuses_a_partner_file_with_the_wrong_declared_hash(
