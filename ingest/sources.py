@@ -2,8 +2,9 @@
 
 S3 is reached through boto3 with the standard AWS settings (AWS_ENDPOINT_URL, region,
 credentials), so a moto server or any S3-compatible store works by setting the endpoint. Spark
-in local mode has no S3 connector, so objects are staged to local disk (multipart download,
-size and ETag checked) and Spark reads the copy; the ledger records the object's URI.
+in local mode has no S3 connector, so objects are staged to local disk (ranged parts streamed
+through the checksums and gunzip, size and ETag checked) and Spark reads the copy; the ledger
+records the object's URI.
 """
 
 from __future__ import annotations
@@ -138,51 +139,8 @@ class LocalCopy:
 
     path: Path  # the file itself, or its decompressed copy when it was gzip
     sha256: str  # of the bytes as delivered: identifies a re-delivery in the batch ledger
-    etag: str | None  # the S3 ETag those bytes would have with the given part size
-
-
-@dataclass(frozen=True)
-class Download:
-    """A downloaded object, S3's ETag for it, and the part size that ETag was computed with."""
-
-    path: Path
-    etag: str
-    part_size: int | None
-
-
-def download_s3_file(source: SourceFile, folder: Path, client: Any | None = None) -> Download:
-    """Download an object to `folder` (multipart, in parallel) and check its size.
-
-    The size is checked here; the content against the ETag in `read_delivery`, in the same
-    pass that computes the ledger checksum and decompresses.
-    """
-    from boto3.s3.transfer import TransferConfig
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, key = split_s3_uri(source.uri)
-    client = client or s3_client()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{hashlib.sha256(source.uri.encode()).hexdigest()[:16]}-{source.name}"
-    config = TransferConfig(  # 4 parts in flight: 256 MiB of buffers at most
-        multipart_threshold=TRANSFER_CHUNK_BYTES,
-        multipart_chunksize=TRANSFER_CHUNK_BYTES,
-        max_concurrency=4,
-    )
-    try:
-        head = client.head_object(Bucket=bucket, Key=key)
-        client.download_file(bucket, key, str(target), Config=config)
-        etag = str(head.get("ETag", "")).strip('"')
-        part_size = None
-        if "-" in etag:  # a multipart upload: its ETag depends on the uploader's part size
-            first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
-            part_size = int(first["ContentLength"])
-    except (ClientError, BotoCoreError) as error:
-        raise _s3_error(source.uri, error) from None
-    size = target.stat().st_size
-    expected = int(head["ContentLength"])
-    if size != expected:
-        raise SourceError(source.uri, f"download incomplete: {size} of {expected} bytes")
-    return Download(target, etag, part_size)
+    etag: str  # the S3 ETag those bytes would have with the given part size
+    size: int  # bytes as delivered
 
 
 class _EtagDigest:
@@ -240,43 +198,117 @@ class _Gunzip:
         return self.inflater.flush()
 
 
+class _DeliveryPass:
+    """The one pass over a delivery's bytes, in order, as they arrive (a file-like sink).
+
+    It computes the SHA-256 (the ledger's checksum) and S3's ETag, and writes the copy Spark
+    reads to `copy_to`: decompressed when `gunzip` (Spark cannot split a gzip file, so one
+    big file would be parsed on one core), else as delivered.
+    """
+
+    def __init__(
+        self, uri: str, *, copy_to: Path | None, gunzip: bool, etag_part_size: int | None
+    ) -> None:
+        self.sha = hashlib.sha256()
+        self.etag = _EtagDigest(etag_part_size)
+        self.gunzip = _Gunzip(uri) if gunzip else None
+        self.sink = copy_to.open("wb") if copy_to is not None else None
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.etag.update(data)
+        self.size += len(data)
+        if self.sink is not None:
+            self.sink.write(self.gunzip.feed(data) if self.gunzip is not None else data)
+        return len(data)
+
+    def finish(self, path: Path) -> LocalCopy:
+        """Check the gzip stream ended; the copy at `path` and the checksums."""
+        if self.sink is not None and self.gunzip is not None:
+            self.sink.write(self.gunzip.finish())
+        self.close()  # closing twice is harmless
+        return LocalCopy(path, self.sha.hexdigest(), self.etag.hexdigest(), self.size)
+
+    def close(self) -> None:
+        if self.sink is not None:
+            self.sink.close()
+
+
 def read_delivery(
     path: Path, *, uri: str, unpack_to: Path | None, etag_part_size: int | None = None
 ) -> LocalCopy:
-    """Read a delivered file once: its SHA-256, its S3 ETag, and (gzip) a decompressed copy.
+    """Read a delivered local file once: its checksums and (gzip) a decompressed copy.
 
-    Spark cannot split a gzip file, so one big file would be parsed on one core; the plain
-    copy lets every core parse a share. A truncated or corrupt gzip stream is a SourceError.
+    A truncated or corrupt gzip stream is a SourceError.
     """
-    sha = hashlib.sha256()
-    etag = _EtagDigest(etag_part_size)
-    gunzip = _Gunzip(uri) if unpack_to is not None and path.name.endswith(".gz") else None
+    gunzip = unpack_to is not None and path.name.endswith(".gz")
     target = path
-    sink = None
-    if gunzip is not None and unpack_to is not None:
+    if gunzip and unpack_to is not None:
         unpack_to.mkdir(parents=True, exist_ok=True)
         target = unpack_to / path.name.removesuffix(".gz")
-        sink = target.open("wb")
+    delivery = _DeliveryPass(
+        uri, copy_to=target if gunzip else None, gunzip=gunzip, etag_part_size=etag_part_size
+    )
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(READ_BYTES):
-                sha.update(chunk)
-                etag.update(chunk)
-                if gunzip is not None and sink is not None:
-                    sink.write(gunzip.feed(chunk))
-            if gunzip is not None and sink is not None:
-                sink.write(gunzip.finish())
+                delivery.write(chunk)
+        return delivery.finish(target)
     finally:
-        if sink is not None:
-            sink.close()
-    return LocalCopy(path=target, sha256=sha.hexdigest(), etag=etag.hexdigest())
+        delivery.close()
 
 
-def check_etag(copy: LocalCopy, download: Download, *, uri: str) -> None:
-    """Raise when the downloaded bytes differ from what S3 holds (SSE-KMS ETags are skipped)."""
-    expected = download.etag
-    if expected and len(expected.split("-", 1)[0]) == 32 and copy.etag != expected:
-        raise SourceError(uri, "download corrupt: the local checksum differs from S3's ETag")
+def stage_s3_object(source: SourceFile, folder: Path, client: Any | None = None) -> LocalCopy:
+    """Download an object into `folder` and read it in the same pass: the local copy Spark
+    reads (decompressed when it is gzip), checked against S3's size and ETag.
+
+    Ranged parts download in parallel and reach the pass in order (boto3 buffers the ones
+    that arrive early), so the checksums and gunzip run while the rest downloads, and no
+    compressed copy is written to disk.
+    """
+    from boto3.s3.transfer import TransferConfig
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, key = split_s3_uri(source.uri)
+    client = client or s3_client()
+    folder.mkdir(parents=True, exist_ok=True)
+    gunzip = source.name.endswith(".gz")
+    target = folder / source.name.removesuffix(".gz") if gunzip else folder / source.name
+    # Two parts in flight are enough: the one pass (SHA-256, MD5, gunzip) takes ~55 MB/s of
+    # gzip on one core, and each part that arrives early waits in memory (64 MiB at most).
+    # Against moto, 2 in flight staged the benchmark's 1.07 GB in 19.6 s, 4 in flight 21.6 s.
+    config = TransferConfig(
+        multipart_threshold=TRANSFER_CHUNK_BYTES,
+        multipart_chunksize=TRANSFER_CHUNK_BYTES,
+        max_concurrency=2,
+    )
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+        etag = str(head.get("ETag", "")).strip('"')
+        part_size = None
+        if "-" in etag:  # a multipart upload: its ETag depends on the uploader's part size
+            first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
+            part_size = int(first["ContentLength"])
+        delivery = _DeliveryPass(
+            source.uri, copy_to=target, gunzip=gunzip, etag_part_size=part_size
+        )
+        try:
+            client.download_fileobj(bucket, key, delivery, Config=config)
+            expected = int(head["ContentLength"])
+            if delivery.size != expected:
+                raise SourceError(
+                    source.uri, f"download incomplete: {delivery.size} of {expected} bytes"
+                )
+            copy = delivery.finish(target)
+        finally:
+            delivery.close()
+    except (ClientError, BotoCoreError) as error:
+        raise _s3_error(source.uri, error) from None
+    # SSE-KMS objects have ETags that are not an MD5 of the bytes: those are not compared.
+    if etag and len(etag.split("-", 1)[0]) == 32 and copy.etag != etag:
+        raise SourceError(source.uri, "download corrupt: the local checksum differs from S3's ETag")
+    return copy
 
 
 def s3_fingerprint(source: SourceFile, client: Any | None = None) -> str:

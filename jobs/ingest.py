@@ -42,11 +42,10 @@ from ingest.partner_files import (
 from ingest.quality import GateResult, GateSettings, run_gate
 from ingest.sources import (
     SourceFile,
-    check_etag,
-    download_s3_file,
     list_sources,
     read_delivery,
     s3_fingerprint,
+    stage_s3_object,
 )
 from jobs.config import PartnerConfig, Workspace
 from jobs.runs import JobResult, RunContext, record_run
@@ -153,26 +152,16 @@ def ingest_file(
     staging_root = Path(workspace.warehouse.removeprefix("file://")) / ".staging"
     unpacked = staging_root / f"unpacked-{uuid.uuid4().hex[:8]}"
     seconds: dict[str, float] = {}
-    download = None
     try:
         with timed(seconds, "stage"), _recorded_if_failing(ledger, partner, source, job):
             if source.is_s3:
-                download = download_s3_file(source, staging_root / "downloads")
-                delivered = download.path
+                copy = stage_s3_object(source, unpacked)
             else:
-                delivered = Path(source.uri)
-            copy = read_delivery(
-                delivered, uri=source.uri, unpack_to=unpacked,
-                etag_part_size=download.part_size if download else None,
-            )  # fmt: skip
-            if download is not None:
-                check_etag(copy, download, uri=source.uri)
+                copy = read_delivery(Path(source.uri), uri=source.uri, unpack_to=unpacked)
         return _ingest_readable(
             workspace, spark, partner, source, str(copy.path), copy.sha256, seconds, job, ledger
         )
     finally:
-        if download is not None:
-            download.path.unlink(missing_ok=True)
         shutil.rmtree(unpacked, ignore_errors=True)
 
 

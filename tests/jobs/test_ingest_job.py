@@ -185,3 +185,29 @@ def test_s3_fingerprint_identifies_an_object_without_downloading(s3_endpoint: st
     assert fingerprint.startswith("etag:") and fingerprint.endswith(":7")
     with pytest.raises(SourceError, match="s3://drops-c/acme/y.csv: the object does not exist"):
         s3_fingerprint(SourceFile("s3://drops-c/acme/y.csv", 0))
+
+
+def test_s3_staging_unpacks_while_it_downloads_parts_in_parallel(
+    s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import os
+
+    from ingest import sources
+
+    monkeypatch.setattr(sources, "TRANSFER_CHUNK_BYTES", 5 * 2**20)  # S3's smallest part
+    plain = b"".join(os.urandom(2**20).hex().encode() + b"\n" for _ in range(8))
+    delivered = tmp_path / "big.csv.gz"
+    delivered.write_bytes(gzip.compress(plain, compresslevel=1))  # ~8 MiB: two parts
+    boto3.client("s3").create_bucket(Bucket="drops-d")
+    (uri,) = upload_files([delivered], "drops-d", "acme")
+    (source,) = list_s3(uri)
+    copy = sources.stage_s3_object(source, tmp_path / "staged")
+    assert copy.path.name == "big.csv" and copy.path.read_bytes() == plain
+    assert copy.sha256 == hashlib.sha256(delivered.read_bytes()).hexdigest()
+    assert copy.etag.endswith("-2") and copy.size == delivered.stat().st_size
+
+    delivered.write_bytes(delivered.read_bytes()[:-100])
+    (cut,) = upload_files([delivered], "drops-d", "cut")
+    with pytest.raises(SourceError, match="big.csv.gz: the gzip stream is truncated"):
+        sources.stage_s3_object(list_s3(cut)[0], tmp_path / "again")
