@@ -3,7 +3,7 @@
 In one script, on one generated workspace (1M seeds x 5M universe by default):
   partnerkit cold   `partnerkit prepare` then `partnerkit match`, each a fresh CLI + JVM,
                     and `partnerkit match --prepare` (both jobs, one CLI + JVM)
-  partnerkit warm   the same two jobs run a second time in one SparkSession
+  partnerkit warm   `match --prepare`'s two jobs run a second time in one SparkSession
   duckdb            hand-written SQL: normalize (ndc email + phone), SHA-256, join, Noisy-OR
   pandas            pandas + hashlib doing the same, as a user would write it by hand
 Every engine runs in its own subprocess, sampled for peak resident memory (with its JVM).
@@ -52,17 +52,15 @@ def phone_regions() -> list[tuple[str, str, str | None, int, int]]:
 
 
 def engine_warm(workspace: Path) -> dict[str, float]:
-    from jobs import match, prepare
+    from jobs import match
     from jobs.config import load_workspace
     from jobs.spark import SparkSettings, build_spark
 
     loaded = load_workspace(workspace)
     spark = build_spark(SparkSettings(shuffle_partitions=loaded.config.spark.shuffle_partitions))
-    prepare.run(loaded, spark, partner=PARTNER[1])
-    match.run(loaded, spark, partner=PARTNER[1])  # warm-up: JIT, file cache, codegen cache
+    match.prepare_and_match(loaded, spark, partner=PARTNER[1])  # warm-up: JIT, codegen, files
     started = time.perf_counter()
-    prepare.run(loaded, spark, partner=PARTNER[1])
-    match.run(loaded, spark, partner=PARTNER[1])
+    match.prepare_and_match(loaded, spark, partner=PARTNER[1])  # what `match --prepare` runs
     seconds = time.perf_counter() - started
     spark.stop()
     return {"seconds": seconds}
