@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,7 +20,7 @@ from ingest.matching import (
 from ingest.seeds import SEED_IDENTIFIERS_TABLE
 from jobs import prepare as prepare_job
 from jobs.config import PartnerConfig, Workspace
-from jobs.runs import JobResult, RunContext, record_run
+from jobs.runs import JobResult, RunContext, record_run, submit_in_context
 from jobs.tables import export_table, read_partition, read_written_partition, write_table
 from jobs.universe import load_universe_identifiers
 
@@ -102,14 +101,13 @@ def prepare_and_match(
     """Seed prepare, then match, in one session; the prepare result and the match result.
 
     Matching needs only `seed_identifiers`, so it starts as soon as those are written, while
-    prepare's `seeds` table and rows quarantine are still being written on its thread. The
-    universe is a few gzip parts Spark cannot split: the last ones leave a core idle, and
-    those writes fill it.
+    prepare's `seeds` table and rows quarantine are still being written on its thread: those
+    writes fill the cores that the match's planning and broadcast would leave idle.
     """
     identifiers_written = threading.Event()
     with ThreadPoolExecutor(1) as pool:
-        prepared = pool.submit(
-            contextvars.copy_context().run, prepare_job.run, workspace, spark,
+        prepared = submit_in_context(
+            pool, prepare_job.run, workspace, spark,
             partner=partner, identifiers_written=identifiers_written,
         )  # fmt: skip
         while not identifiers_written.wait(0.2):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -27,7 +26,7 @@ from ingest.seeds import (
     valid_seed_rows,
 )
 from jobs.config import PartnerConfig, Workspace
-from jobs.runs import JobResult, record_run
+from jobs.runs import JobResult, record_run, submit_in_context
 from jobs.tables import write_table
 
 JOB = "seed_prepare"
@@ -71,7 +70,7 @@ def run(
         valid = valid_seed_rows(judged)
         job.counts["input_rows"] = judged.count()
         write_seed_rows = partial(
-            side.submit, contextvars.copy_context().run, _write_seed_rows, workspace, spark, judged
+            submit_in_context, side, _write_seed_rows, workspace, spark, judged
         )
 
         def write_identifiers() -> list[Written]:

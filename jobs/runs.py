@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,6 +18,7 @@ from ingest.ledger import Ledger
 from jobs.errors import PartnerkitError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Read by the logging filter, so every log line of a run carries the run's workflow_id.
 current_workflow_id: ContextVar[str] = ContextVar("workflow_id", default="-")
@@ -87,6 +89,14 @@ def record_run(ledger: Ledger, job: str) -> Iterator[RunContext]:
         logger.info("finished %s", job)
     finally:
         current_workflow_id.reset(token)
+
+
+def submit_in_context(
+    pool: Executor, function: Callable[..., T], /, *args: Any, **kwargs: Any
+) -> Future[T]:
+    """Run `function` on `pool` in a copy of this thread's context, so the log lines of work
+    moved to another thread still carry the current run's workflow_id."""
+    return pool.submit(copy_context().run, function, *args, **kwargs)
 
 
 class WorkflowIdFilter(logging.Filter):

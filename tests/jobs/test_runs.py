@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from ingest.ledger import Ledger
 from jobs.errors import ConfigError
-from jobs.runs import WorkflowIdFilter, current_workflow_id, record_run
+from jobs.runs import WorkflowIdFilter, current_workflow_id, record_run, submit_in_context
 
 
 def test_record_run_marks_success_with_counts(tmp_path: Path) -> None:
@@ -53,3 +54,10 @@ def test_workflow_id_filter_stamps_log_records(tmp_path: Path) -> None:
     with record_run(Ledger(tmp_path / "ledger.sqlite"), "generate") as run:
         WorkflowIdFilter().filter(record)
     assert record.workflow_id == run.workflow_id  # type: ignore[attr-defined]
+
+
+def test_work_moved_to_a_thread_keeps_the_runs_workflow_id(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(1) as pool, record_run(Ledger(tmp_path / "l.sqlite"), "x") as run:
+        plain = pool.submit(current_workflow_id.get).result()
+        carried = submit_in_context(pool, current_workflow_id.get).result()
+    assert (plain, carried) == ("-", run.workflow_id)
