@@ -235,9 +235,7 @@ class _DeliveryPass:
             self.sink.close()
 
 
-def read_delivery(
-    path: Path, *, uri: str, unpack_to: Path | None, etag_part_size: int | None = None
-) -> LocalCopy:
+def read_delivery(path: Path, *, uri: str, unpack_to: Path | None) -> LocalCopy:
     """Read a delivered local file once: its checksums and (gzip) a decompressed copy.
 
     A truncated or corrupt gzip stream is a SourceError.
@@ -248,7 +246,7 @@ def read_delivery(
         unpack_to.mkdir(parents=True, exist_ok=True)
         target = unpack_to / path.name.removesuffix(".gz")
     delivery = _DeliveryPass(
-        uri, copy_to=target if gunzip else None, gunzip=gunzip, etag_part_size=etag_part_size
+        uri, copy_to=target if gunzip else None, gunzip=gunzip, etag_part_size=None
     )
     try:
         with path.open("rb") as handle:
