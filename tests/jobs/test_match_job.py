@@ -64,23 +64,15 @@ def test_prepare_then_match_finds_every_findable_profile(
     assert rows[0]["matched_on"]  # arrays are flattened for CSV
 
 
-def test_match_rerun_is_idempotent(spark: SparkSession, workspace_dir: Path) -> None:
-    workspace = load_workspace(workspace_dir)
-    prepare.run(workspace, spark)
-    first = match.run(workspace, spark).counts["acme"]
-    second = match.run(workspace, spark).counts["acme"]
-    assert {k: v for k, v in first.items()} == {k: v for k, v in second.items()}
-
-
-def test_prepare_and_match_in_one_go_agrees_with_the_jobs_run_apart(
+def test_match_rerun_is_idempotent_and_prepare_and_match_agrees_with_the_jobs_run_apart(
     spark: SparkSession, workspace_dir: Path
 ) -> None:
     workspace = load_workspace(workspace_dir)
-    prepared, matched = match.prepare_and_match(workspace, spark, partner="acme")
+    prepared, first = match.prepare_and_match(workspace, spark, partner="acme")
     apart = prepare.run(workspace, spark, partner="acme")
     assert prepared.counts == apart.counts
     assert list(prepared.outputs) == list(apart.outputs)  # same order, though written apart
-    assert matched.counts == match.run(workspace, spark, partner="acme").counts
+    assert first.counts == match.run(workspace, spark, partner="acme").counts
 
 
 def test_prepare_and_match_raises_a_prepare_failure_without_matching(
