@@ -23,6 +23,10 @@ MIN_JAVA_MAJOR = 17
 # Spark sets these in the Python driver it launches; then the JVM and its master already exist.
 SPARK_SUBMIT_ENV = "PYSPARK_GATEWAY_PORT"
 DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
+C2_LATER = (
+    "-XX:Tier4InvocationThreshold=15000 -XX:Tier4MinInvocationThreshold=1800 "
+    "-XX:Tier4CompileThreshold=45000 -XX:Tier4BackEdgeThreshold=120000"
+)
 
 
 class SparkSettings(BaseModel):
@@ -118,8 +122,11 @@ def local_defaults(settings: SparkSettings) -> dict[str, str]:
         "spark.driver.bindAddress": "127.0.0.1",
         # The throughput collector: batch jobs want throughput, not G1's short pauses
         # (prepare + match of 1M seeds x 5M universe, cold: 91.3 s with G1, 85.0 s with it).
+        # C2 compiles a method only after 3x HotSpot's default calls and loop trips: a cold
+        # `match --prepare` spent 84 s of CPU in C2 (4,000 methods, much of it Spark's planner
+        # and generated code run a few times), on cores the tasks need; 64 s with these.
         DRIVER_OPTIONS: (
-            f"-Dlog4j2.configurationFile=file:{log4j_config_path()} -XX:+UseParallelGC"
+            f"-Dlog4j2.configurationFile=file:{log4j_config_path()} -XX:+UseParallelGC {C2_LATER}"
         ),
         # In local mode the executors live in the driver JVM; Spark's 1g default could not hold
         # the broadcast seed hashes of a 1M-seed match plus its aggregations (measured here).
