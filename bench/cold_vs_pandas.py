@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import run_measured  # noqa: E402
-from match_bench import OUT, PARTNER  # noqa: E402
+from common import MATCH_DATA, OUT, run_measured  # noqa: E402
+from match_bench import PARTNER  # noqa: E402
 
-WORKSPACE = OUT / "match-1000000x5000000"
+WORKSPACE = MATCH_DATA
 
 
 def main() -> None:

@@ -10,6 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+OUT = Path(__file__).parent / "out"  # generated data and results, reused between runs
+MATCH_DATA = OUT / "match-1000000x5000000"  # the match benchmark's workspace (seeds, universes)
+
+
+def ingest_delivery(rows: int) -> Path:
+    """The gzip CSV delivery `ingest_bench.py` builds (and `ingest_floors.py` times)."""
+    return OUT / f"ingest-{rows}.csv.gz"
 
 
 def tree_rss_kb(root_pid: int) -> int:

@@ -24,10 +24,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from common import run_measured  # noqa: E402
+from common import MATCH_DATA, OUT, run_measured  # noqa: E402
 
-OUT = Path(__file__).parent / "out"
-SOURCE = OUT / "match-1000000x5000000"
 WORKSPACE = OUT / "icp-1000000x5000000"
 SEGMENT = {"name": "first_150k", "description": "bench: the first 150,000 profile IDs",
            "predicate": "profileId < 'C000150001'"}  # fmt: skip
@@ -44,9 +42,9 @@ def partnerkit(*args: str) -> dict:
 
 def prepare() -> None:
     if not WORKSPACE.exists():
-        if not SOURCE.exists():
-            raise SystemExit(f"{SOURCE} is missing: run `make bench-match` first")
-        shutil.copytree(SOURCE, WORKSPACE)
+        if not MATCH_DATA.exists():
+            raise SystemExit(f"{MATCH_DATA} is missing: run `make bench-match` first")
+        shutil.copytree(MATCH_DATA, WORKSPACE)
     config_path = WORKSPACE / "partnerkit.yaml"
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     config["segments"] = [SEGMENT]

@@ -22,10 +22,8 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import run_measured  # noqa: E402
+from common import MATCH_DATA, OUT, ingest_delivery, run_measured  # noqa: E402
 
-OUT = Path(__file__).parent / "out"
-SOURCE = OUT / "match-1000000x5000000"
 BAD_EVERY = 100
 
 
@@ -43,9 +41,9 @@ def break_row(cells: list[str], header: list[str], turn: int, previous_id: str) 
 
 def build_file(target: Path, rows: int) -> int:
     """Join the generated parts into one gzip CSV of `rows` rows; return the rows broken."""
-    parts = sorted((SOURCE / "data/partners/acme").glob("*.csv.gz"))
+    parts = sorted((MATCH_DATA / "data/partners/acme").glob("*.csv.gz"))
     if not parts:
-        sys.exit(f"no universe under {SOURCE}; run bench/match_bench.py first")
+        sys.exit(f"no universe under {MATCH_DATA}; run bench/match_bench.py first")
     broken = written = 0
     header: list[str] = []
     previous_id = ""
@@ -78,7 +76,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)
     args = parser.parse_args()
 
-    delivery = OUT / f"ingest-{args.rows}.csv.gz"
+    delivery = ingest_delivery(args.rows)
     marker = delivery.with_suffix(".broken")
     if not marker.exists():
         started = time.perf_counter()
@@ -89,8 +87,8 @@ def main() -> None:
     workspace = OUT / f"ingest-{args.rows}"
     shutil.rmtree(workspace, ignore_errors=True)
     (workspace / "data").mkdir(parents=True)
-    shutil.copy(SOURCE / "partnerkit.yaml", workspace / "partnerkit.yaml")
-    shutil.copy(SOURCE / "data/seeds.csv", workspace / "data/seeds.csv")
+    shutil.copy(MATCH_DATA / "partnerkit.yaml", workspace / "partnerkit.yaml")
+    shutil.copy(MATCH_DATA / "data/seeds.csv", workspace / "data/seeds.csv")
 
     from ingest.sources import ensure_bucket, upload_files
     from jobs.local_s3 import local_s3_server

@@ -12,12 +12,15 @@ warm). No row check, Parquet write or quality gate is included.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-OUT = Path(__file__).parent / "out"
-DELIVERY = OUT / "ingest-5000000.csv.gz"
+sys.path.insert(0, str(Path(__file__).parent))
+from common import ingest_delivery  # noqa: E402
+
+DELIVERY = ingest_delivery(5_000_000)
 
 
 def timed(label: str, started: float) -> float:
@@ -27,11 +30,9 @@ def timed(label: str, started: float) -> float:
 
 
 def main() -> None:
-    from boto3.s3.transfer import TransferConfig
-
     from ingest.partner_files import read_rows
     from ingest.sources import (
-        TRANSFER_CHUNK_BYTES,
+        download_config,
         ensure_bucket,
         list_s3,
         read_delivery,
@@ -54,13 +55,8 @@ def main() -> None:
             (uri,) = upload_files([DELIVERY], "partner-drops", "acme/floors")
             (source,) = list_s3(uri)
             downloaded = scratch / "downloaded.csv.gz"
-            parts = TransferConfig(
-                multipart_threshold=TRANSFER_CHUNK_BYTES,
-                multipart_chunksize=TRANSFER_CHUNK_BYTES,
-                max_concurrency=2,
-            )
             started = time.perf_counter()
-            s3_client().download_file(*split_s3_uri(uri), str(downloaded), Config=parts)
+            s3_client().download_file(*split_s3_uri(uri), str(downloaded), Config=download_config())
             timed("download from moto alone", started)
             started = time.perf_counter()
             copy = read_delivery(downloaded, uri=uri, unpack_to=scratch / "unpacked")

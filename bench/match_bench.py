@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import run_measured  # noqa: E402
+from common import OUT, run_measured  # noqa: E402
 
-OUT = Path(__file__).parent / "out"
 EMAIL_COLUMNS = ("email1", "email2", "email3")
 PHONE_COLUMNS = ("phone1", "phone2")
 SCORES = {"email": 0.9, "phone": 0.8}

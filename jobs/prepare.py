@@ -70,7 +70,7 @@ def run(
         valid = valid_seed_rows(judged)
         job.counts["input_rows"] = judged.count()
         write_seed_rows = partial(
-            submit_in_context, side, _write_seed_rows, workspace, spark, judged
+            submit_in_context, side, _write_seed_rows, workspace, spark, judged, valid
         )
 
         def write_identifiers() -> list[Written]:
@@ -91,9 +91,10 @@ def run(
     return job.result()
 
 
-def _write_seed_rows(workspace: Workspace, spark: SparkSession, judged: DataFrame) -> Written:
-    """The `seeds` table and the rows quarantine, with their counts."""
-    valid = valid_seed_rows(judged)
+def _write_seed_rows(
+    workspace: Workspace, spark: SparkSession, judged: DataFrame, valid: DataFrame
+) -> Written:
+    """The `seeds` table (`valid`) and the rows quarantine (the rest of `judged`), counted."""
     accepted = valid.count()
     quarantine_path = write_table(
         rejected_seed_rows(judged), workspace.warehouse, SEED_ROWS_QUARANTINE_TABLE
