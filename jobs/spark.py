@@ -25,7 +25,7 @@ SPARK_SUBMIT_ENV = "PYSPARK_GATEWAY_PORT"
 DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 C2_LATER = (
     "-XX:Tier4InvocationThreshold=15000 -XX:Tier4MinInvocationThreshold=1800 "
-    "-XX:Tier4CompileThreshold=45000 -XX:Tier4BackEdgeThreshold=120000"
+    "-XX:Tier4CompileThreshold=45000 -XX:Tier4BackEdgeThreshold=1000000"
 )
 
 
@@ -122,9 +122,13 @@ def local_defaults(settings: SparkSettings) -> dict[str, str]:
         "spark.driver.bindAddress": "127.0.0.1",
         # The throughput collector: batch jobs want throughput, not G1's short pauses
         # (prepare + match of 1M seeds x 5M universe, cold: 91.3 s with G1, 85.0 s with it).
-        # C2 compiles a method only after 3x HotSpot's default calls and loop trips: a cold
-        # `match --prepare` spent 84 s of CPU in C2 (4,000 methods, much of it Spark's planner
-        # and generated code run a few times), on cores the tasks need; 64 s with these.
+        # C2 compiles a method only after 3x HotSpot's default calls: a cold `match --prepare`
+        # spent 84 s of CPU in C2 (4,000 methods, much of it Spark's planner and generated
+        # code run a few times), on cores the tasks need; 64 s with these. Loop trips must reach
+        # 25x the default before C2 compiles from inside a loop (on-stack replacement): Spark's
+        # generated per-row methods have small loops, and at 3x the 6,377-byte method of the
+        # seed rules was compiled seven times (six loop entries, then its normal entry). Two
+        # pairs of cold runs: C2 58.4 and 61.8 s against 65.6 and 72.4 s at 3x.
         DRIVER_OPTIONS: (
             f"-Dlog4j2.configurationFile=file:{log4j_config_path()} -XX:+UseParallelGC {C2_LATER}"
         ),
