@@ -61,7 +61,7 @@ def warm_lookalike(expression: str) -> tuple[float, float, int]:
     """Two lookalike runs in one session: (first s, second s, total)."""
     from jobs import lookalike
     from jobs.config import load_workspace
-    from jobs.spark import SparkSettings, build_spark
+    from jobs.runtime.spark import SparkSettings, build_spark
 
     workspace = load_workspace(WORKSPACE)
     spark = build_spark(SparkSettings(app_name="icp-bench"))

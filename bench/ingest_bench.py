@@ -91,7 +91,7 @@ def main() -> None:
     shutil.copy(MATCH_DATA / "data/seeds.csv", workspace / "data/seeds.csv")
 
     from ingest.sources import ensure_bucket, upload_files
-    from jobs.local_s3 import local_s3_server
+    from jobs.runtime.local_s3 import local_s3_server
 
     with local_s3_server():
         ensure_bucket("partner-drops")

@@ -41,8 +41,8 @@ def main() -> None:
         stage_s3_object,
         upload_files,
     )
-    from jobs.local_s3 import local_s3_server
-    from jobs.spark import SparkSettings, build_spark
+    from jobs.runtime.local_s3 import local_s3_server
+    from jobs.runtime.spark import SparkSettings, build_spark
 
     if not DELIVERY.exists():
         raise SystemExit(f"{DELIVERY} is missing; run bench/ingest_bench.py first")

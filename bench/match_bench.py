@@ -51,15 +51,15 @@ def phone_regions() -> list[tuple[str, str, str | None, int, int]]:
 
 
 def engine_warm(workspace: Path) -> dict[str, float]:
-    from jobs import match
+    from jobs import pipeline
     from jobs.config import load_workspace
-    from jobs.spark import SparkSettings, build_spark
+    from jobs.runtime.spark import SparkSettings, build_spark
 
     loaded = load_workspace(workspace)
     spark = build_spark(SparkSettings(shuffle_partitions=loaded.config.spark.shuffle_partitions))
-    match.prepare_and_match(loaded, spark, partner=PARTNER[1])  # warm-up: JIT, codegen, files
+    pipeline.prepare_and_match(loaded, spark, partner=PARTNER[1])  # warm-up: JIT, codegen, files
     started = time.perf_counter()
-    match.prepare_and_match(loaded, spark, partner=PARTNER[1])  # what `match --prepare` runs
+    pipeline.prepare_and_match(loaded, spark, partner=PARTNER[1])  # what `match --prepare` runs
     seconds = time.perf_counter() - started
     spark.stop()
     return {"seconds": seconds}

@@ -27,3 +27,20 @@ class UnknownLabelError(GovernanceError, LookupError):
             f"{where}: unknown {kind} {', '.join(names)} (codes are case-sensitive); "
             f"expected one of {', '.join(known)}"
         )
+
+
+class UnknownDatasetFieldError(GovernanceError, LookupError):
+    """A dataset or field passed to an evaluation that the workspace does not have."""
+
+    def __init__(self, what: str, name: str, known: Sequence[str]) -> None:
+        shown = ", ".join(list(known)[:12]) + (" ..." if len(known) > 12 else "")
+        super().__init__(f"unknown {what} {name!r}; expected one of {shown}")
+
+
+class SegmentError(GovernanceError, ValueError):
+    """A predicate that is not allowed, with where it is and what was expected."""
+
+    def __init__(self, where: str, text: str, position: int, problem: str) -> None:
+        self.position = position
+        pointer = " " * position + "^"
+        super().__init__(f"{where}: position {position + 1}: {problem}\n  {text}\n  {pointer}")

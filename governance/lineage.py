@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from governance.errors import GovernanceError
+from governance.errors import SegmentError
 
 # Node types a predicate may contain besides field references.
 ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
@@ -29,15 +29,6 @@ ALLOWED_FUNCTIONS: dict[type[exp.Expression], str] = {
     exp.Coalesce: "coalesce", exp.Abs: "abs", exp.Year: "year", exp.Month: "month",
     exp.CurrentDate: "current_date", exp.DateDiff: "datediff",
 }  # fmt: skip
-
-
-class SegmentError(GovernanceError, ValueError):
-    """A predicate that is not allowed, with where it is and what was expected."""
-
-    def __init__(self, where: str, text: str, position: int, problem: str) -> None:
-        self.position = position
-        pointer = " " * position + "^"
-        super().__init__(f"{where}: position {position + 1}: {problem}\n  {text}\n  {pointer}")
 
 
 class ParsedPredicate(BaseModel):

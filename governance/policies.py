@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from governance.catalogs import Governance
-from governance.errors import GovernanceError, UnknownLabelError
+from governance.errors import UnknownDatasetFieldError, UnknownLabelError
 from schemas.models import LabelRef
 
 UseOrigin = Literal["requested", "dataset", "field", "field_group"]
@@ -74,14 +74,6 @@ class Evaluation(Frozen):
     @property
     def allowed(self) -> bool:
         return not self.violations
-
-
-class UnknownDatasetFieldError(GovernanceError, LookupError):
-    """A dataset or field passed to an evaluation that the workspace does not have."""
-
-    def __init__(self, what: str, name: str, known: Sequence[str]) -> None:
-        shown = ", ".join(list(known)[:12]) + (" ..." if len(known) > 12 else "")
-        super().__init__(f"unknown {what} {name!r}; expected one of {shown}")
 
 
 def requested_uses(codes: Iterable[str]) -> list[LabelUse]:

@@ -62,3 +62,12 @@ class QualityGateError(IngestError):
         self.file, self.failures, self.report = file, failures, report
         where = f"; report: {report}" if report else ""
         super().__init__(f"{file}: quality gate failed: {'; '.join(failures)}{where}")
+
+
+class ExpressionError(IngestError, ValueError):
+    """A lookalike expression that does not parse or names unknown clusters."""
+
+    def __init__(self, text: str, position: int, problem: str) -> None:
+        self.position = position
+        super().__init__(f"expression position {position + 1}: {problem}\n  {text}\n"
+                         f"  {' ' * position}^")  # fmt: skip

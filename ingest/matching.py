@@ -1,7 +1,7 @@
 """Matching seeds to a partner universe: evidence per criterion, Noisy-OR scores, canonical pick.
 
 Every link between a profile and a partner person is kept as evidence, one row per criterion,
-so nothing is lost when identifiers disagree (seed 003). Profiles are never merged: a partner
+so nothing is lost when identifiers disagree. Profiles are never merged: a partner
 person linked to several profiles is reported on each, not used to join them.
 """
 
@@ -15,8 +15,6 @@ from pyspark.sql import functions as F
 
 from ingest.identity.detection import hash_bytes, written_hash_bytes
 
-EVIDENCE_TABLE = "match_evidence"
-MATCHES_TABLE = "matches"
 UNIVERSE_IDENTIFIER_COLUMNS = ("partner_id", "kind", "source_column", "hash_key", "confidence")
 EVIDENCE_COLUMNS = (
     "profile_id", "partner", "partner_id", "criterion_type", "kind", "quality_score",
@@ -127,7 +125,7 @@ def match_evidence(
 
 
 def noisy_or(scores: Column) -> Column:
-    """1 - prod(1 - s): 0.9 and 0.1 give 0.91; 0.6 and 0.6 give 0.84 (seed 000)."""
+    """1 - prod(1 - s): 0.9 and 0.1 give 0.91; 0.6 and 0.6 give 0.84."""
     return F.lit(1.0) - F.product(F.lit(1.0) - scores)
 
 

@@ -146,10 +146,6 @@ def count_outcomes(prepared: DataFrame) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-SEEDS_TABLE = "seeds"
-SEED_IDENTIFIERS_TABLE = "seed_identifiers"
-SEED_QUARANTINE_TABLE = "quarantine/seeds"
-SEED_ROWS_QUARANTINE_TABLE = "quarantine/seed_rows"
 ROW_POSITION = "_row_position"
 
 

@@ -11,6 +11,6 @@ import sys
 _here = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
 
-from jobs.cli import main  # noqa: E402
+from jobs.cli.app import main  # noqa: E402
 
 main()

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from governance.activation import ActivationDecision, build_lineage, decide_activation
 from governance.activation import describe_changes as changes_between
 from governance.lineage import leaves_under
-from ingest.exports import (
+from ingest.audiences.exports import (
     AD_PLATFORM_LAYOUTS,
     COUNTRY_FIELD,
     EMAIL_FIELD,
@@ -29,10 +29,11 @@ from ingest.exports import (
 from ingest.identity.profiles import get_profile
 from ingest.ledger import Ledger
 from jobs.config import DestinationConfig, Workspace
-from jobs.delivery import publish_local, publish_s3, write_files
 from jobs.errors import WorkspaceError
-from jobs.runs import JobResult, record_run
-from jobs.tables import load_prospects, read_profiles
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.catalogue import PROSPECTS_TABLE
+from jobs.warehouse.delivery import publish_local, publish_s3, write_files
+from jobs.warehouse.tables import load_prospects, read_profiles
 from jobs.workspace_schema import (
     IDENTITY_MAP_FIELD,
     SEEDS_DATASET,
@@ -132,7 +133,7 @@ def decide_prospects(workspace: Workspace, name: str, destination_name: str, lin
         identity_field=IDENTITY_MAP_FIELD,
     )  # fmt: skip
     decision = decide_activation(
-        workspace_governance(workspace), segment=f"prospects/{name}",
+        workspace_governance(workspace), segment=f"{PROSPECTS_TABLE}/{name}",
         destination=destination.name, actions=destination.marketing_actions, lineage=lineage,
         views=workspace_datasets(workspace, profile_fields(workspace)),
         predicate=lineage_doc["expression"],

@@ -1,4 +1,4 @@
-"""The compare job (seed 003): where partners agree, disagree, or cannot be compared.
+"""The compare job: where partners agree, disagree, or cannot be compared.
 
 Reads `attribute_evidence` (written by enrich): per profile and attribute, the independent
 claims of each partner. Rates per attribute and per partner pair go into the result and an
@@ -10,19 +10,20 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from ingest.enrichment.providers import agreement, pair_agreement
 from ingest.ledger import Ledger
-from ingest.providers import EVIDENCE_TABLE, agreement, pair_agreement
-from jobs.compare_report import compare_report_html
 from jobs.config import Workspace
-from jobs.runs import JobResult, record_run
-from jobs.tables import read_written, table_path
+from jobs.reports.compare import compare_report_html
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.catalogue import ATTRIBUTE_EVIDENCE_TABLE
+from jobs.warehouse.tables import read_written, table_path
 
 JOB = "compare"
 
 
 def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = None) -> JobResult:
     """Agreement per attribute and per partner pair (one attribute, or all)."""
-    path = table_path(workspace.warehouse, EVIDENCE_TABLE)
+    path = table_path(workspace.warehouse, ATTRIBUTE_EVIDENCE_TABLE)
     with record_run(Ledger(workspace.ledger_path), JOB) as job:
         evidence = read_written(
             spark, path, what="partner evidence", remedy="run `partnerkit enrich` first"

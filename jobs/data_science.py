@@ -10,7 +10,7 @@ from governance.lineage import leaves_under
 from governance.policies import Evaluation, dataset_uses, evaluate_policies
 from ingest.ledger import Ledger
 from jobs.config import Workspace
-from jobs.runs import JobResult, RunContext
+from jobs.runtime.runs import JobResult, RunContext
 from jobs.workspace_schema import (
     SEEDS_DATASET,
     partner_dataset,

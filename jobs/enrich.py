@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 
-from ingest.enrichment import (
-    PROFILES_TABLE,
+from ingest.enrichment.profiles import (
     PartnerEnrichment,
     attach_partner_records,
     build_profiles,
@@ -16,21 +15,20 @@ from ingest.enrichment import (
     partner_records,
     require_fields,
 )
+from ingest.enrichment.providers import attribute_evidence, canonical_values, partner_id_column
 from ingest.ledger import Ledger
-from ingest.matching import MATCHES_TABLE
-from ingest.providers import (
-    CANONICAL_TABLE,
-    EVIDENCE_TABLE,
-    attribute_evidence,
-    canonical_values,
-    partner_id_column,
-)
-from ingest.seeds import SEEDS_TABLE
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
-from jobs.runs import JobResult, record_run
-from jobs.tables import read_written_partition, table_path, write_table
-from jobs.universe import current_universe
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.catalogue import (
+    ATTRIBUTE_EVIDENCE_TABLE,
+    CANONICAL_TABLE,
+    MATCHES_TABLE,
+    PROFILES_TABLE,
+    SEEDS_TABLE,
+)
+from jobs.warehouse.tables import read_written_partition, table_path, write_table
+from jobs.warehouse.universe import current_universe
 from jobs.workspace_schema import profile_fields, workspace_namespaces, workspace_registry
 from schemas.attributes import attribute_domains
 from schemas.models import FieldDef
@@ -67,14 +65,14 @@ def write_provider_tables(workspace: Workspace, profiles: DataFrame,
         profiles, providers=providers, partner_ids=partner_ids,
         not_independent={p.name: list(p.not_independent) for p in config.partners},
     )  # fmt: skip
-    evidence_path = write_table(evidence, workspace.warehouse, EVIDENCE_TABLE)
+    evidence_path = write_table(evidence, workspace.warehouse, ATTRIBUTE_EVIDENCE_TABLE)
     canonical = canonical_values(
         profiles.sparkSession.read.parquet(evidence_path),
         priorities={p.name: p.priority for p in config.partners},
         domain_order=config.canonical.domain_order,
     )  # fmt: skip
     canonical_path = write_table(canonical, workspace.warehouse, CANONICAL_TABLE)
-    return {EVIDENCE_TABLE: evidence_path, CANONICAL_TABLE: canonical_path}
+    return {ATTRIBUTE_EVIDENCE_TABLE: evidence_path, CANONICAL_TABLE: canonical_path}
 
 
 def load_partner_inputs(workspace: Workspace, spark: SparkSession, partner: PartnerConfig

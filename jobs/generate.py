@@ -7,11 +7,9 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from ingest.ledger import Ledger
-from ingest.matching import MATCHES_TABLE
 from ingest.readers import read_file
 from jobs.config import PartnerConfig, Workspace
-from jobs.runs import JobResult, record_run
-from jobs.synthetic import (
+from jobs.demo.synthetic import (
     GeneratorSettings,
     build_seeds,
     build_universe,
@@ -20,7 +18,9 @@ from jobs.synthetic import (
     split_seeds,
     summarize_ground_truth,
 )
-from jobs.tables import read_partition, write_csv_file, write_csv_folder
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.catalogue import MATCHES_TABLE
+from jobs.warehouse.tables import read_partition, write_csv_file, write_csv_folder
 from schemas.attributes import load_attribute_catalog
 
 JOB = "generate"

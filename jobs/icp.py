@@ -1,4 +1,4 @@
-"""The icp job: what the brand's enriched customers have in common (seed 002), under policy.
+"""The icp job: what the brand's enriched customers have in common, under policy.
 
 ICP analysis is a `dataScience` use of the partner's data: it is evaluated against the
 policies first (refused with the usual chain when a label forbids it) and audited.
@@ -11,8 +11,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ingest.exports import segment_membership
-from ingest.icp import (
+from ingest.audiences.exports import segment_membership
+from ingest.audiences.icp import (
     attribute_frequencies,
     attribute_items,
     attribute_pairs,
@@ -22,10 +22,10 @@ from ingest.icp import (
 from ingest.ledger import Ledger
 from jobs.config import PartnerConfig, Workspace
 from jobs.data_science import attribute_fields, evaluate_data_science, refused
-from jobs.icp_report import icp_report_html
-from jobs.runs import JobResult, record_run
-from jobs.tables import read_profiles
-from jobs.universe import load_clusters
+from jobs.reports.icp import icp_report_html
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.tables import read_profiles
+from jobs.warehouse.universe import load_clusters
 from jobs.workspace_schema import parse_segment
 
 JOB = "icp"
@@ -78,7 +78,7 @@ def analyse(items: DataFrame, clusters: DataFrame, *, members: int, universe_siz
 
 
 def suggestions(analysis: dict[str, Any], hashes: dict[str, str]) -> dict[str, str]:
-    """Seed 002's three expressions: precision (AND of the top itemset), reach (OR of the top
+    """The three suggested expressions: precision (AND of the top itemset), reach (OR of the top
     attributes by lift), hybrid (OR of the top pairs, each an AND)."""
     suggested = {}
     if analysis["itemsets"]:

@@ -1,4 +1,4 @@
-"""The lookalike job: find partner persons matching a cluster expression (seed 002), governed.
+"""The lookalike job: find partner persons matching a cluster expression, governed.
 
 Lookalike modelling is a `dataScience` use of the partner's data: the fields the expression
 reads are evaluated against the policies first. A saved audience is a table of partner person
@@ -9,21 +9,21 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from ingest.ledger import Ledger
-from ingest.lookalike import (
+from ingest.audiences.lookalike import (
     expression_column,
     find_persons,
     parse_expression,
     resolve_terms,
     within_radius,
 )
-from ingest.matching import MATCHES_TABLE
+from ingest.ledger import Ledger
 from jobs.config import Workspace
 from jobs.data_science import attribute_fields, evaluate_data_science, refused
 from jobs.errors import WorkspaceError
-from jobs.runs import JobResult, record_run
-from jobs.tables import PROSPECTS_TABLE, read_partition, save_prospect_lineage, write_table
-from jobs.universe import current_universe, load_clusters, partner_attribute_columns
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.catalogue import MATCHES_TABLE, PROSPECTS_TABLE
+from jobs.warehouse.tables import read_partition, save_prospect_lineage, write_table
+from jobs.warehouse.universe import current_universe, load_clusters, partner_attribute_columns
 
 JOB = "lookalike"
 SAMPLE = 10

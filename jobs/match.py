@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 from pyspark.sql import SparkSession
 
 from ingest.ledger import Ledger
 from ingest.matching import (
-    EVIDENCE_TABLE,
-    MATCHES_TABLE,
     choose_canonical,
     match_evidence,
     match_stats,
     score_candidates,
     seed_hash_keys,
 )
-from ingest.seeds import SEED_IDENTIFIERS_TABLE
-from jobs import prepare as prepare_job
 from jobs.config import PartnerConfig, Workspace
-from jobs.runs import JobResult, RunContext, record_run, submit_in_context
-from jobs.tables import export_table, read_partition, read_written_partition, write_table
-from jobs.universe import load_universe_identifiers
+from jobs.runtime.runs import JobResult, RunContext, record_run
+from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
+from jobs.warehouse.tables import export_table, read_partition, read_written_partition, write_table
+from jobs.warehouse.universe import load_universe_identifiers
 
 JOB = "match"
 # Above this many accepted seed identifiers the seed side is shuffled instead of broadcast.
@@ -53,18 +47,20 @@ def match_partner(
         workflow_id=job.workflow_id,
         broadcast_seeds=seed_keys.count() <= BROADCAST_MAX_ROWS,
     )
-    evidence_path = write_table(evidence, workspace.warehouse, EVIDENCE_TABLE, partner=partner.name)
-    evidence = read_partition(spark, workspace.warehouse, EVIDENCE_TABLE, partner.name)
+    evidence_path = write_table(
+        evidence, workspace.warehouse, MATCH_EVIDENCE_TABLE, partner=partner.name
+    )
+    evidence = read_partition(spark, workspace.warehouse, MATCH_EVIDENCE_TABLE, partner.name)
     matches = choose_canonical(
         score_candidates(evidence), threshold=partner.match.threshold, workflow_id=job.workflow_id
     )
     matches_path = write_table(matches, workspace.warehouse, MATCHES_TABLE, partner=partner.name)
     matches = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
-    job.outputs[f"{EVIDENCE_TABLE}.{partner.name}"] = evidence_path
+    job.outputs[f"{MATCH_EVIDENCE_TABLE}.{partner.name}"] = evidence_path
     job.outputs[f"{MATCHES_TABLE}.{partner.name}"] = matches_path
     if export_format:
         folder = workspace.reports_dir / "match" / partner.name
-        for name, frame in ((MATCHES_TABLE, matches), (EVIDENCE_TABLE, evidence)):
+        for name, frame in ((MATCHES_TABLE, matches), (MATCH_EVIDENCE_TABLE, evidence)):
             job.outputs[f"export.{name}.{partner.name}"] = str(
                 export_table(frame, folder / f"{name}.{export_format}", export_format)
             )
@@ -89,29 +85,3 @@ def run(
                 workspace, spark, partner_config, job, export_format=export_format
             )
     return job.result()
-
-
-def prepare_and_match(
-    workspace: Workspace,
-    spark: SparkSession,
-    *,
-    partner: str | None = None,
-    export_format: str | None = None,
-) -> tuple[JobResult, JobResult]:
-    """Seed prepare, then match, in one session; the prepare result and the match result.
-
-    Matching needs only `seed_identifiers`, so it starts as soon as those are written, while
-    prepare's `seeds` table and rows quarantine are still being written on its thread: those
-    writes fill the cores that the match's planning and broadcast would leave idle.
-    """
-    identifiers_written = threading.Event()
-    with ThreadPoolExecutor(1) as pool:
-        prepared = submit_in_context(
-            pool, prepare_job.run, workspace, spark,
-            partner=partner, identifiers_written=identifiers_written,
-        )  # fmt: skip
-        while not identifiers_written.wait(0.2):
-            if prepared.done():
-                prepared.result()  # it ended before writing them: raise its error here
-        matched = run(workspace, spark, partner=partner, export_format=export_format)
-        return prepared.result(), matched

@@ -1,4 +1,4 @@
-"""The resolve job: an ad-hoc lookup of a few identifiers, answered in seed 000's shape."""
+"""The resolve job: an ad-hoc lookup of a few identifiers, answered with matched persons."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from ingest.matching import (
     seed_hash_keys,
 )
 from jobs.config import Workspace
-from jobs.runs import JobResult, record_run
-from jobs.universe import load_universe_identifiers
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.universe import load_universe_identifiers
 
 JOB = "resolve"
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from ingest.exports import segment_membership
+from ingest.audiences.exports import segment_membership
 from ingest.ledger import Ledger
 from jobs.config import Workspace
-from jobs.runs import JobResult, record_run
-from jobs.tables import read_profiles, write_table
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.catalogue import SEGMENTS_TABLE
+from jobs.warehouse.tables import read_profiles, write_table
 from jobs.workspace_schema import parse_segment
 
 JOB = "segments"
-SEGMENTS_TABLE = "segments"
 
 
 def run(workspace: Workspace, spark: SparkSession, *, name: str | None = None) -> JobResult:

@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from governance.checks import BatchAge, DerivedExpiry, Finding, steward_findings
-from governance.report import steward_report_html
-from ingest.enrichment import PARTNER_FIELD, PROFILES_TABLE
+from ingest.enrichment.profiles import PARTNER_FIELD
 from ingest.ledger import Ledger
 from jobs.config import Workspace
-from jobs.runs import JobResult, record_run
-from jobs.tables import table_path
+from jobs.reports.steward import steward_report_html
+from jobs.runtime.runs import JobResult, record_run
+from jobs.warehouse.catalogue import PROFILES_TABLE
+from jobs.warehouse.tables import table_path
 from jobs.workspace_schema import (
     profile_fields,
     workspace_datasets,

@@ -1,4 +1,4 @@
-"""The partner attribute catalog: seed 000's domains with the value sets partners deliver.
+"""The partner attribute catalog: the attribute domains with the value sets partners deliver.
 
 Attribute domains and their values are read from the partner field groups of the bundled XDM
 schemas (one source of truth for ingest checks, synthetic data and profiles); identity domains

@@ -1,7 +1,7 @@
 """The identity namespace catalog: bundled 1P namespaces plus one `partner` namespace per partner.
 
 A `partner` namespace holds a partner's person ID on the profile so an audience can be
-activated on it; it is never an identity that links or merges profiles (seed 004: the partner
+activated on it; it is never an identity that links or merges profiles (the partner
 ID is "not a linked ID").
 """
 

@@ -1,14 +1,22 @@
-"""Shared fixtures: one SparkSession for the whole run, and a moto S3 server on loopback."""
+"""Shared fixtures: one SparkSession, a moto S3 server on loopback, config edits, the CLI."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from pyspark.sql import SparkSession
 
-from jobs.local_s3 import local_s3_server
-from jobs.spark import SparkSettings, build_spark
+from jobs.cli.app import run_cli
+from jobs.cli.output import lend_session
+from jobs.config import CONFIG_FILE_NAME, Workspace, load_workspace, write_starter_workspace
+from jobs.runtime.local_s3 import local_s3_server
+from jobs.runtime.spark import SparkSettings, build_spark
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +48,60 @@ def s3_endpoint() -> Iterator[str]:
     """A moto S3 server speaking real HTTP on 127.0.0.1; boto3 reaches it via AWS_ENDPOINT_URL."""
     with local_s3_server() as endpoint:
         yield endpoint
+
+
+ConfigChange = Callable[[dict[str, Any]], None]
+EditConfig = Callable[[Path, ConfigChange], Workspace]
+
+
+@pytest.fixture
+def edit_config() -> EditConfig:
+    """Edit a workspace's partnerkit.yaml as data and load it again (validated as a user's is).
+
+    `edit_config(root, change)` calls `change(data)` on the parsed file, writes it back, and
+    returns the loaded workspace; a starter file is written first when the folder has none.
+    """
+
+    def edit(root: Path, change: ConfigChange) -> Workspace:
+        path = root / CONFIG_FILE_NAME
+        if not path.is_file():
+            write_starter_workspace(root, force=False)
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        change(data)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return load_workspace(root)
+
+    return edit
+
+
+@dataclass
+class CliRun:
+    """What one in-process `partnerkit` run returned and printed."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+Cli = Callable[..., CliRun]
+
+
+@pytest.fixture
+def cli(spark: SparkSession, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Run `partnerkit ARGS...` in this process on the shared test session.
+
+    The command parses, runs and renders exactly as the installed one does (same exit codes,
+    stdout and stderr); only the Spark session is lent instead of started and stopped.
+    """
+
+    def run(*args: str) -> CliRun:
+        capsys.readouterr()
+        with lend_session(spark):
+            code = run_cli(list(args))
+        printed = capsys.readouterr()
+        return CliRun(code, printed.out, printed.err)
+
+    return run

@@ -1,4 +1,8 @@
-"""End to end: the installed `partnerkit` command run as a user runs it, in a subprocess."""
+"""End to end: the installed `partnerkit` command in a fresh process, where a test needs one.
+
+Exit codes and messages of the real entry point, a Java-less machine, and a process killed
+midway. Everything else about the commands runs in-process (tests/jobs/).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import Cli
 
 pytestmark = pytest.mark.e2e
 
@@ -27,146 +33,6 @@ def partnerkit(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         env=env or dict(os.environ),
         check=False,
     )
-
-
-@pytest.mark.slow
-def test_demo_generates_workspace_and_records_the_run(tmp_path: Path) -> None:
-    workspace = tmp_path / "demo"
-    done = partnerkit("demo", "--workspace", str(workspace), "--seeds", "300",
-                      "--universe", "1200", "--json")  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    document = json.loads(done.stdout)
-    (generated,) = [r for r in document["results"] if r["job"] == "generate"]
-    assert generated["counts"]["seeds"] == 300
-    assert (workspace / "partnerkit.yaml").is_file()
-    assert (workspace / "data" / "seeds.csv").is_file()
-    assert list((workspace / "data" / "partners" / "acme").glob("universe-*.csv.gz"))
-
-    listed = partnerkit("runs", "--workspace", str(workspace), "--json")
-    assert listed.returncode == 0, listed.stderr
-    runs = json.loads(listed.stdout)["runs"]
-    assert [(r["job"], r["status"]) for r in runs] == [
-        ("activate", "succeeded"),
-        ("lookalike", "succeeded"),
-        ("icp", "succeeded"),
-        ("activate", "succeeded"),
-        ("activate", "succeeded"),
-        ("segments", "succeeded"),
-        ("compare", "succeeded"),
-        ("steward", "succeeded"),
-        ("enrich", "succeeded"),
-        ("match", "succeeded"),
-        ("seed_prepare", "succeeded"),
-        ("partner_ingest", "succeeded"),
-        ("partner_ingest", "succeeded"),
-        ("generate", "succeeded"),
-    ]
-    # The demo ingested the partner file from a local S3 (moto) over HTTP.
-    listed = partnerkit("batches", "--workspace", str(workspace), "--partner", "acme", "--json")
-    assert listed.returncode == 0, listed.stderr
-    (batch,) = json.loads(listed.stdout)["batches"]
-    assert batch["status"] == "loaded" and batch["source_uri"].startswith("s3://partnerkit-demo/")
-    assert batch["counts"]["input_rows"] == 1200
-    assert runs[-1]["workflow_id"] == generated["workflow_id"]
-    # Exact identifiers, normalized right, find every findable person and nobody else.
-    assert document["ground_truth"]["precision"] == 1.0
-    assert document["ground_truth"]["recall"] == 1.0
-    (matched,) = [r for r in document["results"] if r["job"] == "match"]
-    assert matched["counts"]["acme"]["resolved"] == document["ground_truth"]["matched"] > 0
-
-    check_enriched_profiles(workspace, document, matched["counts"]["acme"]["resolved"])
-    check_two_partners(workspace, document)
-    (steward,) = [r for r in document["results"] if r["job"] == "steward"]
-    assert steward["counts"]["findings"] == []  # the generated workspace is clean
-    allowed, blocked, prospects = [
-        r["counts"] for r in document["results"] if r["job"] == "activate"
-    ]
-    assert prospects["allowed"] and prospects["segment"] == "prospects/icp_precision"
-    assert allowed["allowed"] and allowed["manifest"].startswith("s3://partnerkit-demo/")
-    assert allowed["exported_rows"] == allowed["members"] > 0
-    assert not blocked["allowed"] and blocked["chains"]
-    assert not (workspace / "exports" / "data_broker").exists()
-    (icp,) = [r for r in document["results"] if r["job"] == "icp"]
-    assert icp["counts"]["allowed"] and icp["counts"]["members"] == resolved_count(document)
-    assert Path(icp["outputs"]["report"]).read_text(encoding="utf-8").count("<svg") == 2
-    (lookalike,) = [r for r in document["results"] if r["job"] == "lookalike"]
-    assert lookalike["counts"]["total"] > 0 and len(lookalike["counts"]["sample"]) <= 10
-    assert prospects["exported_rows"] == lookalike["counts"]["total"]
-    listed = partnerkit("activations", "--workspace", str(workspace), "--json")
-    # newest first; the demo's three are the oldest (check_two_partners added two more)
-    assert [a["counts"]["allowed"] for a in json.loads(listed.stdout)["activations"]][-3:] == [
-        True, False, True,
-    ]  # fmt: skip
-
-
-def check_two_partners(workspace: Path, document: dict) -> None:
-    """The generated second partner disagrees on 10% of values; the email destination is
-    blocked for acme's attribute (its contract) and allowed with beta's."""
-    (compared,) = [r for r in document["results"] if r["job"] == "compare"]
-    (pair,) = compared["counts"]["by_pair"]
-    assert (pair["provider_a"], pair["provider_b"]) == ("acme", "beta")
-    assert abs(pair["agreement_rate"] - 0.90) < 0.03, pair  # sampling error on ~2,000 cells
-    household = [r for r in compared["counts"]["by_attribute"]
-                 if r["attribute"] == "number_children_in_household"]  # fmt: skip
-    assert household[0]["agree"] + household[0]["disagree"] == 0  # not independent
-
-    blocked = partnerkit("activate", "--workspace", str(workspace), "--segment", "loyal_gold",
-                         "--destination", "email_newsletter", "--json")  # fmt: skip
-    assert blocked.returncode == 3, blocked.stderr
-    remedies = json.loads(blocked.stdout)["counts"]["remedies"]
-    assert remedies[0] == (
-        "use provider beta's value: _partner.beta.demographic.householdIncomeRange instead of "
-        "_partner.acme.demographic.householdIncomeRange (emailTargeting is allowed on it)"
-    )
-    config = workspace / "partnerkit.yaml"
-    text = config.read_text(encoding="utf-8")
-    acme_field = "attributes: [_partner.acme.demographic.householdIncomeRange]"
-    beta_field = acme_field.replace("acme", "beta")
-    config.write_text(text.replace(acme_field, beta_field), encoding="utf-8")
-    allowed = partnerkit("activate", "--workspace", str(workspace), "--segment", "loyal_gold",
-                         "--destination", "email_newsletter", "--json")  # fmt: skip
-    assert allowed.returncode == 0, allowed.stderr
-    assert json.loads(allowed.stdout)["counts"]["allowed"] is True
-
-
-def resolved_count(document: dict) -> int:
-    (matched,) = [r for r in document["results"] if r["job"] == "match"]
-    return matched["counts"]["acme"]["resolved"]
-
-
-def check_enriched_profiles(workspace: Path, document: dict, resolved: int) -> None:
-    """Every demo profile was validated; lookups and exports work; expiry removes attributes."""
-    (enriched,) = [r for r in document["results"] if r["job"] == "enrich"]
-    coverage = enriched["counts"]["coverage"]
-    assert enriched["counts"]["validated_records"] == coverage["profiles"] == 300
-    assert coverage["acme"]["enriched"] == coverage["acme"]["with_partner_id"] == resolved
-
-    found = partnerkit("profile", "--workspace", str(workspace), "--profile-id", "C000000001",
-                       "--json")  # fmt: skip
-    assert found.returncode == 0, found.stderr
-    record = json.loads(found.stdout)
-    assert record["profileId"] == "C000000001" and "CRMID" in record["identityMap"]
-
-    persons = partnerkit("get-person", "--workspace", str(workspace), "--domains",
-                         "demographic,email", "--format", "jsonl", "--limit", "5")  # fmt: skip
-    assert persons.returncode == 0, persons.stderr
-    lines = [json.loads(line) for line in persons.stdout.splitlines()]
-    assert len(lines) == 5 and all(set(p) == {"person_id", "metadata", "domains"} for p in lines)
-
-    future = partnerkit("check", "--workspace", str(workspace), "--as-of", "2100-01-01", "--json")
-    assert future.returncode == 5, future.stderr
-    found = {f["check"] for f in json.loads(future.stdout)["counts"]["findings"]}
-    assert found == {"partner_data_past_retention", "derived_table_with_expired_partner_data"}
-
-    later = partnerkit("enrich", "--workspace", str(workspace), "--as-of", "2100-01-01",
-                       "--json")  # fmt: skip
-    assert later.returncode == 0, later.stderr
-    assert json.loads(later.stdout)["counts"]["coverage"]["acme"]["enriched"] == 0
-    # enrich judged retention at 2100: the profiles hold no expired partner data any more
-    checked = partnerkit("check", "--workspace", str(workspace), "--as-of", "2100-01-01",
-                         "--json")  # fmt: skip
-    found = {f["check"] for f in json.loads(checked.stdout)["counts"]["findings"]}
-    assert found == {"partner_data_past_retention"}
 
 
 def test_missing_java_is_one_readable_sentence(tmp_path: Path) -> None:
@@ -188,18 +54,37 @@ def test_config_with_unknown_key_exits_2(tmp_path: Path) -> None:
     assert "segmentz: unknown key" in done.stderr
 
 
+def test_a_cold_spark_command_prints_one_json_document_and_no_jvm_noise(tmp_path: Path) -> None:
+    """A fresh JVM: stdout is exactly the JSON document; stderr carries no Spark or JVM logs."""
+    done = partnerkit("generate", "--workspace", str(tmp_path), "--seeds", "20",
+                      "--universe", "50", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["counts"]["seeds"] == 20
+    for noise in ("WARN", "INFO", "log4j", "NativeCodeLoader", "Exception"):
+        assert noise not in done.stderr, done.stderr
+
+
+def test_a_policy_block_exits_3_from_the_installed_command(tmp_path: Path) -> None:
+    assert partnerkit("init", str(tmp_path)).returncode == 0
+    done = partnerkit("policy", "evaluate", "--workspace", str(tmp_path), "--action",
+                      "exportToThirdParty", "--labels", "3PD", "--json")  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert json.loads(done.stdout)["allowed"] is False
+
+
 @pytest.mark.slow
-def test_ingest_killed_midway_leaves_the_table_as_it_was(tmp_path: Path) -> None:
-    """SIGKILL during a load: the published batches are unchanged and still readable."""
+def test_ingest_killed_midway_leaves_the_table_as_it_was(tmp_path: Path, cli: Cli) -> None:
+    """SIGKILL during a load: the published batches are unchanged and still readable.
+
+    Only the killed ingest needs its own process; the rest runs in-process."""
     import signal
     import time
 
     workspace = tmp_path / "ws"
-    done = partnerkit("generate", "--workspace", str(workspace), "--seeds", "100",
-                      "--universe", "1000", "--json")  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    first = partnerkit("ingest", "--workspace", str(workspace), "--partner", "acme", "--json")
-    assert first.returncode == 0, first.stderr
+    done = cli("generate", "--workspace", str(workspace), "--seeds", "100", "--universe", "1000")
+    assert done.code == 0, done.stderr
+    first = cli("ingest", "--workspace", str(workspace), "--partner", "acme", "--json")
+    assert first.code == 0, first.stderr
     table = workspace / "warehouse" / "partner" / "acme"
     before = sorted(p.name for p in table.iterdir())
 
@@ -220,12 +105,12 @@ def test_ingest_killed_midway_leaves_the_table_as_it_was(tmp_path: Path) -> None
     process.wait()
 
     assert sorted(p.name for p in table.iterdir()) == before
-    listed = partnerkit("batches", "--workspace", str(workspace), "--json")
-    statuses = [b["status"] for b in json.loads(listed.stdout)["batches"]]
+    listed = cli("batches", "--workspace", str(workspace), "--json")
+    statuses = [b["status"] for b in listed.json()["batches"]]
     assert statuses == ["running", "loaded"]  # the killed one never claims to be loaded
-    again = partnerkit("match", "--workspace", str(workspace), "--prepare", "--json")
-    assert again.returncode == 0, again.stderr
-    rerun = json.loads(again.stdout)
+    again = cli("match", "--workspace", str(workspace), "--prepare", "--json")
+    assert again.code == 0, again.stderr
+    rerun = again.json()
     assert rerun["job"] == "match" and rerun["seed_prepare"]["job"] == "seed_prepare"
     assert rerun["counts"]["acme"]["universe"]["format"] == "ingested batches"
 

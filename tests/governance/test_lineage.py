@@ -6,7 +6,8 @@ import pytest
 
 from governance.activation import LineageItem, build_lineage, decide_activation, describe_changes
 from governance.catalogs import build_governance
-from governance.lineage import SegmentError, field_paths_with_parents, leaves_under, parse_predicate
+from governance.errors import SegmentError
+from governance.lineage import field_paths_with_parents, leaves_under, parse_predicate
 from governance.models import Label, Policy
 from governance.policies import DatasetView
 from schemas.models import LabelRef

@@ -1,0 +1,87 @@
+"""Activation exports: segment members -> the rows a destination receives, in its layout.
+
+Generic layouts (csv, jsonl, parquet) carry one column per exported identity namespace and
+per exported profile field (named by its XDM path). The ad-platform layouts carry only hashed
+identifiers, normalized and SHA-256 hashed by the platform's own profile: Meta's custom
+audience file (`email`, `phone`) and Google's Customer Match file (`Email`, `Phone`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from ingest.enrichment.profiles import IDENTITY_MAP_FIELD, PROFILE_ID_FIELD
+from ingest.identity import columns as rules
+from ingest.identity.profiles import Profile
+
+SEGMENT_MEMBER = "profile_id"
+CONSENT_GIVEN = "y"
+# layout -> (normalization profile, {output column: identifier kind})
+AD_PLATFORM_LAYOUTS = {
+    "meta_custom_audience": ("meta", {"email": "email", "phone": "phone"}),
+    "google_customer_match": ("google", {"Email": "email", "Phone": "phone"}),
+}
+# The 1P profile fields the ad-platform layouts read identifiers from.
+EMAIL_FIELD = "personalEmail.address"
+PHONE_FIELD = "mobilePhone.number"
+COUNTRY_FIELD = "homeAddress.countryCode"
+
+
+def segment_members(profiles: DataFrame, members: DataFrame) -> DataFrame:
+    """The profiles of a segment's members (a semi join keeps the profile grain)."""
+    keys = members.select(F.col(SEGMENT_MEMBER).alias(PROFILE_ID_FIELD))
+    return profiles.join(keys, on=PROFILE_ID_FIELD, how="left_semi")
+
+
+def has_consent(consent_field: str | None) -> Column:
+    """True where the member consented for the destination's purpose (no field: everyone)."""
+    if consent_field is None:
+        return F.lit(True)
+    return F.coalesce(F.col(consent_field) == F.lit(CONSENT_GIVEN), F.lit(False))
+
+
+def identity_value(namespace: str) -> Column:
+    """The first identity of a namespace, NULL when the profile has none (never an error)."""
+    identities = F.try_element_at(F.col(IDENTITY_MAP_FIELD), F.lit(namespace))
+    return F.get(identities, 0)["id"]
+
+
+def generic_rows(members: DataFrame, *, identities: Sequence[str],
+                 attributes: Sequence[str]) -> DataFrame:  # fmt: skip
+    """One row per member: profile ID, each identity namespace, each field by its XDM path."""
+    return members.select(
+        F.col(PROFILE_ID_FIELD),
+        *[identity_value(namespace).alias(namespace) for namespace in identities],
+        *[F.col(path).alias(path) for path in attributes],
+    )
+
+
+def ad_platform_rows(members: DataFrame, *, layout: str, profile: Profile,
+                     default_country: str | None) -> DataFrame:  # fmt: skip
+    """Hashed identifiers in a platform's upload layout; members with none are left out."""
+    _, columns = AD_PLATFORM_LAYOUTS[layout]
+    sources = {"email": F.col(EMAIL_FIELD), "phone": F.col(PHONE_FIELD)}
+    with rules.staging(members) as stage:
+        normalized = {
+            kind: rules.normalize_identifier(
+                kind, profile, sources[kind], country=F.col(COUNTRY_FIELD),
+                default_country=default_country,
+            )["value"]
+            for kind in set(columns.values())
+        }  # fmt: skip
+    hashed = [
+        rules.hash_value(normalized[kind], "sha256", "hex").alias(name)
+        for name, kind in columns.items()
+    ]
+    rows = stage.frame.select(*hashed)
+    return rows.where(F.coalesce(*[F.col(f"`{name}`") for name in columns]).isNotNull())
+
+
+def segment_membership(profiles: DataFrame, predicate_sql: str) -> DataFrame:
+    """Members of a segment: the profile IDs its (already checked) predicate selects."""
+    return profiles.where(F.expr(predicate_sql)).select(
+        F.col(PROFILE_ID_FIELD).alias(SEGMENT_MEMBER)
+    )

@@ -1,0 +1,150 @@
+"""Commands about people: enrich, profile, get-person."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from jobs import enrich as enrich_job
+from jobs.cli.options import (
+    JsonOption,
+    MasterOption,
+    WorkspaceOption,
+    chosen_master,
+    chosen_workspace,
+)
+from jobs.cli.output import emit, new_table, results_table, run_spark_job, spark_session, stderr
+from jobs.cli.views import coverage_table, profile_view, write_persons
+from jobs.config import (
+    load_workspace,
+)
+from jobs.errors import WorkspaceError
+from jobs.warehouse import persons as persons_job
+from jobs.workspace_schema import (
+    profile_fields,
+    workspace_namespaces,
+)
+
+
+def enrich(
+    workspace: WorkspaceOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", help="Judge retention at this UTC time (default: now)."),
+    ] = None,
+    validate: Annotated[
+        int,
+        typer.Option("--validate", help="Records to validate against the schema (0: all)."),
+    ] = enrich_job.DEFAULT_VALIDATE_ROWS,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Build the profiles table: 1P fields, identities and each partner's attributes.
+
+    Example: partnerkit enrich --workspace ./partnerkit-demo
+    """
+    moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
+    result = run_spark_job(
+        workspace, master, "enrich",
+        lambda w, s: enrich_job.run(w, s, as_of=moment, validate_rows=validate),
+    )  # fmt: skip
+
+    def render() -> None:
+        stderr.print(results_table("partnerkit enrich", [result]))
+        stderr.print(coverage_table(result.counts["coverage"]))
+        stderr.print(f"validated {result.counts['validated_records']:,} record(s) against the "
+                     f"schema; profiles at {escape(result.outputs['profiles'])}")  # fmt: skip
+
+    emit(result.model_dump(), as_json, render)
+
+
+def profile(
+    workspace: WorkspaceOption = None,
+    email: Annotated[str | None, typer.Option("--email", help="Find by email.")] = None,
+    profile_id: Annotated[str | None, typer.Option("--profile-id", help="Find by ID.")] = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one profile: identities, 1P fields and a partner enrichment card per partner.
+
+    Example: partnerkit profile --workspace ./partnerkit-demo --profile-id C000000015
+    """
+    if (email is None) == (profile_id is None):
+        raise typer.BadParameter("give exactly one of --email or --profile-id")
+    loaded = load_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        records = persons_job.lookup_profiles(loaded, spark, profile_id=profile_id, email=email)
+        canonical = {
+            r["profileId"]: persons_job.lookup_canonical(loaded, spark, r["profileId"])
+            for r in records
+        }
+    if not records:
+        raise WorkspaceError("profiles", "a profile with that " + ("email" if email else "ID"))
+    fields, namespaces = profile_fields(loaded), workspace_namespaces(loaded)
+
+    def render() -> None:
+        for record in records:
+            stderr.print(profile_view(record, fields, namespaces))
+            chosen = canonical.get(record["profileId"], [])
+            if len(loaded.config.partners) > 1 and chosen:
+                table = new_table("canonical attributes (one value chosen across partners)",
+                                  ("domain", "attribute", "value", "from", "partners"),
+                                  numeric=("partners",))  # fmt: skip
+                for row in chosen:
+                    table.add_row(row["domain"], row["attribute"], escape(row["value"]),
+                                  row["provider"], str(row["providers"]))  # fmt: skip
+                stderr.print(table)
+
+    emit(records[0] if len(records) == 1 else {"profiles": records}, as_json, render)
+
+
+PersonFormat = Annotated[str, typer.Option("--format", help="json, jsonl or csv.")]
+
+
+def get_person(
+    workspace: WorkspaceOption = None,
+    partner: Annotated[str, typer.Option("--partner", help="The partner to read.")] = "",
+    domains: Annotated[
+        str, typer.Option("--domains", help="Comma-separated domains (default: all delivered).")
+    ] = "",
+    person_ids: Annotated[
+        list[str] | None,
+        typer.Option("--person-id", help="A partner person ID (repeat; default: matched ones)."),
+    ] = None,
+    output_format: PersonFormat = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write every person to this file.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Persons printed without --output.")] = 100,
+    master: MasterOption = None,
+) -> None:
+    """Export partner attributes per person: flat key/values, numbered identifiers.
+
+    Example: partnerkit get-person -w ./ws --partner acme --domains demographic,financial
+    """
+    if output_format not in ("json", "jsonl", "csv"):
+        raise typer.BadParameter("expected json, jsonl or csv", param_hint="--format")
+    loaded = load_workspace(chosen_workspace(workspace))
+    chosen = loaded.partner(partner or loaded.config.partners[0].name)
+    wanted = [d.strip() for d in domains.split(",") if d.strip()]
+    with spark_session(loaded, chosen_master(master)) as spark:
+        persons = persons_job.get_persons(
+            loaded, spark, partner=chosen, domains=wanted, person_ids=person_ids or []
+        )
+        if output is not None:
+            path = persons_job.export_persons(persons, output.resolve(), output_format)
+            stderr.print(f"wrote {escape(str(path))}")
+            return
+        rows = persons_job.first_persons(persons, limit)
+    write_persons(rows, output_format)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the app."""
+    app.command()(enrich)
+    app.command()(profile)
+    app.command(name="get-person")(get_person)

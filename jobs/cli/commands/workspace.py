@@ -1,0 +1,199 @@
+"""Commands about the workspace itself: init, generate, demo, runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+
+from jobs import activate, pipeline
+from jobs import generate as generate_job
+from jobs.cli.options import (
+    JsonOption,
+    MasterOption,
+    RandomSeedOption,
+    SeedsOption,
+    UniverseOption,
+    WorkspaceOption,
+    chosen_master,
+    chosen_workspace,
+)
+from jobs.cli.output import emit, new_table, results_table, spark_session, stderr
+from jobs.cli.progress import spark_progress
+from jobs.cli.views import (
+    activation_summary,
+    compare_table,
+    coverage_table,
+    demo_summary,
+    findings_table,
+    icp_tables,
+    lookalike_table,
+    quality_table,
+)
+from jobs.config import (
+    CONFIG_FILE_NAME,
+    Workspace,
+    format_validation_errors,
+    load_or_create_workspace,
+    load_workspace,
+    write_starter_workspace,
+)
+from jobs.demo.synthetic import GeneratorSettings
+
+DEMO_WORKSPACE = "partnerkit-demo"
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing partnerkit.yaml.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a workspace with a commented starter partnerkit.yaml.
+
+    Example: partnerkit init ./my-workspace
+    """
+    config_path = write_starter_workspace(directory, force=force)
+    emit(
+        {"workspace": str(directory.resolve()), "config": str(config_path.resolve())},
+        as_json,
+        lambda: stderr.print(f"Created {escape(str(config_path))}: edit it, then run the jobs."),
+    )
+
+
+def generator_settings(seeds: int, universe: int, seed: int) -> GeneratorSettings:
+    try:
+        return GeneratorSettings(seeds=seeds, universe=universe, seed=seed)
+    except ValidationError as error:
+        raise typer.BadParameter("; ".join(format_validation_errors(error))) from None
+
+
+def ensure_workspace(directory: Path) -> Workspace:
+    """Load a workspace, writing the starter config first when the folder has none."""
+    workspace, created = load_or_create_workspace(directory)
+    if created:
+        stderr.print(f"Wrote a starter {CONFIG_FILE_NAME} in {escape(str(directory))}")
+    return workspace
+
+
+def generate(
+    workspace: WorkspaceOption = None,
+    seeds: SeedsOption = 10_000,
+    universe: UniverseOption = 50_000,
+    seed: RandomSeedOption = 42,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a messy seed set, a hashed partner universe and the ground truth, with Spark.
+
+    Example: partnerkit generate --workspace ./ws --seeds 1000000 --universe 5000000 --seed 7
+    """
+    settings = generator_settings(seeds, universe, seed)
+    loaded = ensure_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        with spark_progress(spark, stderr, "generate"):
+            result = generate_job.run(loaded, spark, settings=settings)
+    emit(
+        result.model_dump(),
+        as_json,
+        lambda: stderr.print(results_table("partnerkit generate", [result])),
+    )
+
+
+def demo(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", "-w", help=f"Folder for the demo workspace (default ./{DEMO_WORKSPACE})."
+        ),
+    ] = None,
+    seeds: SeedsOption = 2_000,
+    universe: UniverseOption = 10_000,
+    seed: RandomSeedOption = 42,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a small demo workspace and run every partnerkit job on it, then summarize.
+
+    Example: partnerkit demo --workspace ./partnerkit-demo --seeds 2000 --universe 10000
+    """
+    settings = generator_settings(seeds, universe, seed)
+    loaded = ensure_workspace(chosen_workspace(workspace, Path(DEMO_WORKSPACE)))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        done = pipeline.run_demo(
+            loaded, spark, settings=settings, stage=lambda name: spark_progress(spark, stderr, name)
+        )
+    results, quality = done.results, done.ground_truth
+    generated = results[0].counts
+
+    def render() -> None:
+        stderr.print(results_table("partnerkit demo", results))
+        stderr.print(demo_summary(generated))
+        stderr.print(quality_table(quality))
+        by_job = {r.job: r for r in results}
+        stderr.print(coverage_table(by_job["enrich"].counts["coverage"]))
+        stderr.print(findings_table(by_job["steward"]))
+        stderr.print(compare_table(by_job["compare"]))
+        stderr.print(f"Steward report: file://{escape(by_job['steward'].outputs['report'])}")
+        for activation in [r for r in results if r.job == activate.JOB][:2]:
+            stderr.print(activation_summary(activation))
+        stderr.print(*icp_tables(by_job["icp"].counts))
+        stderr.print(f"ICP report: file://{escape(by_job['icp'].outputs.get('report', ''))}")
+        stderr.print(lookalike_table(by_job["lookalike"]))
+        stderr.print(activation_summary(results[-1]))
+        stderr.print(f"Workspace: {escape(str(loaded.root))}")
+
+    emit(
+        {
+            "workspace": str(loaded.root),
+            "results": [r.model_dump() for r in results],
+            "ground_truth": quality,
+        },
+        as_json,
+        render,
+    )
+
+
+def runs(
+    workspace: WorkspaceOption = None,
+    job: Annotated[str | None, typer.Option("--job", help="Only runs of this job.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many runs, newest first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """List job runs from the workspace ledger, newest first.
+
+    Example: partnerkit runs --workspace ./partnerkit-demo --job generate
+    """
+    from ingest.ledger import Ledger
+
+    loaded = load_workspace(chosen_workspace(workspace))
+    records = Ledger(loaded.ledger_path).runs(job=job, limit=limit)
+
+    def render() -> None:
+        table = new_table(
+            f"runs in {loaded.ledger_path}",
+            ("started_at", "job", "status", "workflow_id", "error"),
+        )
+        for record in records:
+            table.add_row(
+                record.started_at,
+                record.job,
+                record.status,
+                record.workflow_id,
+                escape(record.error or ""),
+            )
+        stderr.print(table)
+
+    emit({"runs": [record.model_dump() for record in records]}, as_json, render)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the app."""
+    app.command()(init)
+    app.command()(generate)
+    app.command()(demo)
+    app.command()(runs)

@@ -1,0 +1,137 @@
+"""Output: one JSON document on stdout or rich tables on stderr; the Spark session of a command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from jobs.cli.options import chosen_master, chosen_workspace, wants_json
+from jobs.cli.progress import spark_progress
+from jobs.config import (
+    Workspace,
+    load_workspace,
+)
+from jobs.runtime.runs import JobResult, WorkflowIdFilter
+from jobs.runtime.spark import SparkSettings, build_spark
+
+stderr = Console(stderr=True)
+_lent_session: ContextVar[Any] = ContextVar("lent_session", default=None)
+
+
+@contextmanager
+def lend_session(spark: Any) -> Iterator[None]:
+    """Run commands on an existing session instead of starting (and stopping) their own.
+
+    The tests run most CLI commands in-process this way, on the one test session; the
+    workspace's `spark` settings then do not apply.
+    """
+    token = _lent_session.set(spark)
+    try:
+        yield
+    finally:
+        _lent_session.reset(token)
+
+
+def configure_logging(debug: bool) -> None:
+    """Our logs on stderr stamped with the run's workflow_id; py4j and pyspark quiet."""
+    handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=debug)
+    handler.addFilter(WorkflowIdFilter())
+    handler.setFormatter(logging.Formatter("[%(workflow_id)s] %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    for noisy in ("py4j", "pyspark"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.ERROR)
+
+
+def emit(document: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
+    """Print exactly one JSON document on stdout, or the human rendering on stderr."""
+    if wants_json(as_json):
+        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    else:
+        render()
+
+
+NUMERIC_COLUMNS = ("rows", "value", "requested", "resolved", "rate", "seconds")
+
+
+def new_table(
+    title: str, columns: Sequence[str], numeric: Sequence[str] = NUMERIC_COLUMNS
+) -> Table:
+    """A left-titled rich table; numeric columns right-aligned."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left")
+    return table
+
+
+def results_table(title: str, results: Sequence[JobResult]) -> Table:
+    table = new_table(title, ("job", "status", "seconds", "key counts", "workflow_id"))
+    for result in results:
+        table.add_row(
+            result.job,
+            result.status,
+            f"{result.seconds:.1f}",
+            summarize_counts(result.counts),
+            result.workflow_id,
+        )
+    return table
+
+
+def summarize_counts(counts: dict[str, Any]) -> str:
+    """A short line for the results table: scalar counts, and rates of nested match stats."""
+    parts = []
+    for key, value in counts.items():
+        if isinstance(value, dict) and "rate" in value:
+            parts.append(
+                f"{key}: {value['resolved']:,}/{value['requested']:,} ({value['rate']:.1%})"
+            )
+        elif isinstance(value, dict) and key == "totals":
+            parts += [f"{k}={v:,}" for k, v in value.items() if isinstance(v, int)]
+        elif isinstance(value, int) and "." not in key:
+            parts.append(f"{key}={value:,}")
+    return ", ".join(parts[:4])
+
+
+@contextmanager
+def spark_session(workspace: Workspace, master: str | None) -> Iterator[Any]:
+    """The CLI process builds the one session and is the one that stops it.
+
+    Under `lend_session` (tests, a notebook) the lent session is used and left running.
+    """
+    lent = _lent_session.get()
+    if lent is not None:
+        yield lent
+        return
+    spark_config = workspace.config.spark
+    settings = SparkSettings(
+        app_name="partnerkit",
+        master=master or spark_config.master,
+        shuffle_partitions=spark_config.shuffle_partitions,
+        conf=spark_config.conf,
+    )
+    with stderr.status("Starting Spark..."):
+        spark = build_spark(settings)
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def run_spark_job(workspace: Path | None, master: str | None, label: str,
+                  job: Callable[[Workspace, Any], JobResult]) -> JobResult:  # fmt: skip
+    """Load the workspace, start Spark, run one job with a progress display, stop Spark."""
+    loaded = load_workspace(chosen_workspace(workspace))
+    with spark_session(loaded, chosen_master(master)) as spark:
+        with spark_progress(spark, stderr, label):
+            return job(loaded, spark)

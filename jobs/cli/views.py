@@ -1,0 +1,342 @@
+"""Rich renderings for people to read on stderr: job results, profiles, schema fields, coverage."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from governance.policies import Evaluation
+from jobs.cli.output import new_table
+from jobs.runtime.runs import JobResult
+from schemas.models import FieldDef
+from schemas.namespaces import NamespaceCatalog
+from schemas.registry import PARTNER_PLACEHOLDER
+
+
+def prepare_table(result: JobResult) -> Table:
+    table = new_table(f"seed_prepare {result.workflow_id}", ("count", "value"))
+    for key, value in result.counts.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    return table
+
+
+def match_tables(result: JobResult) -> list[Table]:
+    """One table per partner: overall, per identifier kind, and why profiles went unmatched."""
+    tables = []
+    for partner, stats in result.counts.items():
+        table = new_table(
+            f"match {partner} ({result.workflow_id})", ("scope", "requested", "resolved", "rate")
+        )
+        table.add_row("all profiles", f"{stats['requested']:,}", f"{stats['resolved']:,}",
+                      f"{stats['rate']:.2%}")  # fmt: skip
+        for kind, kind_stats in stats["by_identifier"].items():
+            table.add_row(f"  by {kind}", f"{kind_stats['requested']:,}",
+                          f"{kind_stats['resolved']:,}", f"{kind_stats['rate']:.2%}")  # fmt: skip
+        for reason, count in stats["unmatched"].items():
+            table.add_row(f"  unmatched: {reason}", f"{count:,}", "", "")
+        tables.append(table)
+    return tables
+
+
+def ingest_table(result: JobResult) -> Table:
+    table = new_table(
+        f"partner_ingest {result.workflow_id}",
+        ("source", "batch", "status", "input", "accepted", "quarantined"),
+    )
+    for batch in result.counts.get("batches", []):
+        table.add_row(
+            escape(batch["source"]), batch["batch_id"], batch["status"],
+            f"{batch.get('input_rows', 0):,}", f"{batch.get('accepted_rows', 0):,}",
+            f"{batch.get('quarantined_rows', 0):,}",
+        )  # fmt: skip
+    return table
+
+
+def quality_table(quality: dict[str, Any]) -> Table:
+    table = Table(title="matches against the ground truth", title_justify="left")
+    for key in quality:
+        table.add_column(key, justify="right")
+    table.add_row(*[f"{v:.2%}" if isinstance(v, float) else f"{v:,}" for v in quality.values()])
+    return table
+
+
+def demo_summary(counts: dict[str, Any]) -> Table:
+    """What the generated data holds: ground truth and the messy variants really present."""
+    table = new_table("generated data", ("what", "rows"))
+    for key in (
+        "seeds",
+        "universe",
+        "in_universe",
+        "email_in_universe",
+        "phone_in_universe",
+        "address_in_universe",
+    ):
+        table.add_row(key, f"{counts.get(key, 0):,}")
+    by_kind: dict[str, list[str]] = {}
+    for key, value in counts.items():
+        if key.startswith("variant."):
+            kind, _, variant = key.removeprefix("variant.").partition(":")
+            by_kind.setdefault(kind, []).append(f"{variant} {value:,}")
+    for kind, parts in by_kind.items():
+        table.add_row(f"{kind} variants", ", ".join(parts))
+    return table
+
+
+def evaluation_table(evaluation: Evaluation) -> Table:
+    verdict = "allowed" if evaluation.allowed else "DENIED"
+    labels_used = ", ".join(evaluation.consolidated_labels) or "-"
+    table = new_table(
+        f"{evaluation.action}: {verdict} (labels {labels_used})", ("policy", "why", "remedies")
+    )
+    for violation in evaluation.violations:
+        table.add_row(escape(violation.policy_id), escape("\n".join(violation.chains)),
+                      escape("\n".join(violation.remedies)))  # fmt: skip
+    return table
+
+
+def findings_table(result: JobResult) -> Table:
+    counts = result.counts
+    table = new_table(f"steward check: {counts['errors']} error(s), {counts['warnings']} "
+                      "warning(s)", ("level", "check", "where", "finding"))  # fmt: skip
+    for finding in counts["findings"]:
+        table.add_row(finding["level"], finding["check"], escape(finding["where"]),
+                      escape(finding["message"]))  # fmt: skip
+    if not counts["findings"]:
+        table.add_row("ok", "every check", "", "no findings")
+    return table
+
+
+def activation_summary(result: JobResult) -> Table:
+    counts = result.counts
+    verdict = "ALLOWED" if counts["allowed"] else "BLOCKED"
+    table = new_table(f"activate {counts['segment']} -> {counts['destination']}: {verdict}",
+                      ("what", "detail"))  # fmt: skip
+    for key in ("members", "without_consent", "without_identifiers", "exported_rows", "files",
+                "manifest"):  # fmt: skip
+        if key in counts:
+            value = counts[key]
+            table.add_row(key, f"{value:,}" if isinstance(value, int) else escape(str(value)))
+    for chain in counts["chains"]:
+        table.add_row("violation", escape(chain))
+    for remedy in counts["remedies"]:
+        table.add_row("remedy", escape(remedy))
+    changed = counts.get("changed_since_allowed")
+    if changed:
+        table.add_row("allowed before", f"{changed['at']} ({changed['workflow_id']})")
+        for change in changed["changes"] or ["(no recorded input differs)"]:
+            table.add_row("what changed", escape(change))
+    return table
+
+
+def refusal_table(title: str, counts: dict[str, Any]) -> Table:
+    table = new_table(f"{title}: BLOCKED (dataScience)", ("what", "detail"))
+    for chain in counts.get("chains", []):
+        table.add_row("violation", escape(chain))
+    for remedy in counts.get("remedies", []):
+        table.add_row("remedy", escape(remedy))
+    return table
+
+
+def icp_tables(counts: dict[str, Any]) -> list[Table]:
+    top = new_table(f"ICP {counts['partner']}: {counts.get('members', 0):,} members, top lift",
+                    ("attribute", "value", "members", "rate", "universe", "lift"),
+                    numeric=("members", "rate", "universe", "lift"))  # fmt: skip
+    for row in counts.get("top_lift", [])[:10]:
+        rates = (f"{row['rate']:.1%}", f"{row['universe_rate']:.1%}", f"{row['lift']:.2f}")
+        top.add_row(row["name"], escape(row["value"]), f"{row['count']:,}", *rates)
+    pairs = new_table("top pairs", ("a", "b", "members", "support", "lift"),
+                      numeric=("members", "support", "lift"))  # fmt: skip
+    for pair in counts.get("pairs", [])[:10]:
+        pairs.add_row(escape(pair["a"]), escape(pair["b"]), f"{pair['count']:,}",
+                      f"{pair['support']:.1%}", f"{pair['lift']:.2f}")  # fmt: skip
+    sets = new_table("clusters of 3+ (FP-Growth)", ("items", "members"), numeric=("members",))
+    for itemset in counts.get("itemsets", [])[:10]:
+        sets.add_row(escape(" AND ".join(itemset["items"])), f"{itemset['count']:,}")
+    return [top, pairs, sets]
+
+
+def lookalike_table(result: JobResult, sizes: dict[str, Any] | None = None) -> Table:
+    """A lookalike's outcome: its expression, total and sample (or the refusal)."""
+    if not result.counts.get("allowed"):
+        return refusal_table(result.job, result.counts)
+    table = new_table(f"lookalike {result.counts['partner']}", ("what", "detail"))
+    table.add_row("expression", escape(result.counts["expression"]))
+    table.add_row("total", f"{result.counts['total']:,} of {result.counts['universe_size']:,}")
+    table.add_row("sample", escape(", ".join(result.counts["sample"])))
+    for mode, entry in (sizes or {}).items():
+        table.add_row(f"{mode} size", f"{entry['total']:,}")
+    for name, path in result.outputs.items():
+        table.add_row("saved", f"{escape(name)}: {escape(path)}")
+    return table
+
+
+def compare_table(result: JobResult) -> Table:
+    """Agreement per partner pair, then per attribute."""
+    table = new_table("where partners agree", ("scope", "agree", "disagree", "not comparable",
+                                                "agreement"), numeric=("agree", "disagree",
+                                                "not comparable", "agreement"))  # fmt: skip
+    for pair in result.counts["by_pair"]:
+        rate = pair["agreement_rate"]
+        table.add_row(f"{pair['provider_a']} vs {pair['provider_b']}", f"{pair['agree']:,}",
+                      f"{pair['compared'] - pair['agree']:,}", "",
+                      "-" if rate is None else f"{rate:.1%}")  # fmt: skip
+    single = [r for r in result.counts["by_attribute"] if r["agree"] + r["disagree"] == 0]
+    for row in result.counts["by_attribute"]:
+        if row in single:
+            continue
+        rate = row["agreement_rate"]
+        shown = "-" if rate is None else f"{rate:.1%}"
+        table.add_row(f"  {row['attribute']}", f"{row['agree']:,}", f"{row['disagree']:,}",
+                      f"{row['not_comparable']:,}", shown)  # fmt: skip
+    if single:
+        table.add_row(f"  {len(single)} attributes from one partner only", "", "",
+                      f"{sum(r['not_comparable'] for r in single):,}", "-")  # fmt: skip
+    return table
+
+
+def write_persons(rows: list[dict[str, Any]], output_format: str) -> None:
+    """Print persons on stdout: one JSON document, JSON lines, or CSV with a header."""
+    if output_format == "json":
+        sys.stdout.write(json.dumps({"profiles": rows}, indent=2) + "\n")
+    elif output_format == "jsonl":
+        for row in rows:
+            sys.stdout.write(json.dumps(row) + "\n")
+    else:
+        keys = list(dict.fromkeys(k for row in rows for k in row.get("domains", {})))
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["person_id", *keys])
+        for row in rows:
+            writer.writerow([row["person_id"], *[row.get("domains", {}).get(k, "") for k in keys]])
+
+
+PARTNER_ROOT = "_partner"
+SKIPPED_ROOTS = ("profileId", "identityMap", PARTNER_ROOT)
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in columns:
+        table.add_column(column)
+    return table
+
+
+def leaf_values(record: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, value) for every leaf of a JSON record, in record order."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            pairs += leaf_values(value, f"{path}.")
+        else:
+            pairs.append((path, value))
+    return pairs
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _labels(leaf: FieldDef | None) -> str:
+    return " ".join(leaf.label_codes) if leaf else ""
+
+
+def identities_table(record: Mapping[str, Any], namespaces: NamespaceCatalog) -> Table:
+    table = _table("identities", "namespace", "type", "id", "primary", "state", "links profiles")
+    for code, identities in record.get("identityMap", {}).items():
+        namespace = namespaces.get(code)
+        linked = "yes" if namespace.links_profiles else "no (partner ID, activation only)"
+        for identity in identities:
+            table.add_row(
+                escape(code), namespace.type, escape(identity.get("id", "")),
+                "yes" if identity.get("primary") else "",
+                identity.get("authenticatedState", ""), linked,
+            )  # fmt: skip
+    return table
+
+
+def first_party_table(record: Mapping[str, Any], fields: Mapping[str, FieldDef]) -> Table:
+    table = _table("1P fields", "field", "value", "labels")
+    for path, value in leaf_values(record):
+        if path.split(".", 1)[0] not in SKIPPED_ROOTS:
+            table.add_row(escape(path), escape(_text(value)), _labels(fields.get(path)))
+    return table
+
+
+def partner_card(partner: str, data: Mapping[str, Any], fields: Mapping[str, FieldDef]) -> Panel:
+    """One 'partner enrichment' card: attributes by domain with labels, then provenance."""
+    table = _table("", "domain", "attribute", "value", "labels")
+    provenance = data.get("provenance", {})
+    for path, value in leaf_values(data, f"{PARTNER_ROOT}.{partner}."):
+        leaf = fields.get(path)
+        if ".provenance." in path:
+            continue
+        domain = leaf.domain if leaf and leaf.domain else path.split(".")[2]
+        table.add_row(domain, escape(path.rsplit(".", 1)[-1]), escape(_text(value)),
+                      _labels(leaf))  # fmt: skip
+    lines = [
+        f"batch {escape(str(provenance.get('batchId', '')))}, "
+        f"matched on {escape(_text(provenance.get('matchedOn', [])))}, "
+        f"score {provenance.get('overallScore', '')}",
+        f"ingested {provenance.get('ingestedAt', '')}, expires {provenance.get('expiresAt', '')}",
+    ]
+    return Panel(Group(table, *lines), title=f"partner enrichment: {escape(partner)}",
+                 title_align="left")  # fmt: skip
+
+
+def profile_view(record: Mapping[str, Any], fields: Sequence[FieldDef],
+                 namespaces: NamespaceCatalog) -> Group:  # fmt: skip
+    """A profile as a person reads it: identities, 1P fields, one card per partner."""
+    by_path = {leaf.path: leaf for leaf in fields}
+    parts: list[Any] = [
+        f"[bold]profile {escape(str(record.get('profileId', '')))}[/]",
+        identities_table(record, namespaces),
+        first_party_table(record, by_path),
+    ]
+    partners = record.get(PARTNER_ROOT, {})
+    for partner, data in partners.items():
+        parts.append(partner_card(partner, data, by_path))
+    if not partners:
+        parts.append("no partner enrichment on this profile")
+    return Group(*parts)
+
+
+def fields_table(title: str, fields: Sequence[FieldDef], *, with_labels: bool) -> Table:
+    """Flattened fields with type and, when asked, every label with its origin."""
+    columns = ["path", "type"] + (["labels (origin)"] if with_labels else ["values"])
+    table = _table(title, *columns)
+    for leaf in fields:
+        kind = leaf.spark_type.simpleString()
+        if with_labels:
+            extra = "\n".join(label.describe() for label in leaf.labels)
+        else:
+            extra = ", ".join(str(v) for v in leaf.enum) if leaf.enum else ""
+        table.add_row(escape(leaf.path.replace(PARTNER_PLACEHOLDER, "<partner>")), escape(kind),
+                      escape(extra))  # fmt: skip
+    return table
+
+
+def coverage_table(coverage: Mapping[str, Any]) -> Table:
+    """Profiles enriched per partner and per domain."""
+    total = int(coverage.get("profiles", 0))
+    table = _table(f"enrichment coverage ({total:,} profiles)", "partner", "scope", "profiles",
+                   "share")  # fmt: skip
+    for partner, entry in coverage.items():
+        if not isinstance(entry, Mapping):
+            continue
+        rows = [("enriched", entry.get("enriched", 0)),
+                ("with partner ID", entry.get("with_partner_id", 0))]  # fmt: skip
+        rows += [(f"  {domain}", count) for domain, count in entry.get("domains", {}).items()]
+        for scope, count in rows:
+            share = f"{count / total:.1%}" if total else "-"
+            table.add_row(partner, scope, f"{count:,}", share)
+    return table

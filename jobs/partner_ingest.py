@@ -1,0 +1,359 @@
+"""The partner_ingest job: each delivered file becomes one batch, checked, gated, published.
+
+Per file: stage it locally if it is on S3 (on a cluster, executors read `s3a://` directly),
+checksum it (a file loaded before is a duplicate
+and is not loaded again), read every record as text, check rows (quarantining failures with
+reasons), run the Great Expectations gate on the accepted rows, and only then publish the
+batch folder into `partner/<partner>` and its rejects into `quarantine/<partner>` by rename.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, SparkSession
+
+from ingest.errors import QualityGateError, SourceError
+from ingest.identity.detection import require_declared_forms, sample_values
+from ingest.ledger import Ledger
+from ingest.partner_files import (
+    POSITION,
+    FileMapping,
+    IdentifierSpec,
+    accepted_rows,
+    check_rows,
+    duplicate_positions,
+    quarantined_rows,
+    read_rows,
+    require_mapped_columns,
+    with_duplicates,
+)
+from ingest.quality import GateResult, GateSettings, run_gate
+from ingest.sources import (
+    SourceFile,
+    list_sources,
+    read_delivery,
+    s3_fingerprint,
+    stage_s3_object,
+)
+from jobs.config import PartnerConfig, Workspace
+from jobs.runtime.runs import JobResult, RunContext, record_run
+from jobs.warehouse.catalogue import PARTNER_TABLE, QUARANTINE_TABLE
+from schemas.attributes import load_attribute_catalog
+
+JOB = "partner_ingest"
+logger = logging.getLogger(__name__)
+
+
+def file_mapping(partner: PartnerConfig) -> FileMapping:
+    """The checks' view of a partner: columns, declared hash form, catalog value sets."""
+    values = {a.name: a.values for _, a in load_attribute_catalog().attributes()}
+    attributes = {c: domain for domain, cs in partner.mapping.attributes.items() for c in cs}
+    return FileMapping(
+        partner_id=partner.mapping.partner_id,
+        identifiers=tuple(IdentifierSpec(i.column, i.kind) for i in partner.mapping.identifiers),
+        hash_type=partner.hash,
+        encoding=partner.hash_encoding,
+        attributes=attributes,
+        allowed_values={c: values[c] for c in attributes if c in values},
+        confidence=partner.mapping.confidence,
+    )
+
+
+def new_batch_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class BatchPaths:
+    """Where one batch is staged and where it is published (local warehouse)."""
+
+    work: Path
+    accepted: Path
+    quarantine: Path
+
+    @classmethod
+    def of(cls, warehouse: str, partner: str, batch_id: str) -> BatchPaths:
+        root = Path(warehouse.removeprefix("file://"))
+        folder = f"batch_id={batch_id}"
+        return cls(
+            work=root / ".staging" / batch_id,
+            accepted=root / PARTNER_TABLE / partner / folder,
+            quarantine=root / QUARANTINE_TABLE / partner / folder,
+        )
+
+    def staged(self, final: Path) -> Path:
+        return self.work / final.parent.parent.name / final.name
+
+    def publish(self) -> None:
+        """Rename the staged folders into place: the rejects first, the batch last."""
+        for final in (self.quarantine, self.accepted):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self.staged(final).rename(final)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _spark_failure(file: str, error: Exception) -> SourceError:
+    """A readable sentence for failures Spark raises while reading a file."""
+    text = str(error)
+    if "Unexpected end of" in text or "EOFException" in text or "not in GZIP format" in text:
+        return SourceError(file, "the gzip stream is truncated or corrupt; ask for a new copy")
+    if "No FileSystem for scheme" in text and "s3a" in text:
+        return SourceError(
+            file, "this cluster cannot read s3a:// (add hadoop-aws and S3 credentials to Spark)"
+        )
+    if "MALFORMED" in text or "Malformed" in text:
+        return SourceError(file, "the file cannot be parsed in the declared format")
+    # Spark's own text can quote a record, so it is logged at debug level, not shown.
+    logger.debug("reading %s failed: %s", file, text)
+    return SourceError(file, f"Spark could not read the file ({type(error).__name__}; --debug)")
+
+
+@contextmanager
+def timed(seconds: dict[str, float], phase: str) -> Iterator[None]:
+    """Add the wall time of a block to `seconds[phase]` (the batch's time split)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[phase] = round(seconds.get(phase, 0.0) + time.perf_counter() - started, 2)
+
+
+def _count(spark: SparkSession, path: Path) -> int:
+    return spark.read.parquet(str(path)).count()
+
+
+def ingest_file(
+    workspace: Workspace,
+    spark: SparkSession,
+    partner: PartnerConfig,
+    source: SourceFile,
+    job: RunContext,
+    ledger: Ledger,
+) -> dict[str, Any]:
+    """Load one file as one batch; returns its counts (and status) for the job result."""
+    if source.is_s3 and not spark.sparkContext.master.startswith("local"):
+        return _ingest_directly(workspace, spark, partner, source, job, ledger)
+    staging_root = Path(workspace.warehouse.removeprefix("file://")) / ".staging"
+    unpacked = staging_root / f"unpacked-{uuid.uuid4().hex[:8]}"
+    seconds: dict[str, float] = {}
+    try:
+        with timed(seconds, "stage"), _recorded_if_failing(ledger, partner, source, job):
+            if source.is_s3:
+                copy = stage_s3_object(source, unpacked)
+            else:
+                copy = read_delivery(Path(source.uri), uri=source.uri, unpack_to=unpacked)
+        return _ingest_readable(
+            workspace, spark, partner, source, str(copy.path), copy.sha256, seconds, job, ledger
+        )
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+
+
+def _ingest_directly(
+    workspace: Workspace,
+    spark: SparkSession,
+    partner: PartnerConfig,
+    source: SourceFile,
+    job: RunContext,
+    ledger: Ledger,
+) -> dict[str, Any]:
+    """On a cluster, executors read `s3a://` themselves (hadoop-aws and credentials set up
+    by the cluster); the delivery is identified by S3's ETag and size instead of a SHA-256."""
+    seconds: dict[str, float] = {}
+    with timed(seconds, "stage"), _recorded_if_failing(ledger, partner, source, job):
+        fingerprint = s3_fingerprint(source)
+    readable = "s3a://" + source.uri.removeprefix("s3://")
+    return _ingest_readable(
+        workspace, spark, partner, source, readable, fingerprint, seconds, job, ledger
+    )
+
+
+@contextmanager
+def _recorded_if_failing(
+    ledger: Ledger, partner: PartnerConfig, source: SourceFile, job: RunContext
+) -> Iterator[None]:
+    """A delivery that cannot even be staged (missing, denied, truncated) still gets a batch
+    row, marked failed with the reason, so `partnerkit batches` shows every attempt."""
+    try:
+        yield
+    except SourceError as error:
+        batch_id = new_batch_id()
+        ledger.start_batch(
+            batch_id=batch_id, partner=partner.name, source_uri=source.uri,
+            size_bytes=source.size, checksum="", workflow_id=job.workflow_id,
+        )  # fmt: skip
+        ledger.finish_batch(batch_id, status="failed", error=str(error))
+        raise
+
+
+def _ingest_readable(
+    workspace: Workspace,
+    spark: SparkSession,
+    partner: PartnerConfig,
+    source: SourceFile,
+    readable: str,
+    checksum: str,
+    seconds: dict[str, float],
+    job: RunContext,
+    ledger: Ledger,
+) -> dict[str, Any]:
+    batch_id = new_batch_id()
+    previous = ledger.loaded_batch(partner.name, checksum)
+    ledger.start_batch(
+        batch_id=batch_id, partner=partner.name, source_uri=source.uri, size_bytes=source.size,
+        checksum=checksum, workflow_id=job.workflow_id,
+        status="duplicate" if previous else "running", duplicate_of=previous,
+    )  # fmt: skip
+    if previous:
+        logger.warning("%s: already loaded as batch %s; not loaded again", source.uri, previous)
+        return {"batch_id": batch_id, "status": "duplicate", "duplicate_of": previous}
+    paths = BatchPaths.of(workspace.warehouse, partner.name, batch_id)
+    counts: dict[str, Any] = {"batch_id": batch_id, "seconds": seconds}
+    try:
+        counts.update(_load_batch(workspace, spark, partner, source, readable, paths, seconds, job))
+    except Exception as error:
+        paths.discard()
+        failure = error
+        if isinstance(error, Py4JJavaError | PySparkException):
+            failure = _spark_failure(source.uri, error)
+        ledger.finish_batch(batch_id, status="failed", counts=counts, error=str(failure))
+        if failure is not error:
+            raise failure from None
+        raise
+    ledger.finish_batch(batch_id, status="loaded", counts=counts)
+    return {**counts, "status": "loaded"}
+
+
+def _load_batch(
+    workspace: Workspace,
+    spark: SparkSession,
+    partner: PartnerConfig,
+    source: SourceFile,
+    readable: str,
+    paths: BatchPaths,
+    seconds: dict[str, float],
+    job: RunContext,
+) -> dict[str, Any]:
+    mapping = file_mapping(partner)
+    batch_id = paths.work.name
+    with timed(seconds, "read_check"):
+        rows = read_rows(
+            spark, readable, file_format=partner.source.format, options=partner.source.options
+        )
+        extras = require_mapped_columns(rows, mapping, file=source.uri)
+        identifier_columns = [i.column for i in mapping.identifiers]
+        require_declared_forms(
+            sample_values(rows.drop(POSITION), identifier_columns),
+            {i.column: (i.kind, partner.hash, partner.hash_encoding) for i in mapping.identifiers},
+            file=source.uri,
+        )
+        checked_path = paths.work / "checked"
+        # A scratch copy read twice, then deleted: uncompressed saves CPU (hashes do not
+        # compress; attribute columns are dictionary-encoded either way).
+        check_rows(rows, mapping).write.option("compression", "none").parquet(str(checked_path))
+        checked = spark.read.parquet(str(checked_path))
+        input_rows = checked.count()
+    if input_rows == 0:
+        raise SourceError(source.uri, "the file has a header but no rows")
+    accepted_path = paths.staged(paths.accepted)
+    quarantine_path = paths.staged(paths.quarantine)
+    with timed(seconds, "write"):
+        # Duplicates come from a narrow window, written once: the two writes below reuse it.
+        duplicates_path = paths.work / "duplicates"
+        duplicate_positions(checked, mapping.partner_id).write.parquet(str(duplicates_path))
+        judged: DataFrame = with_duplicates(checked, spark.read.parquet(str(duplicates_path)))
+        accepted = accepted_rows(judged, mapping, batch_id=batch_id, workflow_id=job.workflow_id)
+        # The `batch_id=` folder carries the batch ID; a copy inside the files would make
+        # Spark's partition discovery see the column twice.
+        accepted.drop("batch_id").write.parquet(str(accepted_path))
+        quarantined_rows(
+            judged, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
+        ).drop("batch_id").write.parquet(str(quarantine_path))
+        accepted_count = _count(spark, accepted_path)
+        quarantined_count = _count(spark, quarantine_path)
+    if accepted_count + quarantined_count != input_rows:
+        raise RuntimeError(
+            f"{source.uri}: counts do not reconcile: {input_rows} input rows, "
+            f"{accepted_count} accepted + {quarantined_count} quarantined"
+        )
+    counts: dict[str, Any] = {
+        "input_rows": input_rows,
+        "accepted_rows": accepted_count,
+        "quarantined_rows": quarantined_count,
+        "unmapped_columns": extras,
+    }
+    with timed(seconds, "gate"):
+        gate = _run_gate(spark, partner, accepted_path, batch_id, input_rows, workspace)
+    counts["gate"] = {"success": gate.success, "evaluated": gate.evaluated}
+    if gate.docs_index:
+        counts["data_docs"] = gate.docs_index
+    if not gate.success:
+        raise QualityGateError(file=source.uri, failures=gate.failures, report=gate.docs_index)
+    with timed(seconds, "publish"):
+        paths.publish()
+    job.outputs[f"{PARTNER_TABLE}.{partner.name}.{batch_id}"] = str(paths.accepted)
+    return counts
+
+
+def _run_gate(
+    spark: SparkSession,
+    partner: PartnerConfig,
+    accepted_path: Path,
+    batch_id: str,
+    input_rows: int,
+    workspace: Workspace,
+) -> GateResult:
+    return run_gate(
+        spark.read.parquet(str(accepted_path)),
+        name=f"{partner.name}_{batch_id.replace('-', '_')}",
+        settings=GateSettings(
+            max_quarantined_share=partner.quality.max_quarantined_share,
+            min_non_null=partner.quality.min_non_null,
+            expectations=[e.model_dump() for e in partner.quality.expectations],
+        ),
+        input_rows=input_rows,
+        allowed_values={},
+        docs_dir=workspace.reports_dir / "data_docs" / partner.name,
+    )
+
+
+def run(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: str,
+    sources: list[str] | None = None,
+) -> JobResult:
+    """Ingest the named sources (default: the partner's configured source), one batch each."""
+    partner_config = workspace.partner(partner)
+    uris = sources or [workspace.resolve(partner_config.source.path)]
+    ledger = Ledger(workspace.ledger_path)
+    with record_run(ledger, JOB) as job:
+        files = list_sources(uris)
+        totals = {"files": len(files), "loaded": 0, "duplicate": 0, "input_rows": 0,
+                  "accepted_rows": 0, "quarantined_rows": 0}  # fmt: skip
+        job.counts["totals"] = totals
+        batches: list[dict[str, Any]] = []
+        job.counts["batches"] = batches
+        for source in files:
+            outcome = ingest_file(workspace, spark, partner_config, source, job, ledger)
+            batches.append({"source": source.uri, **outcome})
+            totals[outcome["status"]] += 1
+            for key in ("input_rows", "accepted_rows", "quarantined_rows"):
+                totals[key] += int(outcome.get(key, 0))
+    return job.result()

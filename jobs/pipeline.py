@@ -1,0 +1,209 @@
+"""Runs that chain several jobs: the demo, prepare-then-match, a lookalike the ICP suggests.
+
+The only module besides the CLI that imports job modules: a job never calls another job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from jobs import activate, compare, enrich, generate, icp, lookalike, match, segments, steward
+from jobs import partner_ingest as ingest
+from jobs import seed_prepare as prepare
+from jobs.config import PartnerConfig, Workspace
+from jobs.demo.synthetic import GeneratorSettings
+from jobs.errors import WorkspaceError
+from jobs.runtime.runs import JobResult, submit_in_context
+
+logger = logging.getLogger(__name__)
+
+DEMO_BUCKET = "partnerkit-demo"
+DEMO_PARTNER = "acme"
+DEMO_PROSPECTS = "icp_precision"
+DEMO_ACTIVATIONS = (
+    ("high_earning_homeowners", "web_personalization"),  # allowed: files + manifest on S3
+    ("high_earning_homeowners", "data_broker"),  # blocked: 3PD data to a third party
+)
+SUGGESTION_MODES = ("precision", "reach", "hybrid")
+
+Stage = Callable[[str], AbstractContextManager[Any]]
+
+
+def no_display(_name: str) -> AbstractContextManager[Any]:
+    return nullcontext()
+
+
+def prepare_and_match(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: str | None = None,
+    export_format: str | None = None,
+) -> tuple[JobResult, JobResult]:
+    """Seed prepare, then match, in one session; the prepare result and the match result.
+
+    Matching needs only `seed_identifiers`, so it starts as soon as those are written, while
+    prepare's `seeds` table and rows quarantine are still being written on its thread: those
+    writes fill the cores that the match's planning and broadcast would leave idle.
+    """
+    identifiers_written = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        prepared = submit_in_context(
+            pool, prepare.run, workspace, spark,
+            partner=partner, identifiers_written=identifiers_written,
+        )  # fmt: skip
+        while not identifiers_written.wait(0.2):
+            if prepared.done():
+                prepared.result()  # it ended before writing them: raise its error here
+        matched = match.run(workspace, spark, partner=partner, export_format=export_format)
+        return prepared.result(), matched
+
+
+@dataclass
+class SuggestedLookalike:
+    """A lookalike from an ICP suggestion, and the size every suggested mode would have."""
+
+    result: JobResult
+    sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def suggested_lookalike(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: str,
+    mode: str,
+    exclude_customers: bool = False,
+    near: tuple[float, float] | None = None,
+    radius: tuple[float, str] | None = None,
+    save: str | None = None,
+) -> SuggestedLookalike:
+    """Run the ICP, size each expression it suggests, then build the one of `mode`.
+
+    A refused ICP (a policy forbids the data science) is returned as the result itself.
+    """
+    analysis = icp.run(workspace, spark, partner=partner)
+    if not analysis.counts["allowed"]:
+        return SuggestedLookalike(analysis)
+    sizes: dict[str, dict[str, Any]] = {}
+    for name, candidate in analysis.counts.get("suggestions", {}).items():
+        sized = lookalike.run(workspace, spark, partner=partner, expression=candidate,
+                              exclude_customers=exclude_customers)  # fmt: skip
+        sizes[name] = {"expression": candidate, "total": sized.counts.get("total")}
+    if mode not in sizes:
+        raise WorkspaceError(f"--suggest {mode}", "an ICP with enough members for that "
+                             "approach (try a lower --min-support)")  # fmt: skip
+    result = lookalike.run(workspace, spark, partner=partner, expression=sizes[mode]["expression"],
+                           exclude_customers=exclude_customers, near=near, radius=radius,
+                           save=save)  # fmt: skip
+    return SuggestedLookalike(result, sizes)
+
+
+@dataclass
+class DemoRun:
+    results: list[JobResult]
+    ground_truth: dict[str, Any]
+
+
+def run_demo(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    settings: GeneratorSettings,
+    stage: Stage = no_display,
+) -> DemoRun:
+    """Every job once on freshly generated data, then the matches scored on the ground truth.
+
+    `stage(name)` wraps each job (the CLI shows a progress display there).
+    """
+    results: list[JobResult] = []
+    stages: list[tuple[str, Callable[[], JobResult]]] = [
+        ("generate", lambda: generate.run(workspace, spark, settings=settings)),
+        *[
+            (f"ingest {p.name}", lambda p=p: ingest_demo_partner(workspace, spark, p))
+            for p in workspace.config.partners
+        ],  # fmt: skip
+        ("prepare", lambda: prepare.run(workspace, spark)),
+        ("match", lambda: match.run(workspace, spark)),
+        ("enrich", lambda: enrich.run(workspace, spark, validate_rows=0)),
+        ("check", lambda: steward.run(workspace)),
+        ("compare", lambda: compare.run(workspace, spark)),
+        ("segments", lambda: segments.run(workspace, spark)),
+        *[
+            (f"activate {s} -> {d}", lambda s=s, d=d: demo_activation(workspace, spark, s, d))
+            for s, d in DEMO_ACTIVATIONS
+        ],  # fmt: skip
+        ("icp", lambda: icp.run(workspace, spark, partner=DEMO_PARTNER)),
+        ("lookalike", lambda: demo_lookalike(workspace, spark, results[-1])),
+        (
+            "activate prospects",
+            lambda: activate.run_prospects(
+                workspace, spark, prospects=DEMO_PROSPECTS, destination="partner_id_audience"
+            ),
+        ),
+    ]
+    for name, job in stages:
+        with stage(name):
+            results.append(job())
+    return DemoRun(results, generate.evaluate(workspace, spark))
+
+
+def demo_lookalike(workspace: Workspace, spark: SparkSession, icp_result: JobResult) -> JobResult:
+    """The ICP's precision expression over the universe, customers excluded, saved."""
+    expression = icp_result.counts.get("suggestions", {}).get("precision")
+    if expression is None:  # too few members for a 3-attribute cluster: use the top attribute
+        top = icp_result.counts["top_lift"][0]
+        expression = top["cluster_hash"]
+    return lookalike.run(workspace, spark, partner=DEMO_PARTNER, expression=expression,
+                         exclude_customers=True, save=DEMO_PROSPECTS)  # fmt: skip
+
+
+def demo_activation(
+    workspace: Workspace, spark: SparkSession, segment: str, destination: str
+) -> JobResult:
+    """One demo activation; an S3 destination goes to a local moto server on 127.0.0.1."""
+    from jobs.runtime.local_s3 import local_s3_server, moto_available
+
+    target = workspace.destination(destination)
+    if target.type != "s3":
+        return activate.run(workspace, spark, segment=segment, destination=destination)
+    if not moto_available():
+        logger.warning("moto is not installed: %s is evaluated but not written", destination)
+        return activate.run(workspace, spark, segment=segment, destination=destination,
+                            dry_run=True)  # fmt: skip
+    from ingest.sources import ensure_bucket, split_s3_uri
+
+    with local_s3_server():
+        ensure_bucket(split_s3_uri(target.path.rstrip("/") + "/")[0])
+        return activate.run(workspace, spark, segment=segment, destination=destination)
+
+
+def ingest_demo_partner(
+    workspace: Workspace, spark: SparkSession, partner: PartnerConfig
+) -> JobResult:
+    """Upload a partner's generated files to a local S3 (moto) and ingest them from s3://.
+
+    Without moto installed (`pip install 'partnerkit[demo]'`) the files are ingested from disk.
+    """
+    from ingest.sources import ensure_bucket, list_local, upload_files
+    from jobs.runtime.local_s3 import local_s3_server, moto_available
+
+    local = workspace.resolve(partner.source.path)
+    if not moto_available():
+        logger.warning("moto is not installed: ingesting the demo files from disk, not S3")
+        return ingest.run(workspace, spark, partner=partner.name)
+    with local_s3_server():
+        ensure_bucket(DEMO_BUCKET)
+        files = [Path(f.uri) for f in list_local(local)]
+        upload_files(files, DEMO_BUCKET, partner.name)
+        source = f"s3://{DEMO_BUCKET}/{partner.name}/"
+        return ingest.run(workspace, spark, partner=partner.name, sources=[source])

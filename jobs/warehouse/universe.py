@@ -1,0 +1,135 @@
+"""Reading a partner universe for matching: the ingested table, else the delivery itself.
+
+After `partnerkit ingest`, the universe is `partner/<partner>` in the warehouse: every batch
+already checked (hash forms, duplicates) and stored as Parquet, so matching scans only the
+identifier columns. Without an ingested batch, the configured delivery is read directly
+(mapped columns checked, hash forms verified on a sample) so a first trial needs no ingest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ingest.audiences.icp import attribute_clusters, select_clusters
+from ingest.identity.detection import require_declared_forms, sample_values
+from ingest.ledger import Ledger
+from ingest.matching import IdentifierSource, universe_identifiers
+from ingest.readers import read_file, require_columns
+from jobs.config import PartnerConfig, Workspace
+from jobs.errors import WorkspaceError
+from jobs.warehouse.catalogue import CLUSTERS_TABLE, PARTNER_TABLE
+from jobs.warehouse.tables import write_table
+
+logger = logging.getLogger(__name__)
+
+
+def current_universe(workspace: Workspace, spark: SparkSession, partner: str) -> DataFrame | None:
+    """The batches of the partner's latest delivery (see Ledger.current_batches), or None."""
+    batch_ids = Ledger(workspace.ledger_path).current_batches(partner)
+    if not batch_ids:
+        return None
+    table = f"{workspace.warehouse.rstrip('/')}/{PARTNER_TABLE}/{partner}"
+    folders = [f"{table}/batch_id={batch_id}" for batch_id in batch_ids]
+    return spark.read.option("basePath", table).parquet(*folders)
+
+
+def load_universe_identifiers(
+    workspace: Workspace, spark: SparkSession, partner: PartnerConfig
+) -> tuple[DataFrame, dict[str, object]]:
+    """The universe in long (person, kind, hash bytes) form, and where it came from.
+
+    Raises MissingColumnsError or HashMismatchError naming the file before any join runs.
+    """
+    mapping = partner.mapping
+    identifiers = [IdentifierSource(i.column, i.kind) for i in mapping.identifiers]
+    universe = current_universe(workspace, spark, partner.name)
+    if universe is not None:
+        confidence = "confidence" if mapping.confidence else None
+        return universe_identifiers(
+            universe, partner_id="partner_id", identifiers=identifiers, confidence=confidence,
+            hash_type=partner.hash, encoding=partner.hash_encoding,
+        ), {"source": f"{PARTNER_TABLE}/{partner.name}", "format": "ingested batches"}  # fmt: skip
+    source = workspace.resolve(partner.source.path)
+    local = "://" not in source and not any(wildcard in source for wildcard in "*?[")
+    if local and not Path(source).exists():
+        raise WorkspaceError(
+            source, f"partner {partner.name}'s delivery (its source.path), or an ingested batch: "
+            f"`partnerkit ingest --partner {partner.name} SOURCE`",
+        )  # fmt: skip
+    logger.info("partner %s has no ingested batch; reading %s directly", partner.name, source)
+    universe = read_file(
+        spark, source, file_format=partner.source.format, options=partner.source.options
+    )
+    identifier_columns = [i.column for i in mapping.identifiers]
+    require_columns(
+        universe, [mapping.partner_id, mapping.confidence, *identifier_columns], file=source
+    )
+    detected = require_declared_forms(
+        sample_values(universe, identifier_columns),
+        {i.column: (i.kind, partner.hash, partner.hash_encoding) for i in mapping.identifiers},
+        file=source,
+    )
+    return universe_identifiers(
+        universe, partner_id=mapping.partner_id, identifiers=identifiers,
+        confidence=mapping.confidence, hash_type=partner.hash, encoding=partner.hash_encoding,
+    ), {"source": partner.source.path, "format": partner.source.format,
+        "detected_forms": detected}  # fmt: skip
+
+
+def partner_attribute_columns(partner: PartnerConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """Attribute name -> universe column, and attribute name -> domain (names = columns)."""
+    columns = {c: c for cols in partner.mapping.attributes.values() for c in cols}
+    domains = {c: d for d, cols in partner.mapping.attributes.items() for c in cols}
+    return columns, domains
+
+
+def load_clusters(workspace: Workspace, spark: SparkSession, partner: PartnerConfig
+                  ) -> tuple[DataFrame, int]:  # fmt: skip
+    """The partner's attribute clusters and universe size, rebuilt when the delivery changed.
+
+    Stored as `clusters/<partner>` with the batch IDs it was built from, so a new delivery
+    (a new `partnerkit ingest`) rebuilds it and an unchanged one is read back.
+    """
+    batches = ",".join(Ledger(workspace.ledger_path).current_batches(partner.name))
+    universe = current_universe(workspace, spark, partner.name)
+    if universe is None:
+        expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
+        raise WorkspaceError(f"partner/{partner.name}", expected)
+    path = f"{workspace.warehouse.rstrip('/')}/{CLUSTERS_TABLE}/{partner.name}"
+    if "://" in path or Path(path).is_dir():
+        try:
+            stored = spark.read.parquet(path)
+            first = stored.select("source_batches", "universe_size").first()
+            if first is not None and first["source_batches"] == batches:
+                return stored.drop("source_batches", "universe_size"), int(first["universe_size"])
+        except Exception:  # AnalysisException: not built yet (an object store path)
+            logger.info("no cluster table for %s yet", partner.name)
+    logger.info("building clusters for %s", partner.name)
+    columns, domains = partner_attribute_columns(partner)
+    size = universe.select("partner_id").distinct().count()
+    clusters = attribute_clusters(universe, partner=partner.name, attributes=columns,
+                                  domains=domains)  # fmt: skip
+    write_table(clusters.withColumns({"source_batches": F.lit(batches),
+                                      "universe_size": F.lit(size)}),
+                workspace.warehouse, f"{CLUSTERS_TABLE}/{partner.name}")  # fmt: skip
+    return spark.read.parquet(path).drop("source_batches", "universe_size"), size
+
+
+def list_clusters(
+    workspace: Workspace,
+    spark: SparkSession,
+    partner: PartnerConfig,
+    *,
+    names: Collection[str] = (),
+    values: Collection[str] = (),
+) -> tuple[list[dict[str, Any]], int]:
+    """The partner's clusters with the given names and values as rows, and the universe size."""
+    clusters, size = load_clusters(workspace, spark, partner)
+    chosen = select_clusters(clusters, names=names, values=values)
+    return [row.asDict() for row in chosen.collect()], size

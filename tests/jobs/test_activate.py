@@ -1,0 +1,275 @@
+"""Activation end to end on a small profiles table: blocked, allowed (local and S3), consent,
+ad-platform layouts, atomicity and continuous enforcement."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from pyspark.sql import SparkSession
+
+from ingest.ledger import Ledger
+from jobs import activate, segments
+from jobs.config import Workspace
+from jobs.warehouse.tables import table_path
+from jobs.workspace_schema import profile_fields
+from schemas.registry import to_struct_type
+from tests.conftest import EditConfig
+
+PARTNER = {"provenance": {"partner": "acme", "expiresAt": "2100-01-01T00:00:00"}}
+# Emails and phones from the identity case table (tests/ingest/identity/cases.py), whose
+# normalized forms follow Meta's and Google's published rules.
+PROFILES = [
+    {"profileId": "C1", "loyalty": {"tier": "Gold"},
+     "personalEmail": {"address": " John.Doe+Spam@Gmail.com "},
+     "mobilePhone": {"number": "(201) 555-0100"}, "homeAddress": {"countryCode": "US"},
+     "consents": {"marketing": {"email": {"val": "y"}}},
+     "identityMap": {"CRMID": [{"id": "C1"}], "acmePersonId": [{"id": "P1"}]},
+     "_partner": {"acme": {**PARTNER, "financial": {"householdNetWorthRange": "$1M+"},
+                           "lifestyle": {"isHomeOwner": "Yes"}}}},
+    {"profileId": "C2", "loyalty": {"tier": "Gold"},
+     "personalEmail": {"address": "c2@example.com"},
+     "consents": {"marketing": {"email": {"val": "n"}}},
+     "identityMap": {"CRMID": [{"id": "C2"}]}},
+    {"profileId": "C3", "loyalty": {"tier": "Silver"},
+     "identityMap": {"CRMID": [{"id": "C3"}], "acmePersonId": [{"id": "P3"}]},
+     "_partner": {"acme": {**PARTNER, "financial": {"householdNetWorthRange": "$500K-$1M"},
+                           "lifestyle": {"isHomeOwner": "Yes"}}}},
+    {"profileId": "C4", "loyalty": {"tier": "Gold"},
+     "personalEmail": {"address": "John.Doe@GoogleMail.com"},
+     "consents": {"marketing": {"email": {"val": "y"}}},
+     "identityMap": {"CRMID": [{"id": "C4"}]}},
+]  # fmt: skip
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def workspace(spark: SparkSession, tmp_path: Path, edit_config: EditConfig) -> Workspace:
+    """A starter workspace (its segments and destinations) with a four-profile table."""
+
+    def local_destinations(data: dict) -> None:
+        data["destinations"].append({
+            "name": "google_ads", "type": "file", "path": "exports/google_ads",
+            "format": "google_customer_match", "marketing_actions": ["crossSiteTargeting"],
+            "consent_field": "consents.marketing.email.val",
+        })  # fmt: skip
+
+    loaded = edit_config(tmp_path, local_destinations)
+    struct = to_struct_type(profile_fields(loaded))
+    lines = spark.sparkContext.parallelize([json.dumps(p) for p in PROFILES])
+    frame = spark.read.schema(struct).json(lines)
+    frame.write.parquet(table_path(loaded.warehouse, "profiles"))
+    return loaded
+
+
+def test_blocked_activation_writes_nothing_and_explains_the_chain(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    result = activate.run(workspace, spark, segment="high_earning_homeowners",
+                          destination="data_broker")  # fmt: skip
+    counts = result.counts
+    assert counts["allowed"] is False
+    assert any(chain.startswith("policy no_third_party_resale (No resale of third-party data) "
+                                "-> condition 3PD -> action exportToThirdParty -> label 3PD")
+               and chain.endswith("-> segment high_earning_homeowners -> destination data_broker")
+               for chain in counts["chains"])  # fmt: skip
+    assert "stop exporting _partner.acme.financial.householdNetWorthRange to destination " \
+        "data_broker" in counts["remedies"]  # fmt: skip
+    assert not (workspace.root / "exports" / "data_broker").exists()
+    (run,) = Ledger(workspace.ledger_path).runs(job="activate")
+    (event,) = Ledger(workspace.ledger_path).events(run.workflow_id)
+    assert event["kind"] == "activation_decision" and event["payload"]["allowed"] is False
+
+
+def test_allowed_activation_to_s3_splits_files_and_writes_the_manifest_last(
+    spark: SparkSession, workspace: Workspace, s3_endpoint: str, edit_config: EditConfig
+) -> None:
+    boto3.client("s3").create_bucket(Bucket="act-allowed")
+    loaded = edit_config(workspace.root, lambda d: d["destinations"][0].update(
+        path="s3://act-allowed/out", max_rows_per_file=1))  # fmt: skip
+    result = activate.run(loaded, spark, segment="high_earning_homeowners",
+                          destination="web_personalization")  # fmt: skip
+    assert result.counts["allowed"] and result.counts["members"] == 2
+    assert (result.counts["files"], result.counts["exported_rows"]) == (2, 2)
+    client = boto3.client("s3")
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="act-allowed")["Contents"])
+    assert not [k for k in keys if "_staging" in k]
+    (manifest_key,) = [k for k in keys if k.endswith("manifest.json")]
+    manifest = json.loads(client.get_object(Bucket="act-allowed", Key=manifest_key)["Body"].read())
+    folder = manifest_key.rsplit("/", 1)[0]
+    for entry in manifest["files"]:
+        body = client.get_object(Bucket="act-allowed", Key=f"{folder}/{entry['name']}")["Body"]
+        assert hashlib.sha256(body.read()).hexdigest() == entry["sha256"]
+    assert manifest["rows"] == 2 and manifest["segment"] == "high_earning_homeowners"
+    assert manifest["labels"]["dataset partner/acme"] == ["3PD", "acme_contract"]
+    assert "restrict_onsite_personalization" in manifest["policies_evaluated"][
+        "onsitePersonalization"]  # fmt: skip
+
+
+def read_export(manifest: Path) -> list[dict[str, str]]:
+    rows = []
+    for entry in json.loads(manifest.read_text(encoding="utf-8"))["files"]:
+        with (manifest.parent / entry["name"]).open(encoding="utf-8") as handle:
+            rows += list(csv.DictReader(handle))
+    return rows
+
+
+def test_meta_layout_exports_consenting_members_hashed_by_the_meta_rules(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    result = activate.run(workspace, spark, segment="loyal_gold", destination="meta_ads")
+    counts = result.counts
+    assert (counts["members"], counts["without_consent"], counts["exported_rows"]) == (3, 1, 2)
+    rows = read_export(Path(counts["manifest"]))
+    assert set(rows[0]) == {"email", "phone"}
+    assert {r["email"] for r in rows} == {
+        sha256("john.doe+spam@gmail.com"), sha256("john.doe@googlemail.com"),
+    }  # fmt: skip
+    assert {r["phone"] for r in rows} == {sha256("12015550100"), ""}
+
+
+def test_google_layout_uses_the_google_rules_and_headers(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    result = activate.run(workspace, spark, segment="loyal_gold", destination="google_ads")
+    rows = read_export(Path(result.counts["manifest"]))
+    assert set(rows[0]) == {"Email", "Phone"}
+    assert {r["Phone"] for r in rows} == {sha256("+12015550100"), ""}
+    assert sha256("john.doe@googlemail.com") in {r["Email"] for r in rows}
+
+
+def test_killed_local_export_leaves_no_manifest_and_no_visible_files(
+    spark: SparkSession, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def die(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt("killed before publishing")
+
+    monkeypatch.setattr(activate, "publish_local", die)
+    with pytest.raises(KeyboardInterrupt):
+        activate.run(workspace, spark, segment="loyal_gold", destination="meta_ads")
+    folder = workspace.root / "exports" / "meta_ads"
+    assert [p.name.startswith(".staging-") for p in folder.iterdir()] == [True]
+    assert not list(folder.rglob("manifest.json"))
+
+
+def test_killed_s3_export_leaves_only_staging_objects(
+    spark: SparkSession,
+    workspace: Workspace,
+    s3_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    edit_config: EditConfig,
+) -> None:
+    boto3.client("s3").create_bucket(Bucket="act-killed")
+    loaded = edit_config(workspace.root, lambda d: d["destinations"][0].update(
+        path="s3://act-killed/out"))  # fmt: skip
+
+    class DiesOnCopy:
+        def __init__(self) -> None:
+            self.client = boto3.client("s3")
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.client, name)
+
+        def copy(self, *_args: object, **_kwargs: object) -> None:
+            raise KeyboardInterrupt("killed while publishing")
+
+    monkeypatch.setattr("jobs.warehouse.delivery.s3_client", DiesOnCopy)
+    with pytest.raises(KeyboardInterrupt):
+        activate.run(loaded, spark, segment="high_earning_homeowners",
+                     destination="web_personalization")  # fmt: skip
+    listed = boto3.client("s3").list_objects_v2(Bucket="act-killed").get("Contents", [])
+    keys = [o["Key"] for o in listed]
+    assert keys and all("/_staging/" in k for k in keys)
+    assert not [k for k in keys if k.endswith("manifest.json")]
+
+
+def test_policy_change_blocks_a_previously_allowed_activation_and_says_what_changed(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    allowed = activate.run(workspace, spark, segment="high_earning_homeowners",
+                           destination="web_personalization", dry_run=True)  # fmt: skip
+    assert allowed.counts["allowed"] and allowed.counts["members"] == 2
+
+    def no_3pd_onsite(data: dict) -> None:
+        data["governance"]["policies"].append({
+            "id": "no_3pd_onsite", "name": "No partner data onsite",
+            "marketing_actions": ["onsitePersonalization"], "deny": {"label": "3PD"},
+        })  # fmt: skip
+
+    changed = edit_config(workspace.root, no_3pd_onsite)
+    blocked = activate.run(changed, spark, segment="high_earning_homeowners",
+                           destination="web_personalization")  # fmt: skip
+    assert blocked.counts["allowed"] is False
+    since = blocked.counts["changed_since_allowed"]
+    assert since["workflow_id"] == allowed.workflow_id
+    assert since["changes"] == ["policy no_3pd_onsite added"]
+
+
+def test_segments_job_counts_members_and_rejects_a_bad_predicate(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    result = segments.run(workspace, spark)
+    assert result.counts["high_earning_homeowners"]["members"] == 2
+    assert result.counts["loyal_gold"] == {"members": 3, "fields": ["loyalty.tier"]}
+    bad = edit_config(workspace.root, lambda d: d["segments"][1].update(
+        predicate="loyalty.tier = 'Gold' OR 1 IN (SELECT 1)"))  # fmt: skip
+    from governance.errors import SegmentError
+
+    with pytest.raises(SegmentError, match="segment loyal_gold predicate: position 31"):
+        segments.run(bad, spark, name="loyal_gold")
+
+
+def save_prospects(spark: SparkSession, workspace: Workspace, name: str) -> None:
+    from jobs.warehouse.tables import save_prospect_lineage, write_table
+
+    persons = spark.createDataFrame([("P7",), ("P8",), ("P9",)], "partner_id string")
+    path = write_table(persons, workspace.warehouse, f"prospects/{name}")
+    save_prospect_lineage(path, partner="acme", expression="is_home_owner=Yes",
+                          fields=["_partner.acme.lifestyle.isHomeOwner"])  # fmt: skip
+
+
+def test_prospect_audience_activates_partner_ids_under_policy(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    save_prospects(spark, workspace, "owners")
+    result = activate.run_prospects(workspace, spark, prospects="owners",
+                                    destination="partner_id_audience")  # fmt: skip
+    assert result.counts["allowed"] and result.counts["exported_rows"] == 3
+    rows = read_export(Path(result.counts["manifest"]))
+    assert sorted(r["acmePersonId"] for r in rows) == ["P7", "P8", "P9"]
+
+
+def test_prospect_audience_to_a_third_party_is_blocked_by_3pd(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    save_prospects(spark, workspace, "owners")
+
+    def to_third_party(data: dict) -> None:
+        (audience,) = [d for d in data["destinations"] if d["name"] == "partner_id_audience"]
+        audience["marketing_actions"] = ["exportToThirdParty"]
+
+    loaded = edit_config(workspace.root, to_third_party)
+    result = activate.run_prospects(loaded, spark, prospects="owners",
+                                    destination="partner_id_audience")  # fmt: skip
+    assert result.counts["allowed"] is False
+    assert any(c.endswith("-> segment prospects/owners -> destination partner_id_audience")
+               and "field _partner.acme.lifestyle.isHomeOwner (in the segment predicate)" in c
+               for c in result.counts["chains"])  # fmt: skip
+    assert not (workspace.root / "exports" / "prospects").exists()
+
+
+def test_prospects_cannot_go_where_profiles_fields_or_other_ids_are_exported(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    from jobs.errors import WorkspaceError
+
+    save_prospects(spark, workspace, "owners")
+    with pytest.raises(WorkspaceError, match="exactly identities \\[acmePersonId\\]"):
+        activate.run_prospects(workspace, spark, prospects="owners", destination="data_broker")

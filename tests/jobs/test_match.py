@@ -1,0 +1,123 @@
+"""The prepare and match jobs on a generated workspace, in the test session."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from ingest.errors import HashMismatchError, MissingColumnsError
+from ingest.ledger import Ledger
+from jobs import generate, match, pipeline, resolve
+from jobs import seed_prepare as prepare
+from jobs.cli.exit_codes import EXIT_QUALITY_GATE, exit_code_for
+from jobs.config import load_workspace, write_starter_workspace
+from jobs.demo.synthetic import GeneratorSettings
+from jobs.errors import WorkspaceError
+from tests.conftest import EditConfig
+
+
+@pytest.fixture(scope="module")
+def workspace_dir(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("matchws")
+    write_starter_workspace(root, force=False)
+    generate.run(load_workspace(root), spark_session,
+                 settings=GeneratorSettings(seeds=400, universe=1500, seed=5))  # fmt: skip
+    return root
+
+
+def test_match_before_prepare_says_which_command_writes_the_seeds(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    write_starter_workspace(tmp_path, force=False)
+    expected = "seed_identifiers of partner acme; run `partnerkit prepare --partner acme`"
+    with pytest.raises(WorkspaceError, match=expected):
+        match.run(load_workspace(tmp_path), spark, partner="acme")
+
+
+def test_prepare_then_match_finds_every_findable_profile(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    workspace = load_workspace(workspace_dir)
+    prepared = prepare.run(workspace, spark)
+    counts = prepared.counts
+    assert counts["input_rows"] == counts["accepted_rows"] + counts["quarantined_rows"] == 400
+    for kind in ("email", "phone", "address"):
+        parts = [counts.get(f"acme.{kind}.{o}", 0) for o in ("accepted", "empty", "rejected")]
+        assert sum(parts) == 400, kind
+
+    result = match.run(workspace, spark, export_format="csv")
+    stats = result.counts["acme"]
+    quality = generate.evaluate(workspace, spark)
+    assert quality["precision"] == 1.0 and quality["recall"] == 1.0
+    assert stats["resolved"] == quality["matched"]
+    assert stats["requested"] == 400
+    assert sum(stats["unmatched"].values()) == 400 - stats["resolved"]
+    assert stats["universe"]["detected_forms"]["email1"] == "sha256"
+
+    exported = Path(result.outputs["export.matches.acme"])
+    with exported.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == stats["resolved"]
+    assert rows[0]["matched_on"]  # arrays are flattened for CSV
+
+
+def test_match_rerun_is_idempotent_and_prepare_and_match_agrees_with_the_jobs_run_apart(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    workspace = load_workspace(workspace_dir)
+    prepared, first = pipeline.prepare_and_match(workspace, spark, partner="acme")
+    apart = prepare.run(workspace, spark, partner="acme")
+    assert prepared.counts == apart.counts
+    assert list(prepared.outputs) == list(apart.outputs)  # same order, though written apart
+    assert first.counts == match.run(workspace, spark, partner="acme").counts
+
+
+def test_prepare_and_match_raises_a_prepare_failure_without_matching(
+    spark: SparkSession, workspace_dir: Path, tmp_path: Path, edit_config: EditConfig
+) -> None:
+    def unknown_email_column(config: dict) -> None:
+        config["seeds"]["columns"]["email"] = "e_mail"  # not a column of the seed file
+        config["seeds"]["source"]["path"] = str(workspace_dir / "data/seeds.csv")
+
+    workspace = edit_config(tmp_path, unknown_email_column)
+    with pytest.raises(MissingColumnsError, match="e_mail"):
+        pipeline.prepare_and_match(workspace, spark, partner="acme")
+    runs = Ledger(workspace.ledger_path).runs()
+    assert [(run.job, run.status) for run in runs] == [("seed_prepare", "failed")]
+
+
+def test_match_refuses_a_partner_file_with_the_wrong_declared_hash(
+    spark: SparkSession, workspace_dir: Path, tmp_path: Path, edit_config: EditConfig
+) -> None:
+    def declared_md5(config: dict) -> None:
+        config["partners"][0]["hash"] = "md5"
+        config["partners"][0]["source"]["path"] = str(workspace_dir / "data/partners/acme")
+        config["seeds"]["source"]["path"] = str(workspace_dir / "data/seeds.csv")
+
+    workspace = edit_config(tmp_path, declared_md5)
+    prepare.run(workspace, spark)
+    with pytest.raises(HashMismatchError) as caught:
+        match.run(workspace, spark)
+    message = str(caught.value)
+    assert "data/partners/acme" in message and "'email1'" in message
+    assert "declared md5" in message and "look like sha256" in message
+    assert exit_code_for(caught.value) == EXIT_QUALITY_GATE
+
+
+def test_resolve_answers_in_seed_000_shape(spark: SparkSession, workspace_dir: Path) -> None:
+    with (workspace_dir / "data/ground_truth.csv").open(encoding="utf-8") as handle:
+        truth = {r["profile_id"]: r for r in csv.DictReader(handle)}
+    with (workspace_dir / "data/seeds.csv").open(encoding="utf-8") as handle:
+        seed = next(r for r in csv.DictReader(handle)
+                    if truth[r["profile_id"]]["email_in_universe"] == "true")  # fmt: skip
+    _result, response = resolve.run(
+        load_workspace(workspace_dir), spark, partner="acme",
+        values={"email": [seed["email"], "nobody@example.com"]},
+    )  # fmt: skip
+    assert response["identities"][0]["person_id"] == truth[seed["profile_id"]]["person_id"]
+    assert response["stats"] == {"requested": 2, "resolved": 1, "rate": 0.5}
+    assert seed["email"].strip() not in json.dumps(response)  # hashes, not plaintext

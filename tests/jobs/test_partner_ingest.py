@@ -1,0 +1,210 @@
+"""The partner_ingest job on a generated workspace: S3 over HTTP (moto), ledger, gate, publish."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from pyspark.sql import SparkSession
+
+from ingest.errors import QualityGateError, SourceError
+from ingest.ledger import Ledger
+from ingest.sources import list_s3, upload_files
+from jobs import generate, match
+from jobs import partner_ingest as ingest
+from jobs import seed_prepare as prepare
+from jobs.cli.exit_codes import EXIT_ERROR, EXIT_QUALITY_GATE, exit_code_for
+from jobs.config import load_workspace, write_starter_workspace
+from jobs.demo.synthetic import GeneratorSettings
+from tests.conftest import EditConfig
+
+pytestmark = pytest.mark.s3
+
+
+@pytest.fixture(scope="module")
+def generated(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ingestws")
+    write_starter_workspace(root, force=False)
+    generate.run(load_workspace(root), spark_session,
+                 settings=GeneratorSettings(seeds=300, universe=1200, seed=11))  # fmt: skip
+    return root
+
+
+@pytest.fixture
+def workspace_dir(generated: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the generated workspace per test (its own ledger and warehouse)."""
+    root = tmp_path / "ws"
+    shutil.copytree(generated, root)
+    return root
+
+
+def universe_file(root: Path) -> Path:
+    (part,) = sorted((root / "data/partners/acme").glob("*.csv.gz"))
+    return part
+
+
+def published(root: Path) -> list[str]:
+    table = root / "warehouse/partner/acme"
+    return sorted(p.name for p in table.iterdir()) if table.exists() else []
+
+
+def with_bad_rows(
+    source: Path, target: Path, *, every: int, column: str = "email1", value: str | None = None
+) -> int:
+    """Copy a gzip CSV, breaking `column` in every `every`-th row (a hash cut to 40 hex
+    characters, or `value`); returns how many rows were broken."""
+    lines = gzip.decompress(source.read_bytes()).decode().splitlines()
+    index = lines[0].split(",").index(column)
+    broken = 0
+    for number in range(1, len(lines), every):
+        cells = lines[number].split(",")
+        cells[index] = value if value is not None else cells[index][:40]
+        lines[number] = ",".join(cells)
+        broken += 1
+    target.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return broken
+
+
+def test_s3_ingest_loads_once_and_match_reads_the_batch(
+    spark: SparkSession, workspace_dir: Path, s3_endpoint: str
+) -> None:
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="drops-a")
+    bad = with_bad_rows(universe_file(workspace_dir), workspace_dir / "acme-1.csv.gz", every=50)
+    (uri,) = upload_files([workspace_dir / "acme-1.csv.gz"], "drops-a", "acme/2026-11")
+    workspace = load_workspace(workspace_dir)
+
+    result = ingest.run(workspace, spark, partner="acme", sources=["s3://drops-a/acme/"])
+    (batch,) = result.counts["batches"]
+    assert batch["status"] == "loaded" and batch["source"] == uri
+    assert batch["input_rows"] == 1200 == batch["accepted_rows"] + batch["quarantined_rows"]
+    assert batch["quarantined_rows"] == bad
+    assert batch["gate"]["success"] and Path(batch["data_docs"]).is_file()
+    table = spark.read.parquet(str(workspace_dir / "warehouse/partner/acme"))
+    assert table.count() == batch["accepted_rows"]
+    assert {"partner_id", "email1", "confidence", "age_range", "batch_id"} <= set(table.columns)
+    quarantine = spark.read.parquet(str(workspace_dir / "warehouse/quarantine/acme"))
+    assert {tuple(r.reasons) for r in quarantine.collect()} == {("hash_form:email1",)}
+
+    (record,) = Ledger(workspace.ledger_path).batches(partner="acme")
+    assert (record.status, record.source_uri, record.counts["input_rows"]) == ("loaded", uri, 1200)
+    assert len(record.checksum) == 64 and record.size_bytes > 0
+
+    again = ingest.run(workspace, spark, partner="acme", sources=[uri])
+    assert again.counts["batches"][0]["status"] == "duplicate"
+    assert again.counts["batches"][0]["duplicate_of"] == batch["batch_id"]
+    assert published(workspace_dir) == [f"batch_id={batch['batch_id']}"]
+
+    prepare.run(workspace, spark)
+    stats = match.run(workspace, spark).counts["acme"]
+    assert stats["universe"]["format"] == "ingested batches"
+    assert stats["resolved"] > 0
+
+
+def test_too_many_bad_rows_fail_the_gate_and_publish_nothing(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    source = workspace_dir / "bad.csv.gz"
+    # 10% > 5%; in an attribute, so the file-level hash detection still agrees
+    with_bad_rows(universe_file(workspace_dir), source, every=10, column="gender", value="Robot")
+    workspace = load_workspace(workspace_dir)
+    with pytest.raises(QualityGateError) as caught:
+        ingest.run(workspace, spark, partner="acme", sources=[str(source)])
+    assert "expect_table_row_count_to_be_between" in str(caught.value)
+    assert exit_code_for(caught.value) == EXIT_QUALITY_GATE
+    assert published(workspace_dir) == []
+    (record,) = Ledger(workspace.ledger_path).batches()
+    assert record.status == "failed" and "quality gate failed" in (record.error or "")
+    assert not list((workspace_dir / "warehouse/.staging").glob("*/"))
+
+
+def test_truncated_gzip_is_a_named_failure(spark: SparkSession, workspace_dir: Path) -> None:
+    whole = universe_file(workspace_dir).read_bytes()
+    source = workspace_dir / "cut.csv.gz"
+    source.write_bytes(whole[: len(whole) // 2])
+    workspace = load_workspace(workspace_dir)
+    with pytest.raises(SourceError, match="cut.csv.gz: the gzip stream is truncated"):
+        ingest.run(workspace, spark, partner="acme", sources=[str(source)])
+    assert published(workspace_dir) == []
+    assert Ledger(workspace.ledger_path).batches()[0].status == "failed"
+
+
+def test_header_only_file_is_a_named_failure(spark: SparkSession, workspace_dir: Path) -> None:
+    header = gzip.decompress(universe_file(workspace_dir).read_bytes()).splitlines()[0]
+    source = workspace_dir / "header.csv"
+    source.write_bytes(header + b"\n")
+    with pytest.raises(SourceError, match="header.csv: the file has a header but no rows"):
+        ingest.run(load_workspace(workspace_dir), spark, partner="acme", sources=[str(source)])
+
+
+def test_missing_s3_key_names_the_uri(s3_endpoint: str) -> None:
+    boto3.client("s3").create_bucket(Bucket="drops-b")
+    with pytest.raises(SourceError, match="s3://drops-b/nothing-here.csv: the object does not"):
+        list_s3("s3://drops-b/nothing-here.csv")
+    with pytest.raises(SourceError, match="s3://no-such-bucket/x.csv: the bucket does not exist"):
+        list_s3("s3://no-such-bucket/x.csv")
+
+
+def test_access_denied_is_one_sentence(s3_endpoint: str) -> None:
+    client = boto3.client("s3")
+    with Stubber(client) as stub:
+        stub.add_client_error("list_objects_v2", "AccessDenied", "Access Denied", 403)
+        with pytest.raises(SourceError) as caught:
+            list_s3("s3://locked/acme/", client)
+    assert str(caught.value) == (
+        "s3://locked/acme/: access denied: check the credentials and the bucket policy"
+    )
+    assert exit_code_for(caught.value) == EXIT_ERROR
+
+
+def test_user_expectations_from_the_config_join_the_gate(
+    spark: SparkSession, workspace_dir: Path, edit_config: EditConfig
+) -> None:
+    expectation = {"type": "expect_column_values_to_match_regex",
+                   "kwargs": {"column": "partner_id", "regex": "^NOPE"}}  # fmt: skip
+    workspace = edit_config(workspace_dir, lambda config: config["partners"][0].update(
+        quality={"expectations": [expectation]}))  # fmt: skip
+    with pytest.raises(QualityGateError, match="expect_column_values_to_match_regex"):
+        ingest.run(workspace, spark, partner="acme")
+
+
+def test_s3_fingerprint_identifies_an_object_without_downloading(s3_endpoint: str) -> None:
+    from ingest.sources import SourceFile, s3_fingerprint
+
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="drops-c")
+    client.put_object(Bucket="drops-c", Key="acme/x.csv", Body=b"pid\nP1\n")
+    fingerprint = s3_fingerprint(SourceFile("s3://drops-c/acme/x.csv", 7))
+    assert fingerprint.startswith("etag:") and fingerprint.endswith(":7")
+    with pytest.raises(SourceError, match="s3://drops-c/acme/y.csv: the object does not exist"):
+        s3_fingerprint(SourceFile("s3://drops-c/acme/y.csv", 0))
+
+
+def test_s3_staging_unpacks_while_it_downloads_parts_in_parallel(
+    s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import os
+
+    from ingest import sources
+
+    monkeypatch.setattr(sources, "TRANSFER_CHUNK_BYTES", 5 * 2**20)  # S3's smallest part
+    plain = b"".join(os.urandom(2**20).hex().encode() + b"\n" for _ in range(8))
+    delivered = tmp_path / "big.csv.gz"
+    delivered.write_bytes(gzip.compress(plain, compresslevel=1))  # ~8 MiB: two parts
+    boto3.client("s3").create_bucket(Bucket="drops-d")
+    (uri,) = upload_files([delivered], "drops-d", "acme")
+    (source,) = list_s3(uri)
+    copy = sources.stage_s3_object(source, tmp_path / "staged")
+    assert copy.path.name == "big.csv" and copy.path.read_bytes() == plain
+    assert copy.sha256 == hashlib.sha256(delivered.read_bytes()).hexdigest()
+    assert copy.etag.endswith("-2") and copy.size == delivered.stat().st_size
+
+    delivered.write_bytes(delivered.read_bytes()[:-100])
+    (cut,) = upload_files([delivered], "drops-d", "cut")
+    with pytest.raises(SourceError, match="big.csv.gz: the gzip stream is truncated"):
+        sources.stage_s3_object(list_s3(cut)[0], tmp_path / "again")

@@ -1,0 +1,178 @@
+"""The demo pipeline, as `partnerkit demo` runs it, then what a user checks on its workspace.
+
+The demo runs once per module in this process on the shared session (the commands exactly as
+the installed CLI runs them); each test looks at one thing. Tests that change the workspace
+work on a copy.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.cli.app import run_cli
+from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED, EXIT_STEWARD_CHECK
+from jobs.cli.output import lend_session
+from tests.conftest import Cli, CliRun, EditConfig
+
+pytestmark = pytest.mark.slow
+
+DEMO_JOBS = [
+    "activate", "lookalike", "icp", "activate", "activate", "segments", "compare", "steward",
+    "enrich", "match", "seed_prepare", "partner_ingest", "partner_ingest", "generate",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`partnerkit demo --json` on 300 seeds and 1,200 partner persons; its JSON document."""
+    workspace = tmp_path_factory.mktemp("demo") / "ws"
+    out, err = io.StringIO(), io.StringIO()
+    with lend_session(spark_session), redirect_stdout(out), redirect_stderr(err):
+        code = run_cli(["demo", "--workspace", str(workspace), "--seeds", "300",
+                        "--universe", "1200", "--json"])  # fmt: skip
+    assert code == 0, err.getvalue()[-3000:]
+    return {**json.loads(out.getvalue()), "root": workspace}
+
+
+@pytest.fixture
+def demo_copy(demo: dict[str, Any], tmp_path: Path) -> Path:
+    """A copy of the demo workspace for a test that changes it."""
+    copy = tmp_path / "ws"
+    shutil.copytree(demo["root"], copy)
+    return copy
+
+
+def result(document: dict[str, Any], job: str) -> dict[str, Any]:
+    (found,) = [r for r in document["results"] if r["job"] == job]
+    return found
+
+
+def test_demo_records_every_job_in_the_ledger(demo: dict[str, Any], cli: Cli) -> None:
+    listed = cli("runs", "--workspace", str(demo["root"]), "--json")
+    assert listed.code == 0, listed.stderr
+    runs = listed.json()["runs"]
+    assert [(r["job"], r["status"]) for r in runs] == [(job, "succeeded") for job in DEMO_JOBS]
+    assert runs[-1]["workflow_id"] == result(demo, "generate")["workflow_id"]
+    assert result(demo, "generate")["counts"]["seeds"] == 300
+    root = demo["root"]
+    assert (root / "partnerkit.yaml").is_file() and (root / "data" / "seeds.csv").is_file()
+    assert list((root / "data" / "partners" / "acme").glob("universe-*.csv.gz"))
+
+
+def test_demo_ingests_the_partner_file_from_a_local_s3(demo: dict[str, Any], cli: Cli) -> None:
+    listed = cli("batches", "--workspace", str(demo["root"]), "--partner", "acme", "--json")
+    (batch,) = listed.json()["batches"]
+    assert batch["status"] == "loaded" and batch["source_uri"].startswith("s3://partnerkit-demo/")
+    assert batch["counts"]["input_rows"] == 1200
+
+
+def test_demo_matches_every_findable_person_and_nobody_else(demo: dict[str, Any]) -> None:
+    assert demo["ground_truth"]["precision"] == 1.0
+    assert demo["ground_truth"]["recall"] == 1.0
+    resolved = result(demo, "match")["counts"]["acme"]["resolved"]
+    assert resolved == demo["ground_truth"]["matched"] > 0
+
+
+def test_demo_enriches_and_validates_every_profile(demo: dict[str, Any], cli: Cli) -> None:
+    coverage = result(demo, "enrich")["counts"]["coverage"]
+    resolved = result(demo, "match")["counts"]["acme"]["resolved"]
+    assert result(demo, "enrich")["counts"]["validated_records"] == coverage["profiles"] == 300
+    assert coverage["acme"]["enriched"] == coverage["acme"]["with_partner_id"] == resolved
+
+    found = cli("profile", "--workspace", str(demo["root"]), "--profile-id", "C000000001",
+                "--json")  # fmt: skip
+    assert found.code == 0, found.stderr
+    assert found.json()["profileId"] == "C000000001" and "CRMID" in found.json()["identityMap"]
+
+
+def test_get_person_prints_the_requested_domains_per_person(demo: dict[str, Any], cli: Cli) -> None:
+    persons = cli("get-person", "--workspace", str(demo["root"]), "--domains",
+                  "demographic,email", "--format", "jsonl", "--limit", "5")  # fmt: skip
+    assert persons.code == 0, persons.stderr
+    lines = [json.loads(line) for line in persons.stdout.splitlines()]
+    assert len(lines) == 5 and all(set(p) == {"person_id", "metadata", "domains"} for p in lines)
+
+
+def test_partner_data_past_retention_is_found_then_removed_by_enrich(
+    demo_copy: Path, cli: Cli
+) -> None:
+    future = cli("check", "--workspace", str(demo_copy), "--as-of", "2100-01-01", "--json")
+    assert future.code == EXIT_STEWARD_CHECK, future.stderr
+    found = {f["check"] for f in future.json()["counts"]["findings"]}
+    assert found == {"partner_data_past_retention", "derived_table_with_expired_partner_data"}
+
+    later = cli("enrich", "--workspace", str(demo_copy), "--as-of", "2100-01-01", "--json")
+    assert later.code == 0, later.stderr
+    assert later.json()["counts"]["coverage"]["acme"]["enriched"] == 0
+    # enrich judged retention at 2100: the profiles hold no expired partner data any more
+    checked = cli("check", "--workspace", str(demo_copy), "--as-of", "2100-01-01", "--json")
+    found = {f["check"] for f in checked.json()["counts"]["findings"]}
+    assert found == {"partner_data_past_retention"}
+
+
+def test_two_partners_agree_on_about_nine_values_in_ten(demo: dict[str, Any]) -> None:
+    """The generated second partner disagrees on 10% of values; household counts are not
+    comparable (declared not independent)."""
+    (pair,) = result(demo, "compare")["counts"]["by_pair"]
+    assert (pair["provider_a"], pair["provider_b"]) == ("acme", "beta")
+    assert abs(pair["agreement_rate"] - 0.90) < 0.03, pair  # sampling error on ~2,000 cells
+    household = [r for r in result(demo, "compare")["counts"]["by_attribute"]
+                 if r["attribute"] == "number_children_in_household"]  # fmt: skip
+    assert household[0]["agree"] + household[0]["disagree"] == 0
+
+
+def test_a_contract_block_names_the_other_partner_as_remedy(
+    demo_copy: Path, cli: Cli, edit_config: EditConfig
+) -> None:
+    """acme's contract forbids email targeting on its attribute; beta's value is allowed."""
+    activate = ("activate", "--workspace", str(demo_copy), "--segment", "loyal_gold",
+                "--destination", "email_newsletter", "--json")  # fmt: skip
+    blocked = cli(*activate)
+    assert blocked.code == EXIT_POLICY_BLOCKED, blocked.stderr
+    assert blocked.json()["counts"]["remedies"][0] == (
+        "use provider beta's value: _partner.beta.demographic.householdIncomeRange instead of "
+        "_partner.acme.demographic.householdIncomeRange (emailTargeting is allowed on it)"
+    )
+
+    def beta_field(config: dict) -> None:
+        (newsletter,) = [d for d in config["destinations"] if d["name"] == "email_newsletter"]
+        newsletter["attributes"] = ["_partner.beta.demographic.householdIncomeRange"]
+
+    edit_config(demo_copy, beta_field)
+    allowed = cli(*activate)
+    assert allowed.code == 0, allowed.stderr
+    assert allowed.json()["counts"]["allowed"] is True
+
+
+def test_demo_steward_check_is_clean(demo: dict[str, Any]) -> None:
+    assert result(demo, "steward")["counts"]["findings"] == []
+
+
+def test_demo_activations_one_allowed_to_s3_one_blocked(demo: dict[str, Any], cli: Cli) -> None:
+    allowed, blocked, prospects = [r["counts"] for r in demo["results"] if r["job"] == "activate"]
+    assert allowed["allowed"] and allowed["manifest"].startswith("s3://partnerkit-demo/")
+    assert allowed["exported_rows"] == allowed["members"] > 0
+    assert not blocked["allowed"] and blocked["chains"]
+    assert not (demo["root"] / "exports" / "data_broker").exists()
+    assert prospects["allowed"] and prospects["segment"] == "prospects/icp_precision"
+    assert prospects["exported_rows"] == result(demo, "lookalike")["counts"]["total"]
+    listed: CliRun = cli("activations", "--workspace", str(demo["root"]), "--json")
+    decisions = [a["counts"]["allowed"] for a in listed.json()["activations"]]
+    assert decisions == [True, False, True]  # newest first
+
+
+def test_demo_icp_and_lookalike_describe_the_enriched_customers(demo: dict[str, Any]) -> None:
+    icp = result(demo, "icp")
+    resolved = result(demo, "match")["counts"]["acme"]["resolved"]
+    assert icp["counts"]["allowed"] and icp["counts"]["members"] == resolved
+    assert Path(icp["outputs"]["report"]).read_text(encoding="utf-8").count("<svg") == 2
+    lookalike = result(demo, "lookalike")["counts"]
+    assert lookalike["total"] > 0 and len(lookalike["sample"]) <= 10

@@ -1,0 +1,30 @@
+"""Warehouse tables: a table a job needs but nobody wrote yet is one clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.errors import WorkspaceError
+from jobs.warehouse.tables import read_written_partition, write_table
+
+
+def test_a_missing_partition_names_the_table_and_the_command_that_writes_it(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    warehouse = str(tmp_path)
+    with pytest.raises(WorkspaceError) as raised:
+        read_written_partition(
+            spark, warehouse, "matches", "acme", remedy="run `partnerkit match` first"
+        )
+    assert raised.value.path == f"{warehouse}/matches/partner=acme"
+    assert raised.value.expected == "the matches of partner acme; run `partnerkit match` first"
+
+    rows = spark.createDataFrame(
+        [("p1", "acme", "X")], "profile_id string, partner string, x string"
+    )
+    write_table(rows, warehouse, "matches", partner="acme")
+    read = read_written_partition(spark, warehouse, "matches", "acme", remedy="unused")
+    assert [tuple(r) for r in read.collect()] == [("acme", "p1", "X")]
