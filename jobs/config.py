@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -24,6 +25,7 @@ from schemas.errors import NamespaceError
 from schemas.namespaces import bundled_namespaces
 
 CONFIG_FILE_NAME = "partnerkit.yaml"
+SCHEMA_FILE_NAME = "partnerkit.schema.json"  # committed in jobs/templates/, copied by init
 
 HashType = Literal["plaintext", "md5", "sha1", "sha256"]
 HashEncoding = Literal["hex", "base64"]
@@ -381,8 +383,20 @@ def load_workspace(root: str | Path) -> Workspace:
     return Workspace(root=root_path, config=config)
 
 
+def workspace_json_schema() -> dict[str, Any]:
+    """The JSON Schema of partnerkit.yaml, from the models, for editors (draft 2020-12)."""
+    schema = WorkspaceConfig.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "partnerkit workspace file (partnerkit.yaml)", **{
+                k: v for k, v in schema.items() if k != "title"}}  # fmt: skip
+
+
 def write_starter_workspace(directory: Path, *, force: bool) -> Path:
-    """Write the commented starter partnerkit.yaml and the workspace folders."""
+    """Write the commented starter partnerkit.yaml, its JSON Schema and the workspace folders.
+
+    The file's first line points editors (the YAML language server) at the schema beside it,
+    so keys complete and a typo is underlined before any command runs.
+    """
     config_path = directory / CONFIG_FILE_NAME
     if config_path.exists() and not force:
         raise WorkspaceError(
@@ -391,6 +405,8 @@ def write_starter_workspace(directory: Path, *, force: bool) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     template = files("jobs").joinpath("templates/partnerkit.yaml").read_text(encoding="utf-8")
     config_path.write_text(template, encoding="utf-8")
+    schema = files("jobs").joinpath(f"templates/{SCHEMA_FILE_NAME}").read_text(encoding="utf-8")
+    (directory / SCHEMA_FILE_NAME).write_text(schema, encoding="utf-8")
     for folder in ("data", "warehouse", "reports"):
         (directory / folder).mkdir(exist_ok=True)
     return config_path
@@ -402,3 +418,7 @@ def load_or_create_workspace(directory: Path) -> tuple[Workspace, bool]:
     if created:
         write_starter_workspace(directory, force=False)
     return load_workspace(directory), created
+
+
+if __name__ == "__main__":  # python -m jobs.config > jobs/templates/partnerkit.schema.json
+    print(json.dumps(workspace_json_schema(), indent=2, sort_keys=True))

@@ -54,7 +54,7 @@ def compare_report_html(result: Mapping[str, Any]) -> str:
     attributes = table(
         ("attribute", "agree", "disagree", "not comparable", "agreement rate"),
         ((r["attribute"], r["agree"], r["disagree"], r["not_comparable"],
-          element("span", _rate(r["agreement_rate"]))) for r in result.get("by_attribute", [])),
+          _rate(r["agreement_rate"])) for r in result.get("by_attribute", [])),
     )  # fmt: skip
     return page(
         "partnerkit: partner agreement",

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from importlib.resources import files
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
-from jobs.config import load_workspace, parse_config
+from jobs.config import (
+    SCHEMA_FILE_NAME,
+    load_workspace,
+    parse_config,
+    workspace_json_schema,
+    write_starter_workspace,
+)
 from jobs.errors import ConfigError, WorkspaceError
 
 STARTER = files("jobs").joinpath("templates/partnerkit.yaml").read_text(encoding="utf-8")
@@ -114,3 +122,29 @@ def test_parse_config_rejects_a_partner_namespace_that_is_a_1p_namespace() -> No
     with pytest.raises(ConfigError) as caught:
         parse_config(yaml.safe_dump(data), file="partnerkit.yaml")
     assert "namespace 'Email' is already the email namespace" in str(caught.value)
+
+
+COMMITTED_SCHEMA = files("jobs").joinpath("templates/partnerkit.schema.json")
+
+
+def test_committed_json_schema_matches_the_models() -> None:
+    """Regenerate with: python -m jobs.config > jobs/templates/partnerkit.schema.json"""
+    committed = json.loads(COMMITTED_SCHEMA.read_text(encoding="utf-8"))
+    assert committed == workspace_json_schema()
+
+
+def test_json_schema_accepts_the_starter_and_flags_a_misspelled_key() -> None:
+    validator = jsonschema.Draft202012Validator(workspace_json_schema())
+    assert list(validator.iter_errors(starter_data())) == []
+    data = starter_data()
+    data["partners"][0]["hahs"] = "sha256"
+    (error,) = validator.iter_errors(data)
+    assert "hahs" in error.message and list(error.absolute_path) == ["partners", 0]
+
+
+def test_init_points_editors_at_the_schema_it_writes(tmp_path: Path) -> None:
+    config_path = write_starter_workspace(tmp_path, force=False)
+    first_line = config_path.read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == f"# yaml-language-server: $schema={SCHEMA_FILE_NAME}"
+    written = json.loads((tmp_path / SCHEMA_FILE_NAME).read_text(encoding="utf-8"))
+    assert written == workspace_json_schema()
