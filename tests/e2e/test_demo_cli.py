@@ -24,13 +24,16 @@ pytestmark = pytest.mark.e2e
 PARTNERKIT = shutil.which("partnerkit", path=str(Path(sys.executable).parent)) or "partnerkit"
 
 
-def partnerkit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def partnerkit(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [PARTNERKIT, *args],
         capture_output=True,
         text=True,
         timeout=600,
         env=env or dict(os.environ),
+        cwd=cwd,
         check=False,
     )
 
@@ -56,12 +59,15 @@ def test_config_with_unknown_key_exits_2(tmp_path: Path) -> None:
 
 def test_a_cold_spark_command_prints_one_json_document_and_no_jvm_noise(tmp_path: Path) -> None:
     """A fresh JVM: stdout is exactly the JSON document; stderr carries no Spark or JVM logs."""
-    done = partnerkit("generate", "--workspace", str(tmp_path), "--seeds", "20",
-                      "--universe", "50", "--json")  # fmt: skip
+    done = partnerkit("generate", "--workspace", "ws", "--seeds", "20", "--universe", "50",
+                      "--json", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["counts"]["seeds"] == 20
-    for noise in ("WARN", "INFO", "log4j", "NativeCodeLoader", "Exception"):
-        assert noise not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    # The JVM's own notice for the vector module Spark adds is still printed (not ours to
+    # silence from inside the JVM); nothing else may reach the terminal.
+    lines = [line for line in lines if "incubator modules: jdk.incubator.vector" not in line]
+    assert lines == ["Wrote a starter partnerkit.yaml in ws"], done.stderr
 
 
 def test_a_policy_block_exits_3_from_the_installed_command(tmp_path: Path) -> None:
@@ -69,7 +75,9 @@ def test_a_policy_block_exits_3_from_the_installed_command(tmp_path: Path) -> No
     done = partnerkit("policy", "evaluate", "--workspace", str(tmp_path), "--action",
                       "exportToThirdParty", "--labels", "3PD", "--json")  # fmt: skip
     assert done.returncode == 3, done.stderr
-    assert json.loads(done.stdout)["allowed"] is False
+    assert [v["policy_id"] for v in json.loads(done.stdout)["violations"]] == [
+        "no_third_party_resale"
+    ]
 
 
 @pytest.mark.slow
