@@ -32,17 +32,27 @@ def main() -> None:
         sys.exit(f"no workspace at {WORKSPACE}; run bench/match_bench.py first")
     cli = shutil.which("partnerkit") or "partnerkit"
     cold_command = [cli, "match", "--prepare", *PARTNER, "--workspace", str(WORKSPACE), "--json"]
-    pandas_command = [sys.executable, str(Path(__file__).parent / "match_bench.py"), "--engine",
-                      "pandas", "--workspace", str(WORKSPACE),
-                      "--out", str(OUT / "matches-pandas.parquet")]  # fmt: skip
+    pandas_command = [
+        sys.executable,
+        str(Path(__file__).parent / "match_bench.py"),
+        "--engine",
+        "pandas",
+        "--workspace",
+        str(WORKSPACE),
+        "--out",
+        str(OUT / "matches-pandas.parquet"),
+    ]
     times: dict[str, list[float]] = {"cold match --prepare": [], "pandas + hashlib": []}
     for turn in range(args.repeat):
         for label, command in zip(times, (cold_command, pandas_command), strict=True):
             done = run_measured(command)
             if done.returncode != 0:
                 sys.exit(f"{label} failed:\n{done.stderr[-3000:]}")
-            wall = done.wall_s if label.startswith("cold") else json.loads(
-                done.stdout.splitlines()[-1])["seconds"]  # fmt: skip
+            wall = (
+                done.wall_s
+                if label.startswith("cold")
+                else json.loads(done.stdout.splitlines()[-1])["seconds"]
+            )
             times[label].append(wall)
             print(f"turn {turn + 1}: {label} {wall:.1f} s", file=sys.stderr, flush=True)
     print("| engine | runs, s | median s |\n|---|---|---:|")

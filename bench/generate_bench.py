@@ -24,9 +24,18 @@ from common import run_measured  # noqa: E402
 
 def run_generate(workspace: Path, seeds: int, universe: int, seed: int) -> dict[str, float]:
     command = [
-        shutil.which("partnerkit") or "partnerkit", "generate", "--workspace", str(workspace),
-        "--seeds", str(seeds), "--universe", str(universe), "--seed", str(seed), "--json",
-    ]  # fmt: skip
+        shutil.which("partnerkit") or "partnerkit",
+        "generate",
+        "--workspace",
+        str(workspace),
+        "--seeds",
+        str(seeds),
+        "--universe",
+        str(universe),
+        "--seed",
+        str(seed),
+        "--json",
+    ]
     measured = run_measured(command)
     if measured.returncode != 0:
         sys.exit(f"generate failed ({measured.returncode}):\n{measured.stderr}")

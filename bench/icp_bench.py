@@ -27,8 +27,11 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from common import MATCH_DATA, OUT, run_measured  # noqa: E402
 
 WORKSPACE = OUT / "icp-1000000x5000000"
-SEGMENT = {"name": "first_150k", "description": "bench: the first 150,000 profile IDs",
-           "predicate": "profileId < 'C000150001'"}  # fmt: skip
+SEGMENT = {
+    "name": "first_150k",
+    "description": "bench: the first 150,000 profile IDs",
+    "predicate": "profileId < 'C000150001'",
+}
 
 
 def partnerkit(*args: str) -> dict:
@@ -87,15 +90,21 @@ def main() -> None:
     first, second, total = warm_lookalike(expression)
     print("\n| step | wall s | peak MB | what |")
     print("|---|---:|---:|---|")
-    print(f"| clusters (cold CLI, builds the table) | {clusters['_wall_s']:.1f} | "
-          f"{clusters['_peak_mb']:,.0f} | {len(clusters['clusters'])} clusters over "
-          f"{clusters['universe_size']:,} persons |")  # fmt: skip
-    print(f"| icp (cold CLI) | {icp['_wall_s']:.1f} | {icp['_peak_mb']:,.0f} | "
-          f"{counts['members']:,} members, {len(counts['pairs'])} pairs, "
-          f"{len(counts['itemsets'])} itemsets of 3+ |")  # fmt: skip
+    print(
+        f"| clusters (cold CLI, builds the table) | {clusters['_wall_s']:.1f} | "
+        f"{clusters['_peak_mb']:,.0f} | {len(clusters['clusters'])} clusters over "
+        f"{clusters['universe_size']:,} persons |"
+    )
+    print(
+        f"| icp (cold CLI) | {icp['_wall_s']:.1f} | {icp['_peak_mb']:,.0f} | "
+        f"{counts['members']:,} members, {len(counts['pairs'])} pairs, "
+        f"{len(counts['itemsets'])} itemsets of 3+ |"
+    )
     print(f"| icp job only | {icp['seconds']:.1f} | | without JVM start |")
-    print(f"| lookalike (cold CLI) | {cold['_wall_s']:.1f} | {cold['_peak_mb']:,.0f} | "
-          f"5 clusters: {expression[:20]}... total {cold['counts']['total']:,} |")  # fmt: skip
+    print(
+        f"| lookalike (cold CLI) | {cold['_wall_s']:.1f} | {cold['_peak_mb']:,.0f} | "
+        f"5 clusters: {expression[:20]}... total {cold['counts']['total']:,} |"
+    )
     print(f"| lookalike, first in session | {first:.1f} | | total {total:,} |")
     print(f"| lookalike, warm | {second:.1f} | | same expression again |")
 

@@ -99,19 +99,24 @@ def main() -> None:
         (uri,) = upload_files([delivery], "partner-drops", "acme/2026-11")
         print(f"uploaded to moto in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         cli = shutil.which("partnerkit") or "partnerkit"
-        done = run_measured([cli, "ingest", "--workspace", str(workspace), "--partner", "acme",
-                             uri, "--json"])  # fmt: skip
+        done = run_measured(
+            [cli, "ingest", "--workspace", str(workspace), "--partner", "acme", uri, "--json"]
+        )
     if done.returncode != 0:
         sys.exit(done.stderr[-3000:])
     (batch,) = json.loads(done.stdout)["counts"]["batches"]
     seconds = batch["seconds"]
-    print(f"ingest of one {delivery.stat().st_size / 2**20:,.0f} MiB gzip CSV from moto S3, "
-          f"{args.rows:,} rows, 2 cores, cold CLI")  # fmt: skip
+    print(
+        f"ingest of one {delivery.stat().st_size / 2**20:,.0f} MiB gzip CSV from moto S3, "
+        f"{args.rows:,} rows, 2 cores, cold CLI"
+    )
     print("| wall s | rows/s | peak RSS MB | input | accepted | quarantined | rows broken |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {done.wall_s:.1f} | {args.rows / done.wall_s:,.0f} | {done.peak_mb:,.0f} "
-          f"| {batch['input_rows']:,} | {batch['accepted_rows']:,} "
-          f"| {batch['quarantined_rows']:,} | {broken:,} |")  # fmt: skip
+    print(
+        f"| {done.wall_s:.1f} | {args.rows / done.wall_s:,.0f} | {done.peak_mb:,.0f} "
+        f"| {batch['input_rows']:,} | {batch['accepted_rows']:,} "
+        f"| {batch['quarantined_rows']:,} | {broken:,} |"
+    )
     print()
     print("| phase | s |")
     print("|---|---:|")

@@ -42,8 +42,15 @@ def phone_regions() -> list[tuple[str, str, str | None, int, int]]:
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         meta = PhoneMetadata.metadata_for_region(region)
         lengths = [n for n in meta.general_desc.possible_length if n > 0] or [4, 17]
-        rows.append((region, str(meta.country_code), meta.national_prefix or None,
-                     min(lengths), max(lengths)))  # fmt: skip
+        rows.append(
+            (
+                region,
+                str(meta.country_code),
+                meta.national_prefix or None,
+                min(lengths),
+                max(lengths),
+            )
+        )
     return rows
 
 
@@ -138,11 +145,16 @@ def engine_duckdb(workspace: Path, out: Path) -> dict[str, float]:
     )
     connection.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?)", phone_regions())
     union = " UNION ALL ".join(
-        [f"SELECT person_id, confidence, 'email' AS kind, {c} AS hash FROM universe "
-         f"WHERE {c} IS NOT NULL" for c in EMAIL_COLUMNS]
-        + [f"SELECT person_id, confidence, 'phone', {c} FROM universe WHERE {c} IS NOT NULL"
-           for c in PHONE_COLUMNS]
-    )  # fmt: skip
+        [
+            f"SELECT person_id, confidence, 'email' AS kind, {c} AS hash FROM universe "
+            f"WHERE {c} IS NOT NULL"
+            for c in EMAIL_COLUMNS
+        ]
+        + [
+            f"SELECT person_id, confidence, 'phone', {c} FROM universe WHERE {c} IS NOT NULL"
+            for c in PHONE_COLUMNS
+        ]
+    )
     sql = DUCKDB_SQL.format(
         seeds=workspace / "data/seeds.csv",
         universe=workspace / "data/partners/acme/*.csv.gz",
@@ -200,13 +212,24 @@ def engine_pandas(workspace: Path, out: Path) -> dict[str, float]:
 
     seed_ids = pd.concat(
         [
-            pd.DataFrame({"profile_id": seeds.profile_id, "kind": "email",
-                          "hash": seeds.email.map(email).map(sha)}),
-            pd.DataFrame({"profile_id": seeds.profile_id, "kind": "phone",
-                          "hash": [sha(phone(p, c)) for p, c
-                                   in zip(seeds.phone, seeds.country, strict=True)]}),
+            pd.DataFrame(
+                {
+                    "profile_id": seeds.profile_id,
+                    "kind": "email",
+                    "hash": seeds.email.map(email).map(sha),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "profile_id": seeds.profile_id,
+                    "kind": "phone",
+                    "hash": [
+                        sha(phone(p, c)) for p, c in zip(seeds.phone, seeds.country, strict=True)
+                    ],
+                }
+            ),
         ]
-    ).dropna(subset=["hash"])  # fmt: skip
+    ).dropna(subset=["hash"])
     columns = ["person_id", "confidence", *EMAIL_COLUMNS, *PHONE_COLUMNS]
     universe = pd.concat(
         pd.read_csv(part, dtype=str, usecols=columns)
@@ -255,8 +278,11 @@ def evaluate(matches: str, workspace: Path) -> dict[str, float]:
         """
     ).fetchall()[0]
     matched, correct, findable, found = row
-    return {"matched": matched, "precision": correct / matched if matched else 0.0,
-            "recall": found / findable if findable else 0.0}  # fmt: skip
+    return {
+        "matched": matched,
+        "precision": correct / matched if matched else 0.0,
+        "recall": found / findable if findable else 0.0,
+    }
 
 
 def ensure_workspace(workspace: Path, seeds: int, universe: int, seed: int) -> None:
@@ -264,9 +290,21 @@ def ensure_workspace(workspace: Path, seeds: int, universe: int, seed: int) -> N
     if marker.exists():
         return
     shutil.rmtree(workspace, ignore_errors=True)
-    done = run_measured([shutil.which("partnerkit") or "partnerkit", "generate", "--workspace",
-                         str(workspace), "--seeds", str(seeds), "--universe", str(universe),
-                         "--seed", str(seed), "--json"])  # fmt: skip
+    done = run_measured(
+        [
+            shutil.which("partnerkit") or "partnerkit",
+            "generate",
+            "--workspace",
+            str(workspace),
+            "--seeds",
+            str(seeds),
+            "--universe",
+            str(universe),
+            "--seed",
+            str(seed),
+            "--json",
+        ]
+    )
     if done.returncode != 0:
         sys.exit(done.stderr)
     marker.touch()
@@ -314,11 +352,24 @@ def main() -> None:
             **evaluate(matches, workspace),
         }
         print(label, figures[label], file=sys.stderr)
-    for engine, label in (("warm", "partnerkit warm"), ("duckdb", "duckdb SQL"),
-                          ("pandas", "pandas + hashlib")):  # fmt: skip
+    for engine, label in (
+        ("warm", "partnerkit warm"),
+        ("duckdb", "duckdb SQL"),
+        ("pandas", "pandas + hashlib"),
+    ):
         out = OUT / f"matches-{engine}.parquet"
-        done = run_measured([sys.executable, __file__, "--engine", engine, "--workspace",
-                             str(workspace), "--out", str(out)])  # fmt: skip
+        done = run_measured(
+            [
+                sys.executable,
+                __file__,
+                "--engine",
+                engine,
+                "--workspace",
+                str(workspace),
+                "--out",
+                str(out),
+            ]
+        )
         if done.returncode != 0:
             sys.exit(f"{engine} failed:\n{done.stderr[-3000:]}")
         scored = evaluate(matches if engine == "warm" else str(out), workspace)

@@ -73,11 +73,18 @@ def _use_text(use: LabelUse, roles: Mapping[tuple[str, str], list[str]]) -> str:
     return f"label {use.code}{group} -> field {use.field} ({how}) -> dataset {use.dataset}"
 
 
-def _remedies(use: LabelUse, action: str, roles: Mapping[tuple[str, str], list[str]],
-              segment: str, destination: str) -> list[str]:  # fmt: skip
+def _remedies(
+    use: LabelUse,
+    action: str,
+    roles: Mapping[tuple[str, str], list[str]],
+    segment: str,
+    destination: str,
+) -> list[str]:
     if use.origin == "dataset":
-        return [f"use no field of dataset {use.dataset} in segment {segment} or destination "
-                f"{destination} (its label {use.code} covers every field)"]  # fmt: skip
+        return [
+            f"use no field of dataset {use.dataset} in segment {segment} or destination "
+            f"{destination} (its label {use.code} covers every field)"
+        ]
     remedies = []
     for role in roles.get((use.dataset or "", use.field or ""), []):
         if role == "segment":
@@ -89,9 +96,13 @@ def _remedies(use: LabelUse, action: str, roles: Mapping[tuple[str, str], list[s
     return remedies
 
 
-def provider_alternatives(governance: Governance, action: str, dataset: str,
-                          lineage: Sequence[LineageItem],
-                          views: Mapping[str, DatasetView]) -> list[str]:  # fmt: skip
+def provider_alternatives(
+    governance: Governance,
+    action: str,
+    dataset: str,
+    lineage: Sequence[LineageItem],
+    views: Mapping[str, DatasetView],
+) -> list[str]:
     """For each field read from a partner dataset, the same field from another partner whose
     labels allow the action ("use provider B's value")."""
     prefix = "partner/"
@@ -109,16 +120,24 @@ def provider_alternatives(governance: Governance, action: str, dataset: str,
             alternative = f"_partner.{other[len(prefix) :]}.{item.field[len(own) :]}"
             if alternative not in view.fields:
                 continue
-            check = evaluate_policies(governance, action,
-                                      dataset_uses(views, {other: [alternative]}))  # fmt: skip
+            check = evaluate_policies(
+                governance, action, dataset_uses(views, {other: [alternative]})
+            )
             if check.allowed:
-                remedies.append(f"use provider {other[len(prefix):]}'s value: {alternative} "
-                                f"instead of {item.field} ({action} is allowed on it)")  # fmt: skip
+                remedies.append(
+                    f"use provider {other[len(prefix) :]}'s value: {alternative} "
+                    f"instead of {item.field} ({action} is allowed on it)"
+                )
     return remedies
 
 
-def fingerprint(governance: Governance, *, predicate: str, destination: Mapping[str, Any],
-                evaluations: Sequence[Evaluation]) -> dict[str, Any]:  # fmt: skip
+def fingerprint(
+    governance: Governance,
+    *,
+    predicate: str,
+    destination: Mapping[str, Any],
+    evaluations: Sequence[Evaluation],
+) -> dict[str, Any]:
     """What a decision depended on, to tell later what changed."""
     policies = {
         p.id: hashlib.sha256(
@@ -133,21 +152,25 @@ def fingerprint(governance: Governance, *, predicate: str, destination: Mapping[
         for dataset, fields in evaluation.labels_by_field.items():
             for path, codes in fields.items():
                 labels[f"field {path} ({dataset})"] = codes
-    return {"predicate": predicate, "destination": dict(destination), "policies": policies,
-            "labels": labels}  # fmt: skip
+    return {
+        "predicate": predicate,
+        "destination": dict(destination),
+        "policies": policies,
+        "labels": labels,
+    }
 
 
 def describe_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """Human lines for what differs between two fingerprints."""
     changes = []
     if before.get("predicate") != after.get("predicate"):
-        changes.append(f"segment predicate changed: {before.get('predicate')!r} -> "
-                       f"{after.get('predicate')!r}")  # fmt: skip
+        changes.append(
+            f"segment predicate changed: {before.get('predicate')!r} -> {after.get('predicate')!r}"
+        )
     old_dest, new_dest = before.get("destination", {}), after.get("destination", {})
     for key in sorted(set(old_dest) | set(new_dest)):
         if old_dest.get(key) != new_dest.get(key):
-            changes.append(f"destination {key} changed: {old_dest.get(key)} -> "
-                           f"{new_dest.get(key)}")  # fmt: skip
+            changes.append(f"destination {key} changed: {old_dest.get(key)} -> {new_dest.get(key)}")
     old_policies, new_policies = before.get("policies", {}), after.get("policies", {})
     for policy_id in sorted(set(old_policies) | set(new_policies)):
         if policy_id not in old_policies:
@@ -192,31 +215,45 @@ def decide_activation(
             uses,
             include_drafts=include_drafts,
             where=f"segment {segment} -> destination {destination}",
-        )  # fmt: skip
+        )
         for action in actions
     )
     chains, remedies = [], []
     for evaluation in evaluations:
         for violation in evaluation.violations:
-            head = (f"policy {violation.policy_id} ({violation.policy_name}) -> condition "
-                    f"{violation.condition} -> action {evaluation.action}")  # fmt: skip
+            head = (
+                f"policy {violation.policy_id} ({violation.policy_name}) -> condition "
+                f"{violation.condition} -> action {evaluation.action}"
+            )
             for use in violation.matched:
-                chains.append(f"{head} -> {_use_text(use, roles)} -> segment {segment} -> "
-                              f"destination {destination}")  # fmt: skip
-                remedies += provider_alternatives(governance, evaluation.action,
-                                                  use.dataset or "", lineage, views)  # fmt: skip
+                chains.append(
+                    f"{head} -> {_use_text(use, roles)} -> segment {segment} -> "
+                    f"destination {destination}"
+                )
+                remedies += provider_alternatives(
+                    governance, evaluation.action, use.dataset or "", lineage, views
+                )
                 remedies += _remedies(use, evaluation.action, roles, segment, destination)
-            remedies.append(f"remove {evaluation.action} from destination {destination}'s "
-                            "marketing actions")  # fmt: skip
+            remedies.append(
+                f"remove {evaluation.action} from destination {destination}'s marketing actions"
+            )
     if chains:
         remedies.append("if a label is wrong, have a data steward change it (`partnerkit check`)")
     return ActivationDecision(
-        segment=segment, destination=destination, allowed=not chains,
-        evaluations=evaluations, chains=tuple(chains), remedies=tuple(dict.fromkeys(remedies)),
+        segment=segment,
+        destination=destination,
+        allowed=not chains,
+        evaluations=evaluations,
+        chains=tuple(chains),
+        remedies=tuple(dict.fromkeys(remedies)),
         lineage=tuple(lineage),
-        fingerprint=fingerprint(governance, predicate=predicate,
-                                destination=destination_settings, evaluations=evaluations),
-    )  # fmt: skip
+        fingerprint=fingerprint(
+            governance,
+            predicate=predicate,
+            destination=destination_settings,
+            evaluations=evaluations,
+        ),
+    )
 
 
 def build_lineage(
@@ -232,11 +269,14 @@ def build_lineage(
 
     items = [
         LineageItem(dataset=field_datasets[leaf], field=leaf, role=role)
-        for role, paths in (("segment", predicate_fields), ("export", export_fields),
-                            ("consent", [consent_field] if consent_field else []))
+        for role, paths in (
+            ("segment", predicate_fields),
+            ("export", export_fields),
+            ("consent", [consent_field] if consent_field else []),
+        )
         for path in paths
         for leaf in leaves_under(path, field_datasets)
-    ]  # fmt: skip
+    ]
     items += [
         LineageItem(dataset=dataset, field=identity_field, role="export")
         for dataset in identity_datasets

@@ -50,8 +50,10 @@ def _parse(resource: str, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(yaml.safe_load(text))
     except ValidationError as error:
-        problems = [f"governance/{resource}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
-                    for e in error.errors()]  # fmt: skip
+        problems = [
+            f"governance/{resource}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in error.errors()
+        ]
         raise CatalogError(problems) from None
 
 
@@ -75,14 +77,18 @@ def contract_terms(partner: str, forbidden_actions: Sequence[str]) -> tuple[Labe
     code = contract_label(partner)
     actions = ", ".join(forbidden_actions)
     label = Label(
-        code=code, category="contract", name=f"{partner} contract terms",
+        code=code,
+        category="contract",
+        name=f"{partner} contract terms",
         description=f"Partner {partner}'s contract forbids: {actions}.",
-    )  # fmt: skip
+    )
     policy = Policy(
-        id=f"contract_{partner}", name=f"{partner} contract: no {actions}",
+        id=f"contract_{partner}",
+        name=f"{partner} contract: no {actions}",
         description=f"From partner {partner}'s contract terms in partnerkit.yaml.",
-        marketing_actions=tuple(forbidden_actions), deny=LabelExpression(label=code),
-    )  # fmt: skip
+        marketing_actions=tuple(forbidden_actions),
+        deny=LabelExpression(label=code),
+    )
     return label, policy
 
 
@@ -118,17 +124,23 @@ def assemble_governance(
     problems: list[str] = []
     origins: dict[str, str] = {}
     merged_labels: dict[str, Label] = {}
-    for label, source in [*((x, "bundled") for x in core_labels.labels),
-                          *((x, origin) for x in labels)]:  # fmt: skip
+    for label, source in [
+        *((x, "bundled") for x in core_labels.labels),
+        *((x, origin) for x in labels),
+    ]:
         if label.code in merged_labels:
-            problems.append(f"{source}: label {label.code} is already defined "
-                            f"({origins[f'label:{label.code}']})")  # fmt: skip
+            problems.append(
+                f"{source}: label {label.code} is already defined "
+                f"({origins[f'label:{label.code}']})"
+            )
             continue
         merged_labels[label.code] = label
         origins[f"label:{label.code}"] = source
     merged_actions: dict[str, MarketingAction] = {}
-    for action, source in [*((x, "bundled") for x in core_actions.marketing_actions),
-                           *((x, origin) for x in actions)]:  # fmt: skip
+    for action, source in [
+        *((x, "bundled") for x in core_actions.marketing_actions),
+        *((x, origin) for x in actions),
+    ]:
         if action.name in merged_actions:
             problems.append(f"{source}: marketing action {action.name} is already defined")
             continue
@@ -139,8 +151,7 @@ def assemble_governance(
     for policy in policies:
         merged_policies[policy.id] = policy
         origins[f"policy:{policy.id}"] = origin
-    governance = Governance(merged_labels, merged_actions, tuple(merged_policies.values()),
-                            origins)  # fmt: skip
+    governance = Governance(merged_labels, merged_actions, tuple(merged_policies.values()), origins)
     return governance, problems + reference_problems(governance)
 
 
@@ -152,8 +163,9 @@ def reference_problems(governance: Governance) -> list[str]:
         unknown_labels = [c for c in policy.deny.labels() if c not in governance.labels]
         unknown_actions = [a for a in policy.marketing_actions if a not in governance.actions]
         if unknown_labels:
-            problems.append(f"{where}: unknown label(s) {', '.join(unknown_labels)} "
-                            "(codes are case-sensitive)")  # fmt: skip
+            problems.append(
+                f"{where}: unknown label(s) {', '.join(unknown_labels)} (codes are case-sensitive)"
+            )
         if unknown_actions:
             problems.append(f"{where}: unknown marketing action(s) {', '.join(unknown_actions)}")
     return problems
@@ -177,5 +189,5 @@ def describe_catalog(governance: Governance) -> dict[str, Any]:
                 "origin": governance.origins.get(f"policy:{policy.id}"),
             }
             for policy in governance.policies
-        ],  # fmt: skip
+        ],
     }

@@ -60,21 +60,27 @@ def partner_fields_without_third_party(fields: Sequence[FieldDef]) -> list[Findi
             where=f.path,
             message=f"partner field has no {THIRD_PARTY_LABEL} label; label its field "
             "group or the partner's dataset",
-        )  # fmt: skip
+        )
         for f in fields
         if f.partner and THIRD_PARTY_LABEL not in f.label_codes
     ]
 
 
-def undefined_labels(governance: Governance, fields: Sequence[FieldDef],
-                     datasets: Mapping[str, DatasetView]) -> list[Finding]:  # fmt: skip
+def undefined_labels(
+    governance: Governance, fields: Sequence[FieldDef], datasets: Mapping[str, DatasetView]
+) -> list[Finding]:
     findings = []
     for name, view in datasets.items():
         for code in view.labels:
             if code not in governance.labels:
-                findings.append(Finding(level="error", check="undefined_label",
-                                        where=f"dataset {name}",
-                                        message=f"label {code} is not defined"))  # fmt: skip
+                findings.append(
+                    Finding(
+                        level="error",
+                        check="undefined_label",
+                        where=f"dataset {name}",
+                        message=f"label {code} is not defined",
+                    )
+                )
     seen = set()
     for f in fields:
         for ref in f.labels:
@@ -82,20 +88,32 @@ def undefined_labels(governance: Governance, fields: Sequence[FieldDef],
             if ref.code in governance.labels or ref.origin == "dataset" or key in seen:
                 continue
             seen.add(key)
-            findings.append(Finding(level="error", check="undefined_label",
-                                    where=f"{ref.origin} {ref.source}",
-                                    message=f"label {ref.code} is not defined (codes are "
-                                    "case-sensitive)"))  # fmt: skip
+            findings.append(
+                Finding(
+                    level="error",
+                    check="undefined_label",
+                    where=f"{ref.origin} {ref.source}",
+                    message=f"label {ref.code} is not defined (codes are case-sensitive)",
+                )
+            )
     return findings
 
 
 def catalog_problems(problems: Sequence[str]) -> list[Finding]:
-    return [Finding(level="error", check="catalog", where=p.split(":", 1)[0],
-                    message=p.split(":", 1)[-1].strip()) for p in problems]  # fmt: skip
+    return [
+        Finding(
+            level="error",
+            check="catalog",
+            where=p.split(":", 1)[0],
+            message=p.split(":", 1)[-1].strip(),
+        )
+        for p in problems
+    ]
 
 
-def labels_without_policy(governance: Governance, fields: Sequence[FieldDef],
-                          datasets: Mapping[str, DatasetView]) -> list[Finding]:  # fmt: skip
+def labels_without_policy(
+    governance: Governance, fields: Sequence[FieldDef], datasets: Mapping[str, DatasetView]
+) -> list[Finding]:
     """Labels on data that no enabled policy names: users expect a label to block something."""
     used = {ref.code for f in fields for ref in f.labels}
     used |= {code for view in datasets.values() for code in view.labels}
@@ -106,7 +124,7 @@ def labels_without_policy(governance: Governance, fields: Sequence[FieldDef],
             check="label_without_policy",
             where=f"label {code}",
             message="applied to data, but no enabled policy uses it: it blocks nothing",
-        )  # fmt: skip
+        )
         for code in sorted(used - enforced)
         if code in governance.labels
     ]
@@ -119,7 +137,7 @@ def identity_fields_without_i1(fields: Sequence[FieldDef]) -> list[Finding]:
             check="identity_field_without_I1",
             where=f.path,
             message=f"{f.identity} field without {IDENTITY_LABEL} (directly identifiable)",
-        )  # fmt: skip
+        )
         for f in fields
         if f.identity and IDENTITY_LABEL not in f.label_codes
     ]
@@ -144,12 +162,15 @@ def batches_past_retention(batches: Sequence[BatchAge], now: datetime) -> list[F
     for batch in batches:
         age = (now - batch.ingested_at).days
         if age > batch.retention_days:
-            findings.append(Finding(
-                level="error", check="partner_data_past_retention",
-                where=f"partner/{batch.partner}/batch_id={batch.batch_id}",
-                message=f"ingested {age} days ago; the contract keeps it {batch.retention_days} "
-                "days: ingest a new delivery or remove the batch",
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    level="error",
+                    check="partner_data_past_retention",
+                    where=f"partner/{batch.partner}/batch_id={batch.batch_id}",
+                    message=f"ingested {age} days ago; the contract keeps it "
+                    f"{batch.retention_days} days: ingest a new delivery or remove the batch",
+                )
+            )
     return findings
 
 
@@ -161,7 +182,7 @@ def derived_tables_with_expired_data(derived: Sequence[DerivedExpiry]) -> list[F
             where=f"{d.table} (_partner.{d.partner})",
             message=f"{d.expired_records:,} record(s) hold {d.partner} data that expired "
             f"at {d.earliest_expiry.isoformat()} or later; re-run `partnerkit enrich`",
-        )  # fmt: skip
+        )
         for d in derived
         if d.expired_records
     ]

@@ -19,16 +19,41 @@ from governance.errors import SegmentError
 
 # Node types a predicate may contain besides field references.
 ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
-    exp.And, exp.Or, exp.Not, exp.Paren, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
-    exp.In, exp.Like, exp.ILike, exp.Between, exp.Is, exp.Null, exp.Boolean, exp.Literal,
-    exp.Neg, exp.Tuple, exp.Identifier,
-)  # fmt: skip
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Paren,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.In,
+    exp.Like,
+    exp.ILike,
+    exp.Between,
+    exp.Is,
+    exp.Null,
+    exp.Boolean,
+    exp.Literal,
+    exp.Neg,
+    exp.Tuple,
+    exp.Identifier,
+)
 # The function allow-list: simple, deterministic, row-local.
 ALLOWED_FUNCTIONS: dict[type[exp.Expression], str] = {
-    exp.Lower: "lower", exp.Upper: "upper", exp.Trim: "trim", exp.Length: "length",
-    exp.Coalesce: "coalesce", exp.Abs: "abs", exp.Year: "year", exp.Month: "month",
-    exp.CurrentDate: "current_date", exp.DateDiff: "datediff",
-}  # fmt: skip
+    exp.Lower: "lower",
+    exp.Upper: "upper",
+    exp.Trim: "trim",
+    exp.Length: "length",
+    exp.Coalesce: "coalesce",
+    exp.Abs: "abs",
+    exp.Year: "year",
+    exp.Month: "month",
+    exp.CurrentDate: "current_date",
+    exp.DateDiff: "datediff",
+}
 
 
 class ParsedPredicate(BaseModel):
@@ -78,8 +103,12 @@ def parse_predicate(text: str, known_fields: Collection[str], *, where: str) -> 
         raise SegmentError(where, text, column, f"not a valid expression ({message})") from None
     statements = [tree for tree in trees if tree is not None]
     if len(statements) != 1:
-        raise SegmentError(where, text, text.find(";") if ";" in text else 0,
-                           "exactly one expression expected (no ';')")  # fmt: skip
+        raise SegmentError(
+            where,
+            text,
+            text.find(";") if ";" in text else 0,
+            "exactly one expression expected (no ';')",
+        )
     tree = statements[0]
     references = list(_references(tree))
     inside = {id(n) for ref in references for n in ref.walk()}
@@ -102,8 +131,9 @@ def parse_predicate(text: str, known_fields: Collection[str], *, where: str) -> 
     for ref in sorted(references, key=_position):  # in the order they are written
         path = _field_path(ref)
         if path not in known_fields:
-            raise SegmentError(where, text, _position(ref),
-                               f"unknown field {path}; see `partnerkit schema show`")  # fmt: skip
+            raise SegmentError(
+                where, text, _position(ref), f"unknown field {path}; see `partnerkit schema show`"
+            )
         fields.append(path)
     if not isinstance(tree, exp.Predicate | exp.Connector | exp.Not | exp.Paren | exp.Boolean):
         raise SegmentError(where, text, 0, "the expression must be a condition (true or false)")

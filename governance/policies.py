@@ -81,8 +81,9 @@ def requested_uses(codes: Iterable[str]) -> list[LabelUse]:
     return [LabelUse(code=code, origin="requested") for code in dict.fromkeys(codes)]
 
 
-def dataset_uses(datasets: Mapping[str, DatasetView],
-                 requested: Mapping[str, Sequence[str]]) -> list[LabelUse]:  # fmt: skip
+def dataset_uses(
+    datasets: Mapping[str, DatasetView], requested: Mapping[str, Sequence[str]]
+) -> list[LabelUse]:
     """Label uses of the requested datasets (all their dataset labels) and fields (their own)."""
     uses: list[LabelUse] = []
     for dataset, paths in requested.items():
@@ -100,7 +101,7 @@ def dataset_uses(datasets: Mapping[str, DatasetView],
                     dataset=dataset,
                     field=path,  # type: ignore[arg-type]
                     source=ref.source,
-                )  # fmt: skip
+                )
                 for ref in view.fields[path]
                 if ref.origin != "dataset"
             ]
@@ -146,16 +147,19 @@ def evaluate_policies(
     require_known(governance, action, uses, where)
     present = {use.code for use in uses}
     statuses = ("enabled", "draft") if include_drafts else ("enabled",)
-    policies = [p for p in governance.policies
-                if p.status in statuses and action in p.marketing_actions]  # fmt: skip
+    policies = [
+        p for p in governance.policies if p.status in statuses and action in p.marketing_actions
+    ]
     violations = []
     for policy in policies:
         if not policy.deny.holds(present):
             continue
         firing = set(policy.deny.satisfying(present))
         matched = tuple(use for use in uses if use.code in firing)
-        head = (f"policy {policy.id} ({policy.name}) -> condition {policy.deny.describe()} "
-                f"-> action {action}")  # fmt: skip
+        head = (
+            f"policy {policy.id} ({policy.name}) -> condition {policy.deny.describe()} "
+            f"-> action {action}"
+        )
         violations.append(
             Violation(
                 policy_id=policy.id,
@@ -165,7 +169,7 @@ def evaluate_policies(
                 matched=matched,
                 chains=tuple(f"{head} -> {use.describe()}" for use in matched),
                 remedies=remedies_for(action, matched),
-            )  # fmt: skip
+            )
         )
     by_dataset: dict[str, list[str]] = {}
     by_field: dict[str, dict[str, list[str]]] = {}

@@ -69,5 +69,6 @@ class ExpressionError(IngestError, ValueError):
 
     def __init__(self, text: str, position: int, problem: str) -> None:
         self.position = position
-        super().__init__(f"expression position {position + 1}: {problem}\n  {text}\n"
-                         f"  {' ' * position}^")  # fmt: skip
+        super().__init__(
+            f"expression position {position + 1}: {problem}\n  {text}\n  {' ' * position}^"
+        )

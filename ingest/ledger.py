@@ -180,9 +180,17 @@ class Ledger:
         return [{**dict(row), "payload": json.loads(row["payload"])} for row in rows]
 
     def start_batch(
-        self, *, batch_id: str, partner: str, source_uri: str, size_bytes: int, checksum: str,
-        workflow_id: str, status: str = "running", duplicate_of: str | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        batch_id: str,
+        partner: str,
+        source_uri: str,
+        size_bytes: int,
+        checksum: str,
+        workflow_id: str,
+        status: str = "running",
+        duplicate_of: str | None = None,
+    ) -> None:
         """Record a file delivery the moment its checksum is known."""
         if status not in BATCH_STATUSES:
             raise ValueError(f"batch status must be one of {BATCH_STATUSES}, got {status!r}")
@@ -191,10 +199,19 @@ class Ledger:
                 f"INSERT INTO {BATCHES_TABLE} (batch_id, partner, source_uri, size_bytes,"
                 " checksum, started_at, finished_at, status, duplicate_of, workflow_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (batch_id, partner, source_uri, size_bytes, checksum, utc_now(),
-                 None if status == "running" else utc_now(), status, duplicate_of,
-                 workflow_id),
-            )  # fmt: skip
+                (
+                    batch_id,
+                    partner,
+                    source_uri,
+                    size_bytes,
+                    checksum,
+                    utc_now(),
+                    None if status == "running" else utc_now(),
+                    status,
+                    duplicate_of,
+                    workflow_id,
+                ),
+            )
 
     def finish_batch(
         self,
@@ -210,9 +227,14 @@ class Ledger:
             connection.execute(
                 f"UPDATE {BATCHES_TABLE} SET finished_at = ?, status = ?, counts = ?, error = ?"
                 " WHERE batch_id = ?",
-                (utc_now(), status, json.dumps(dict(counts or {}), sort_keys=True), error,
-                 batch_id),
-            )  # fmt: skip
+                (
+                    utc_now(),
+                    status,
+                    json.dumps(dict(counts or {}), sort_keys=True),
+                    error,
+                    batch_id,
+                ),
+            )
 
     def loaded_batch(self, partner: str, checksum: str) -> str | None:
         """The batch that already loaded this exact file content for this partner, if any."""

@@ -17,16 +17,32 @@ from ingest.identity.detection import hash_bytes, written_hash_bytes
 
 UNIVERSE_IDENTIFIER_COLUMNS = ("partner_id", "kind", "source_column", "hash_key", "confidence")
 EVIDENCE_COLUMNS = (
-    "profile_id", "partner", "partner_id", "criterion_type", "kind", "quality_score",
-    "source_columns", "workflow_id",
-)  # fmt: skip
+    "profile_id",
+    "partner",
+    "partner_id",
+    "criterion_type",
+    "kind",
+    "quality_score",
+    "source_columns",
+    "workflow_id",
+)
 CANDIDATE_COLUMNS = (
-    "profile_id", "partner", "partner_id", "overall_quality_score", "matched_on",
-)  # fmt: skip
+    "profile_id",
+    "partner",
+    "partner_id",
+    "overall_quality_score",
+    "matched_on",
+)
 MATCH_COLUMNS = (
-    "profile_id", "partner", "partner_id", "overall_quality_score", "matched_on",
-    "candidate_count", "profiles_sharing_partner_id", "workflow_id",
-)  # fmt: skip
+    "profile_id",
+    "partner",
+    "partner_id",
+    "overall_quality_score",
+    "matched_on",
+    "candidate_count",
+    "profiles_sharing_partner_id",
+    "workflow_id",
+)
 
 
 @dataclass(frozen=True)

@@ -232,10 +232,12 @@ def accepted_rows(
     """Rows without a reason in canonical form: partner_id, hashes, confidence, attributes."""
     accepted = checked.where(F.size(REASONS) == 0)
     identifiers = [
-        F.when(_present(F.col(f"`{i.column}`")), canonical_hash(F.col(f"`{i.column}`"),
-               mapping.encoding)).alias(i.column)
+        F.when(
+            _present(F.col(f"`{i.column}`")),
+            canonical_hash(F.col(f"`{i.column}`"), mapping.encoding),
+        ).alias(i.column)
         for i in mapping.identifiers
-    ]  # fmt: skip
+    ]
     confidence = (
         [F.col(f"`{mapping.confidence}`").try_cast("double").alias("confidence")]
         if mapping.confidence

@@ -13,12 +13,23 @@ from ingest.identity import columns as rules
 from ingest.identity.profiles import EMPTY, Profile
 
 SEED_IDENTIFIER_COLUMNS = (
-    "profile_id", "partner", "kind", "profile_version", "hash_type", "hash", "reason",
+    "profile_id",
+    "partner",
+    "kind",
+    "profile_version",
+    "hash_type",
+    "hash",
+    "reason",
     "workflow_id",
-)  # fmt: skip
+)
 SEED_QUARANTINE_COLUMNS = (
-    "profile_id", "partner", "kind", "original", "reason", "workflow_id",
-)  # fmt: skip
+    "profile_id",
+    "partner",
+    "kind",
+    "original",
+    "reason",
+    "workflow_id",
+)
 
 
 @dataclass(frozen=True)
@@ -52,10 +63,13 @@ def _identifier_inputs(
         inputs["phone"] = lambda: (
             phone,
             rules.normalize_identifier(
-                "phone", profile, phone, country=_column(names.country),
+                "phone",
+                profile,
+                phone,
+                country=_column(names.country),
                 default_country=default_country,
             ),
-        )  # fmt: skip
+        )
     if names.street and profile.supports("address"):
         parts = [_column(n) for n in (names.street, names.city, names.state, names.postal_code)]
         inputs["address"] = lambda: (F.concat_ws(", ", *parts), rules.normalize_address(*parts))

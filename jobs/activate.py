@@ -62,52 +62,66 @@ def previous_allowed(ledger: Ledger, segment: str, destination: str) -> dict[str
         for event in ledger.events(run.workflow_id):
             payload = event["payload"]
             pair = (payload.get("segment"), payload.get("destination"))
-            if event["kind"] == DECISION_EVENT and payload.get("allowed") and pair == (
-                segment, destination,
-            ):  # fmt: skip
+            allowed = event["kind"] == DECISION_EVENT and payload.get("allowed")
+            if allowed and pair == (segment, destination):
                 return {**payload, "workflow_id": run.workflow_id, "at": event["at"]}
     return None
 
 
-def decide(workspace: Workspace, segment_name: str, destination_name: str
-           ) -> tuple[ActivationDecision, str, DestinationConfig]:  # fmt: skip
+def decide(
+    workspace: Workspace, segment_name: str, destination_name: str
+) -> tuple[ActivationDecision, str, DestinationConfig]:
     """The policy decision for an activation, computed from schemas and catalogs only."""
     segment = workspace.segment(segment_name)
     destination = workspace.destination(destination_name)
     fields = profile_fields(workspace)
     parsed = parse_segment(workspace, segment, fields)
     namespaces = workspace_namespaces(workspace)
-    field_datasets = {f.path: partner_dataset(f.partner) if f.partner else SEEDS_DATASET
-                      for f in fields}  # fmt: skip
+    field_datasets = {
+        f.path: partner_dataset(f.partner) if f.partner else SEEDS_DATASET for f in fields
+    }
     exported = list(destination.attributes)
     if destination.format in AD_PLATFORM_LAYOUTS:
         exported += [EMAIL_FIELD, PHONE_FIELD, COUNTRY_FIELD]
-    unknown = [p for p in [*exported, destination.consent_field or ""] if p
-               and not leaves_under(p, field_datasets)]  # fmt: skip
+    unknown = [
+        p
+        for p in [*exported, destination.consent_field or ""]
+        if p and not leaves_under(p, field_datasets)
+    ]
     if unknown:
-        raise WorkspaceError(f"destination {destination.name}: {', '.join(unknown)}",
-                             "profile field paths (see `partnerkit schema show`)")  # fmt: skip
+        raise WorkspaceError(
+            f"destination {destination.name}: {', '.join(unknown)}",
+            "profile field paths (see `partnerkit schema show`)",
+        )
     identity_datasets = []
     for code in destination.identities:
         namespace = namespaces.get(code)
         dataset = partner_dataset(namespace.partner) if namespace.partner else SEEDS_DATASET
         identity_datasets.append(dataset)
     lineage = build_lineage(
-        predicate_fields=parsed.fields, export_fields=exported,
-        identity_datasets=identity_datasets, consent_field=destination.consent_field,
-        field_datasets=field_datasets, identity_field=IDENTITY_MAP_FIELD,
-    )  # fmt: skip
+        predicate_fields=parsed.fields,
+        export_fields=exported,
+        identity_datasets=identity_datasets,
+        consent_field=destination.consent_field,
+        field_datasets=field_datasets,
+        identity_field=IDENTITY_MAP_FIELD,
+    )
     decision = decide_activation(
-        workspace_governance(workspace), segment=segment.name, destination=destination.name,
-        actions=destination.marketing_actions, lineage=lineage,
-        views=workspace_datasets(workspace, fields), predicate=parsed.sql,
+        workspace_governance(workspace),
+        segment=segment.name,
+        destination=destination.name,
+        actions=destination.marketing_actions,
+        lineage=lineage,
+        views=workspace_datasets(workspace, fields),
+        predicate=parsed.sql,
         destination_settings=destination_settings(destination),
-    )  # fmt: skip
+    )
     return decision, parsed.sql, destination
 
 
-def decide_prospects(workspace: Workspace, name: str, destination_name: str, lineage_doc: dict
-                     ) -> tuple[ActivationDecision, DestinationConfig, str]:  # fmt: skip
+def decide_prospects(
+    workspace: Workspace, name: str, destination_name: str, lineage_doc: dict
+) -> tuple[ActivationDecision, DestinationConfig, str]:
     """The decision for a prospect audience: its clusters' fields and the partner IDs exported.
 
     Prospects are partner persons, not profiles: the destination may export only the
@@ -121,39 +135,60 @@ def decide_prospects(workspace: Workspace, name: str, destination_name: str, lin
     if destination.format in AD_PLATFORM_LAYOUTS:
         problems.append("a csv, jsonl or parquet layout")
     if not partner.contract.persist_partner_id:
-        problems.append(f"a partner whose contract allows keeping its IDs ({partner.name} "
-                        "sets persist_partner_id: false)")  # fmt: skip
+        problems.append(
+            f"a partner whose contract allows keeping its IDs ({partner.name} "
+            "sets persist_partner_id: false)"
+        )
     if problems:
-        raise WorkspaceError(f"destination {destination.name} for prospects/{name}",
-                             "; ".join(problems))  # fmt: skip
+        raise WorkspaceError(
+            f"destination {destination.name} for prospects/{name}", "; ".join(problems)
+        )
     dataset = partner_dataset(partner.name)
     lineage = build_lineage(
-        predicate_fields=lineage_doc["fields"], export_fields=[], identity_datasets=[dataset],
-        consent_field=None, field_datasets={f: dataset for f in lineage_doc["fields"]},
+        predicate_fields=lineage_doc["fields"],
+        export_fields=[],
+        identity_datasets=[dataset],
+        consent_field=None,
+        field_datasets={f: dataset for f in lineage_doc["fields"]},
         identity_field=IDENTITY_MAP_FIELD,
-    )  # fmt: skip
+    )
     decision = decide_activation(
-        workspace_governance(workspace), segment=f"{PROSPECTS_TABLE}/{name}",
-        destination=destination.name, actions=destination.marketing_actions, lineage=lineage,
+        workspace_governance(workspace),
+        segment=f"{PROSPECTS_TABLE}/{name}",
+        destination=destination.name,
+        actions=destination.marketing_actions,
+        lineage=lineage,
         views=workspace_datasets(workspace, profile_fields(workspace)),
         predicate=lineage_doc["expression"],
         destination_settings=destination_settings(destination),
-    )  # fmt: skip
+    )
     return decision, destination, partner.namespace
 
 
-def run_prospects(workspace: Workspace, spark: SparkSession, *, prospects: str,
-                  destination: str, dry_run: bool = False) -> JobResult:  # fmt: skip
+def run_prospects(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    prospects: str,
+    destination: str,
+    dry_run: bool = False,
+) -> JobResult:
     """Activate a saved lookalike audience (partner IDs) under the same policy evaluation."""
     ledger = Ledger(workspace.ledger_path)
     persons, lineage_doc = load_prospects(spark, workspace.warehouse, prospects)
     decision, target, namespace = decide_prospects(workspace, prospects, destination, lineage_doc)
     with record_run(ledger, JOB) as job:
         ledger.record_event(job.workflow_id, DECISION_EVENT, decision.model_dump(mode="json"))
-        job.counts.update({"segment": decision.segment, "destination": destination,
-                           "allowed": decision.allowed, "dry_run": dry_run,
-                           "chains": list(decision.chains),
-                           "remedies": list(decision.remedies)})  # fmt: skip
+        job.counts.update(
+            {
+                "segment": decision.segment,
+                "destination": destination,
+                "allowed": decision.allowed,
+                "dry_run": dry_run,
+                "chains": list(decision.chains),
+                "remedies": list(decision.remedies),
+            }
+        )
         if not decision.allowed:
             return job.result()
         job.counts["members"] = persons.count()
@@ -166,49 +201,78 @@ def run_prospects(workspace: Workspace, spark: SparkSession, *, prospects: str,
     return job.result()
 
 
-def export_rows(workspace: Workspace, members: DataFrame, destination: DestinationConfig
-                ) -> DataFrame:  # fmt: skip
+def export_rows(
+    workspace: Workspace, members: DataFrame, destination: DestinationConfig
+) -> DataFrame:
     if destination.format in AD_PLATFORM_LAYOUTS:
         profile_name, _ = AD_PLATFORM_LAYOUTS[destination.format]
-        return ad_platform_rows(members, layout=destination.format,
-                                profile=get_profile(profile_name),
-                                default_country=workspace.config.seeds.default_country)  # fmt: skip
-    return generic_rows(members, identities=destination.identities,
-                        attributes=destination.attributes)  # fmt: skip
+        return ad_platform_rows(
+            members,
+            layout=destination.format,
+            profile=get_profile(profile_name),
+            default_country=workspace.config.seeds.default_country,
+        )
+    return generic_rows(
+        members, identities=destination.identities, attributes=destination.attributes
+    )
 
 
-def run(workspace: Workspace, spark: SparkSession, *, segment: str, destination: str,
-        dry_run: bool = False) -> JobResult:  # fmt: skip
+def run(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    segment: str,
+    destination: str,
+    dry_run: bool = False,
+) -> JobResult:
     """Decide; when allowed (and not a dry run) write the files and the manifest last."""
     ledger = Ledger(workspace.ledger_path)
     decision, predicate_sql, target = decide(workspace, segment, destination)
     with record_run(ledger, JOB) as job:
         document = decision.model_dump(mode="json")
         ledger.record_event(job.workflow_id, DECISION_EVENT, document)
-        job.counts.update({"segment": segment, "destination": destination,
-                           "allowed": decision.allowed, "dry_run": dry_run,
-                           "chains": list(decision.chains),
-                           "remedies": list(decision.remedies)})  # fmt: skip
+        job.counts.update(
+            {
+                "segment": segment,
+                "destination": destination,
+                "allowed": decision.allowed,
+                "dry_run": dry_run,
+                "chains": list(decision.chains),
+                "remedies": list(decision.remedies),
+            }
+        )
         if not decision.allowed:
             before = previous_allowed(ledger, segment, destination)
             if before is not None:
                 job.counts["changed_since_allowed"] = {
-                    "workflow_id": before["workflow_id"], "at": before["at"],
+                    "workflow_id": before["workflow_id"],
+                    "at": before["at"],
                     "changes": changes_between(before["fingerprint"], decision.fingerprint),
-                }  # fmt: skip
+                }
             return job.result()
         profiles = read_profiles(spark, workspace.warehouse)
-        members = profiles.join(segment_membership(profiles, predicate_sql)
-                                .withColumnRenamed("profile_id", "profileId"),
-                                on="profileId", how="left_semi").cache()  # fmt: skip
+        members = profiles.join(
+            segment_membership(profiles, predicate_sql).withColumnRenamed(
+                "profile_id", "profileId"
+            ),
+            on="profileId",
+            how="left_semi",
+        ).cache()
         consenting = members.where(has_consent(target.consent_field))
         consenting_count = consenting.count()
         job.counts["members"] = members.count()
         job.counts["without_consent"] = job.counts["members"] - consenting_count
         if dry_run:
             return job.result()
-        job.counts.update(write_export(workspace, job.workflow_id, decision, target,
-                                       export_rows(workspace, consenting, target)))  # fmt: skip
+        job.counts.update(
+            write_export(
+                workspace,
+                job.workflow_id,
+                decision,
+                target,
+                export_rows(workspace, consenting, target),
+            )
+        )
         if target.format in AD_PLATFORM_LAYOUTS:
             count_without_identifiers(job.counts, consenting_count)
         job.outputs["manifest"] = job.counts["manifest"]
@@ -216,8 +280,13 @@ def run(workspace: Workspace, spark: SparkSession, *, segment: str, destination:
     return job.result()
 
 
-def write_export(workspace: Workspace, workflow_id: str, decision: ActivationDecision,
-                 target: DestinationConfig, rows: DataFrame) -> dict[str, Any]:  # fmt: skip
+def write_export(
+    workspace: Workspace,
+    workflow_id: str,
+    decision: ActivationDecision,
+    target: DestinationConfig,
+    rows: DataFrame,
+) -> dict[str, Any]:
     """Files split at the row limit, manifest written last; local rename or S3 upload."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     export_id = f"{stamp}-{workflow_id[:8]}"
@@ -227,22 +296,30 @@ def write_export(workspace: Workspace, workflow_id: str, decision: ActivationDec
     if target.type == "file":
         staging = Path(workspace.resolve(target.path)) / f".staging-{export_id}"
     staging.mkdir(parents=True)
-    files = write_files(rows, staging, file_format=target.format if target.format in
-                        ("csv", "jsonl", "parquet") else "csv",
-                        max_rows_per_file=target.max_rows_per_file)  # fmt: skip
+    files = write_files(
+        rows,
+        staging,
+        file_format=target.format if target.format in ("csv", "jsonl", "parquet") else "csv",
+        max_rows_per_file=target.max_rows_per_file,
+    )
     manifest = {
-        "segment": decision.segment, "destination": decision.destination,
-        "workflow_id": workflow_id, "export_id": export_id,
+        "segment": decision.segment,
+        "destination": decision.destination,
+        "workflow_id": workflow_id,
+        "export_id": export_id,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "format": target.format, "marketing_actions": target.marketing_actions,
-        "rows": sum(f["rows"] for f in files), "files": files,
+        "format": target.format,
+        "marketing_actions": target.marketing_actions,
+        "rows": sum(f["rows"] for f in files),
+        "files": files,
         "labels": decision.fingerprint["labels"],
         "policies_evaluated": {e.action: list(e.evaluated_policies) for e in decision.evaluations},
         "lineage": [item.model_dump() for item in decision.lineage],
-    }  # fmt: skip
+    }
     if target.type == "s3":
-        location = publish_s3(staging, f"{target.path.rstrip('/')}/{decision.segment}/{export_id}",
-                              manifest)  # fmt: skip
+        location = publish_s3(
+            staging, f"{target.path.rstrip('/')}/{decision.segment}/{export_id}", manifest
+        )
     else:
         final = Path(workspace.resolve(target.path)) / decision.segment / export_id
         location = str(publish_local(staging, final, manifest))

@@ -40,24 +40,33 @@ def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = No
         by_attribute = []
         for row in cells.orderBy("attribute").collect():
             compared = row["agree"] + row["disagree"]
-            by_attribute.append({
-                "attribute": row["attribute"], "agree": row["agree"],
-                "disagree": row["disagree"], "not_comparable": row["not_comparable"],
-                "agreement_rate": round(row["agree"] / compared, 6) if compared else None,
-            })  # fmt: skip
+            by_attribute.append(
+                {
+                    "attribute": row["attribute"],
+                    "agree": row["agree"],
+                    "disagree": row["disagree"],
+                    "not_comparable": row["not_comparable"],
+                    "agreement_rate": round(row["agree"] / compared, 6) if compared else None,
+                }
+            )
         pairs = (
             pair_agreement(evidence)
             .groupBy("provider_a", "provider_b")
             .agg(F.sum("compared").alias("compared"), F.sum("agree").alias("agree"))
         )
         by_pair = [
-            {"provider_a": r["provider_a"], "provider_b": r["provider_b"],
-             "compared": r["compared"], "agree": r["agree"],
-             "agreement_rate": round(r["agree"] / r["compared"], 6) if r["compared"] else None}
+            {
+                "provider_a": r["provider_a"],
+                "provider_b": r["provider_b"],
+                "compared": r["compared"],
+                "agree": r["agree"],
+                "agreement_rate": round(r["agree"] / r["compared"], 6) if r["compared"] else None,
+            }
             for r in pairs.orderBy("provider_a", "provider_b").collect()
-        ]  # fmt: skip
-        job.counts.update({"attribute": attribute, "by_attribute": by_attribute,
-                           "by_pair": by_pair})  # fmt: skip
+        ]
+        job.counts.update(
+            {"attribute": attribute, "by_attribute": by_attribute, "by_pair": by_pair}
+        )
         report = workspace.reports_dir / "compare" / f"{attribute or 'all'}.html"
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(compare_report_html(job.counts), encoding="utf-8")

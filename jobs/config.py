@@ -230,8 +230,9 @@ class SegmentConfig(StrictModel):
     predicate: str = Field(min_length=1)
 
 
-DestinationFormat = Literal["csv", "jsonl", "parquet", "meta_custom_audience",
-                            "google_customer_match"]  # fmt: skip
+DestinationFormat = Literal[
+    "csv", "jsonl", "parquet", "meta_custom_audience", "google_customer_match"
+]
 
 
 class DestinationConfig(StrictModel):
@@ -255,8 +256,9 @@ class DestinationConfig(StrictModel):
         if (self.type == "s3") != self.path.startswith("s3://"):
             raise ValueError("type s3 needs an s3://bucket/prefix path; type file a local folder")
         if self.format in ("meta_custom_audience", "google_customer_match") and self.attributes:
-            raise ValueError(f"the {self.format} layout carries hashed identifiers only; "
-                             "remove attributes")  # fmt: skip
+            raise ValueError(
+                f"the {self.format} layout carries hashed identifiers only; remove attributes"
+            )
         return self
 
 
@@ -386,9 +388,11 @@ def load_workspace(root: str | Path) -> Workspace:
 def workspace_json_schema() -> dict[str, Any]:
     """The JSON Schema of partnerkit.yaml, from the models, for editors (draft 2020-12)."""
     schema = WorkspaceConfig.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "partnerkit workspace file (partnerkit.yaml)", **{
-                k: v for k, v in schema.items() if k != "title"}}  # fmt: skip
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "partnerkit workspace file (partnerkit.yaml)",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
 
 
 def write_starter_workspace(directory: Path, *, force: bool) -> Path:

@@ -32,9 +32,13 @@ def attribute_fields(workspace: Workspace, partner: str) -> dict[str, tuple[str,
     }
 
 
-def evaluate_data_science(workspace: Workspace, job: RunContext, partner: str,
-                          fields: list[str], segment_fields: tuple[str, ...] = ()
-                          ) -> Evaluation:  # fmt: skip
+def evaluate_data_science(
+    workspace: Workspace,
+    job: RunContext,
+    partner: str,
+    fields: list[str],
+    segment_fields: tuple[str, ...] = (),
+) -> Evaluation:
     """Evaluate `dataScience` over the partner fields used (and a segment's), and audit it."""
     views = workspace_datasets(workspace, profile_fields(workspace))
     requested: dict[str, list[str]] = {partner_dataset(partner): list(fields)}
@@ -42,16 +46,22 @@ def evaluate_data_science(workspace: Workspace, job: RunContext, partner: str,
         dataset = path.split(".")[1] if path.startswith("_partner.") else None
         key = partner_dataset(dataset) if dataset else SEEDS_DATASET
         requested.setdefault(key, []).extend(leaves_under(path, views[key].fields))
-    evaluation = evaluate_policies(workspace_governance(workspace), DATA_SCIENCE,
-                                   dataset_uses(views, requested), where=f"{job.job}")  # fmt: skip
-    Ledger(workspace.ledger_path).record_event(job.workflow_id, POLICY_EVENT,
-                                               evaluation.model_dump(mode="json"))  # fmt: skip
+    evaluation = evaluate_policies(
+        workspace_governance(workspace),
+        DATA_SCIENCE,
+        dataset_uses(views, requested),
+        where=f"{job.job}",
+    )
+    Ledger(workspace.ledger_path).record_event(
+        job.workflow_id, POLICY_EVENT, evaluation.model_dump(mode="json")
+    )
     return evaluation
 
 
 def refused(job: RunContext, evaluation: Evaluation) -> JobResult:
     job.counts["allowed"] = False
     job.counts["chains"] = [c for v in evaluation.violations for c in v.chains]
-    job.counts["remedies"] = list(dict.fromkeys(r for v in evaluation.violations
-                                                for r in v.remedies))  # fmt: skip
+    job.counts["remedies"] = list(
+        dict.fromkeys(r for v in evaluation.violations for r in v.remedies)
+    )
     return job.result()

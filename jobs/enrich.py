@@ -48,44 +48,54 @@ def partner_enrichment(partner: PartnerConfig) -> PartnerEnrichment:
     )
 
 
-def write_provider_tables(workspace: Workspace, profiles: DataFrame,
-                          fields: list[FieldDef]) -> dict[str, str]:  # fmt: skip
+def write_provider_tables(
+    workspace: Workspace, profiles: DataFrame, fields: list[FieldDef]
+) -> dict[str, str]:
     """Every partner's value per profile attribute (evidence), and the canonical choice."""
     config = workspace.config
     providers = {
-        p.name: {f.partner_attribute: (f.path, f.domain or "") for f in fields
-                 if f.partner == p.name and f.partner_attribute}
+        p.name: {
+            f.partner_attribute: (f.path, f.domain or "")
+            for f in fields
+            if f.partner == p.name and f.partner_attribute
+        }
         for p in config.partners
-    }  # fmt: skip
+    }
     partner_ids = {
         p.name: partner_id_column(p.namespace, kept=p.contract.persist_partner_id)
         for p in config.partners
     }
     evidence = attribute_evidence(
-        profiles, providers=providers, partner_ids=partner_ids,
+        profiles,
+        providers=providers,
+        partner_ids=partner_ids,
         not_independent={p.name: list(p.not_independent) for p in config.partners},
-    )  # fmt: skip
+    )
     evidence_path = write_table(evidence, workspace.warehouse, ATTRIBUTE_EVIDENCE_TABLE)
     canonical = canonical_values(
         profiles.sparkSession.read.parquet(evidence_path),
         priorities={p.name: p.priority for p in config.partners},
         domain_order=config.canonical.domain_order,
-    )  # fmt: skip
+    )
     canonical_path = write_table(canonical, workspace.warehouse, CANONICAL_TABLE)
     return {ATTRIBUTE_EVIDENCE_TABLE: evidence_path, CANONICAL_TABLE: canonical_path}
 
 
-def load_partner_inputs(workspace: Workspace, spark: SparkSession, partner: PartnerConfig
-                        ) -> tuple[DataFrame, DataFrame]:  # fmt: skip
+def load_partner_inputs(
+    workspace: Workspace, spark: SparkSession, partner: PartnerConfig
+) -> tuple[DataFrame, DataFrame]:
     """The partner's canonical matches and its current ingested universe, or a clear error."""
     universe = current_universe(workspace, spark, partner.name)
     if universe is None:
         expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
         raise WorkspaceError(f"partner/{partner.name}", expected)
     matches = read_written_partition(
-        spark, workspace.warehouse, MATCHES_TABLE, partner.name,
+        spark,
+        workspace.warehouse,
+        MATCHES_TABLE,
+        partner.name,
         remedy=f"run `partnerkit match --partner {partner.name}` first",
-    )  # fmt: skip
+    )
     return matches, universe
 
 
@@ -115,12 +125,16 @@ def run(
         columns = config.seeds.columns
         profiles = build_profiles(
             attach_partner_records(seeds, records, profile_id=columns.profile_id),
-            struct_type=to_struct_type(fields), fields=fields, profile_id=columns.profile_id,
+            struct_type=to_struct_type(fields),
+            fields=fields,
+            profile_id=columns.profile_id,
             contact_columns=columns.model_dump(exclude={"profile_id"}),
-            profile_fields=config.seeds.profile_fields, partners=enrichments,
-            attribute_paths=paths, namespaces=workspace_namespaces(workspace),
+            profile_fields=config.seeds.profile_fields,
+            partners=enrichments,
+            attribute_paths=paths,
+            namespaces=workspace_namespaces(workspace),
             primary=config.seeds.primary_identity,
-        )  # fmt: skip
+        )
         job.outputs[PROFILES_TABLE] = write_table(profiles, workspace.warehouse, PROFILES_TABLE)
         written = spark.read.parquet(job.outputs[PROFILES_TABLE])
         domains = {d: group.field for d, group in attribute_domains(registry).items()}

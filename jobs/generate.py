@@ -50,10 +50,15 @@ def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSetting
         second = second_partner_config(workspace)
         if second is not None:
             written = spark.read.options(header=True).csv(str(root / UNIVERSE_FOLDER))
-            delivery = second_partner_universe(written, settings, catalog,
-                                               domains=list(second.mapping.attributes))  # fmt: skip
-            write_csv_folder(delivery, Path(workspace.resolve(second.source.path)),
-                             stem="universe", compression="gzip")  # fmt: skip
+            delivery = second_partner_universe(
+                written, settings, catalog, domains=list(second.mapping.attributes)
+            )
+            write_csv_folder(
+                delivery,
+                Path(workspace.resolve(second.source.path)),
+                stem="universe",
+                compression="gzip",
+            )
             job.outputs[SECOND_PARTNER] = workspace.resolve(second.source.path)
         seeds_with_truth = build_seeds(spark, settings, partitions=partitions_for(settings.seeds))
         seeds, truth = split_seeds(seeds_with_truth)

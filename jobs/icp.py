@@ -32,8 +32,9 @@ JOB = "icp"
 TOP = 20
 
 
-def icp_members(workspace: Workspace, spark: SparkSession, partner: str,
-                segment: str | None) -> DataFrame:  # fmt: skip
+def icp_members(
+    workspace: Workspace, spark: SparkSession, partner: str, segment: str | None
+) -> DataFrame:
     """Enriched profiles (of one segment, if given) that carry the partner's record."""
     profiles = read_profiles(spark, workspace.warehouse)
     if segment:
@@ -45,34 +46,48 @@ def icp_members(workspace: Workspace, spark: SparkSession, partner: str,
     return profiles.where(F.col(f"_partner.`{partner}`").isNotNull())
 
 
-def analyse(items: DataFrame, clusters: DataFrame, *, members: int, universe_size: int,
-            min_support: float) -> dict[str, Any]:  # fmt: skip
+def analyse(
+    items: DataFrame, clusters: DataFrame, *, members: int, universe_size: int, min_support: float
+) -> dict[str, Any]:
     """Top attributes, pairs, itemsets of 3+ and rules, as JSON-ready rows."""
-    frequencies = attribute_frequencies(items, clusters, members=members,
-                                        universe_size=universe_size).cache()  # fmt: skip
+    frequencies = attribute_frequencies(
+        items, clusters, members=members, universe_size=universe_size
+    ).cache()
     by_frequency = top_by(frequencies, [F.col("count").desc(), "name", "value"], TOP)
     over = frequencies.where((F.col("rate") >= min_support) & (F.col("lift") >= 1.0))
     by_lift = top_by(over, [F.col("lift").desc(), "name", "value"], TOP).collect()
     top_items = [(r["name"], r["value"]) for r in by_lift]
     result: dict[str, Any] = {
-        "top_attributes": [r.asDict() for r in by_frequency.orderBy(F.col("count").desc(),
-                                                                    "name", "value").collect()],
+        "top_attributes": [
+            r.asDict()
+            for r in by_frequency.orderBy(F.col("count").desc(), "name", "value").collect()
+        ],
         "top_lift": [r.asDict() for r in by_lift],
-        "pairs": [], "itemsets": [], "rules": [],
-    }  # fmt: skip
+        "pairs": [],
+        "itemsets": [],
+        "rules": [],
+    }
     if len(top_items) >= 2:
         pairs = attribute_pairs(items, top_items, members=members).where(
             F.col("support") >= min_support
         )
-        result["pairs"] = [r.asDict() for r in pairs.orderBy(F.col("lift").desc(),
-                                                             F.col("count").desc(), "a", "b")
-                           .limit(TOP).collect()]  # fmt: skip
+        result["pairs"] = [
+            r.asDict()
+            for r in pairs.orderBy(F.col("lift").desc(), F.col("count").desc(), "a", "b")
+            .limit(TOP)
+            .collect()
+        ]
         itemsets, rules = frequent_itemsets(items, top_items, min_support=min_support)
-        result["itemsets"] = [r.asDict() for r in itemsets.where("size >= 3")
-                              .orderBy(F.col("count").desc(), F.col("size").desc())
-                              .limit(TOP).collect()]  # fmt: skip
-        result["rules"] = [r.asDict() for r in rules.orderBy(F.col("lift").desc())
-                           .limit(TOP).collect()]  # fmt: skip
+        result["itemsets"] = [
+            r.asDict()
+            for r in itemsets.where("size >= 3")
+            .orderBy(F.col("count").desc(), F.col("size").desc())
+            .limit(TOP)
+            .collect()
+        ]
+        result["rules"] = [
+            r.asDict() for r in rules.orderBy(F.col("lift").desc()).limit(TOP).collect()
+        ]
     frequencies.unpersist()
     return result
 
@@ -92,8 +107,14 @@ def suggestions(analysis: dict[str, Any], hashes: dict[str, str]) -> dict[str, s
     return suggested
 
 
-def run(workspace: Workspace, spark: SparkSession, *, partner: str,
-        segment: str | None = None, min_support: float = 0.1) -> JobResult:  # fmt: skip
+def run(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: str,
+    segment: str | None = None,
+    min_support: float = 0.1,
+) -> JobResult:
     """Governance first; then the ICP of the enriched seed set (or one segment)."""
     config: PartnerConfig = workspace.partner(partner)
     fields = attribute_fields(workspace, partner)
@@ -108,18 +129,22 @@ def run(workspace: Workspace, spark: SparkSession, *, partner: str,
         clusters, universe_size = load_clusters(workspace, spark, config)
         members_frame = icp_members(workspace, spark, partner, segment).cache()
         items = attribute_items(
-            members_frame, key=F.col("profileId"),
+            members_frame,
+            key=F.col("profileId"),
             attributes={name: F.col(path) for name, (path, _) in fields.items()},
             domains={name: domain for name, (_, domain) in fields.items()},
-        ).cache()  # fmt: skip
+        ).cache()
         members = members_frame.count()
         job.counts.update({"members": members, "universe_size": universe_size})
         if members == 0:
             return job.result()
-        analysis = analyse(items, clusters, members=members, universe_size=universe_size,
-                           min_support=min_support)  # fmt: skip
-        hashes = {f"{r['name']}={r['value']}": r["cluster_hash"]
-                  for r in clusters.select("name", "value", "cluster_hash").collect()}  # fmt: skip
+        analysis = analyse(
+            items, clusters, members=members, universe_size=universe_size, min_support=min_support
+        )
+        hashes = {
+            f"{r['name']}={r['value']}": r["cluster_hash"]
+            for r in clusters.select("name", "value", "cluster_hash").collect()
+        }
         analysis["suggestions"] = suggestions(analysis, hashes)
         job.counts.update(analysis)
         report = workspace.reports_dir / "icp" / f"{partner}{'-' + segment if segment else ''}.html"

@@ -48,9 +48,12 @@ def run(
         job.counts.update({"partner": partner, "expression": expression})
         clusters, universe_size = load_clusters(workspace, spark, config)
         rows = clusters.select("cluster_hash", "name", "value").collect()
-        resolved = resolve_terms(node, expression, {r["cluster_hash"]: (r["name"], r["value"])
-                                                    for r in rows},
-                                 {(r["name"], r["value"]) for r in rows})  # fmt: skip
+        resolved = resolve_terms(
+            node,
+            expression,
+            {r["cluster_hash"]: (r["name"], r["value"]) for r in rows},
+            {(r["name"], r["value"]) for r in rows},
+        )
         used = sorted({fields[name][0] for name, _ in resolved.values() if name in fields})
         evaluation = evaluate_data_science(workspace, job, partner, used)
         if not evaluation.allowed:
@@ -63,11 +66,17 @@ def run(
         condition = expression_column(node, resolved, columns)
         if near is not None and radius is not None:
             if not {"latitude", "longitude"} <= set(universe.columns):
-                raise WorkspaceError(f"partner/{partner}", "latitude and longitude columns for "
-                                     "a geographic filter; this universe has none")  # fmt: skip
+                raise WorkspaceError(
+                    f"partner/{partner}",
+                    "latitude and longitude columns for "
+                    "a geographic filter; this universe has none",
+                )
             condition = condition & within_radius(near[0], near[1], radius[0], radius[1])
-        exclude = (read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner)
-                   if exclude_customers else None)  # fmt: skip
+        exclude = (
+            read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner)
+            if exclude_customers
+            else None
+        )
         persons = find_persons(universe, condition, exclude=exclude).cache()
         job.counts["total"] = persons.count()
         job.counts["universe_size"] = universe_size

@@ -32,10 +32,13 @@ def match_partner(
     export_format: str | None,
 ) -> dict[str, object]:
     seed_ids = read_written_partition(
-        spark, workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name,
+        spark,
+        workspace.warehouse,
+        SEED_IDENTIFIERS_TABLE,
+        partner.name,
         remedy=f"run `partnerkit prepare --partner {partner.name}` or "
         "`partnerkit match --prepare` first",
-    )  # fmt: skip
+    )
     universe_ids, universe = load_universe_identifiers(workspace, spark, partner)
     seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
     evidence = match_evidence(

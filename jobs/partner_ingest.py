@@ -194,9 +194,13 @@ def _recorded_if_failing(
     except SourceError as error:
         batch_id = new_batch_id()
         ledger.start_batch(
-            batch_id=batch_id, partner=partner.name, source_uri=source.uri,
-            size_bytes=source.size, checksum="", workflow_id=job.workflow_id,
-        )  # fmt: skip
+            batch_id=batch_id,
+            partner=partner.name,
+            source_uri=source.uri,
+            size_bytes=source.size,
+            checksum="",
+            workflow_id=job.workflow_id,
+        )
         ledger.finish_batch(batch_id, status="failed", error=str(error))
         raise
 
@@ -215,10 +219,15 @@ def _ingest_readable(
     batch_id = new_batch_id()
     previous = ledger.loaded_batch(partner.name, checksum)
     ledger.start_batch(
-        batch_id=batch_id, partner=partner.name, source_uri=source.uri, size_bytes=source.size,
-        checksum=checksum, workflow_id=job.workflow_id,
-        status="duplicate" if previous else "running", duplicate_of=previous,
-    )  # fmt: skip
+        batch_id=batch_id,
+        partner=partner.name,
+        source_uri=source.uri,
+        size_bytes=source.size,
+        checksum=checksum,
+        workflow_id=job.workflow_id,
+        status="duplicate" if previous else "running",
+        duplicate_of=previous,
+    )
     if previous:
         logger.warning("%s: already loaded as batch %s; not loaded again", source.uri, previous)
         return {"batch_id": batch_id, "status": "duplicate", "duplicate_of": previous}
@@ -345,8 +354,14 @@ def run(
     ledger = Ledger(workspace.ledger_path)
     with record_run(ledger, JOB) as job:
         files = list_sources(uris)
-        totals = {"files": len(files), "loaded": 0, "duplicate": 0, "input_rows": 0,
-                  "accepted_rows": 0, "quarantined_rows": 0}  # fmt: skip
+        totals = {
+            "files": len(files),
+            "loaded": 0,
+            "duplicate": 0,
+            "input_rows": 0,
+            "accepted_rows": 0,
+            "quarantined_rows": 0,
+        }
         job.counts["totals"] = totals
         batches: list[dict[str, Any]] = []
         job.counts["batches"] = batches

@@ -58,9 +58,13 @@ def prepare_and_match(
     identifiers_written = threading.Event()
     with ThreadPoolExecutor(1) as pool:
         prepared = submit_in_context(
-            pool, prepare.run, workspace, spark,
-            partner=partner, identifiers_written=identifiers_written,
-        )  # fmt: skip
+            pool,
+            prepare.run,
+            workspace,
+            spark,
+            partner=partner,
+            identifiers_written=identifiers_written,
+        )
         while not identifiers_written.wait(0.2):
             if prepared.done():
                 prepared.result()  # it ended before writing them: raise its error here
@@ -96,15 +100,29 @@ def suggested_lookalike(
         return SuggestedLookalike(analysis)
     sizes: dict[str, dict[str, Any]] = {}
     for name, candidate in analysis.counts.get("suggestions", {}).items():
-        sized = lookalike.run(workspace, spark, partner=partner, expression=candidate,
-                              exclude_customers=exclude_customers)  # fmt: skip
+        sized = lookalike.run(
+            workspace,
+            spark,
+            partner=partner,
+            expression=candidate,
+            exclude_customers=exclude_customers,
+        )
         sizes[name] = {"expression": candidate, "total": sized.counts.get("total")}
     if mode not in sizes:
-        raise WorkspaceError(f"--suggest {mode}", "an ICP with enough members for that "
-                             "approach (try a lower --min-support)")  # fmt: skip
-    result = lookalike.run(workspace, spark, partner=partner, expression=sizes[mode]["expression"],
-                           exclude_customers=exclude_customers, near=near, radius=radius,
-                           save=save)  # fmt: skip
+        raise WorkspaceError(
+            f"--suggest {mode}",
+            "an ICP with enough members for that approach (try a lower --min-support)",
+        )
+    result = lookalike.run(
+        workspace,
+        spark,
+        partner=partner,
+        expression=sizes[mode]["expression"],
+        exclude_customers=exclude_customers,
+        near=near,
+        radius=radius,
+        save=save,
+    )
     return SuggestedLookalike(result, sizes)
 
 
@@ -131,7 +149,7 @@ def run_demo(
         *[
             (f"ingest {p.name}", lambda p=p: ingest_demo_partner(workspace, spark, p))
             for p in workspace.config.partners
-        ],  # fmt: skip
+        ],
         ("prepare", lambda: prepare.run(workspace, spark)),
         ("match", lambda: match.run(workspace, spark)),
         ("enrich", lambda: enrich.run(workspace, spark, validate_rows=0)),
@@ -141,7 +159,7 @@ def run_demo(
         *[
             (f"activate {s} -> {d}", lambda s=s, d=d: demo_activation(workspace, spark, s, d))
             for s, d in DEMO_ACTIVATIONS
-        ],  # fmt: skip
+        ],
         ("icp", lambda: icp.run(workspace, spark, partner=DEMO_PARTNER)),
         ("lookalike", lambda: demo_lookalike(workspace, spark, results[-1])),
         (
@@ -163,8 +181,14 @@ def demo_lookalike(workspace: Workspace, spark: SparkSession, icp_result: JobRes
     if expression is None:  # too few members for a 3-attribute cluster: use the top attribute
         top = icp_result.counts["top_lift"][0]
         expression = top["cluster_hash"]
-    return lookalike.run(workspace, spark, partner=DEMO_PARTNER, expression=expression,
-                         exclude_customers=True, save=DEMO_PROSPECTS)  # fmt: skip
+    return lookalike.run(
+        workspace,
+        spark,
+        partner=DEMO_PARTNER,
+        expression=expression,
+        exclude_customers=True,
+        save=DEMO_PROSPECTS,
+    )
 
 
 def demo_activation(
@@ -178,8 +202,9 @@ def demo_activation(
         return activate.run(workspace, spark, segment=segment, destination=destination)
     if not moto_available():
         logger.warning("moto is not installed: %s is evaluated but not written", destination)
-        return activate.run(workspace, spark, segment=segment, destination=destination,
-                            dry_run=True)  # fmt: skip
+        return activate.run(
+            workspace, spark, segment=segment, destination=destination, dry_run=True
+        )
     from ingest.sources import ensure_bucket, split_s3_uri
 
     with local_s3_server():

@@ -22,9 +22,13 @@ JOB = "resolve"
 
 
 def hash_request(
-    values: dict[str, list[str]], *, profile_name: str, hash_type: str, encoding: str,
+    values: dict[str, list[str]],
+    *,
+    profile_name: str,
+    hash_type: str,
+    encoding: str,
     default_country: str | None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Normalize and hash each requested identifier with the partner's rules (pure Python)."""
     profile = get_profile(profile_name)
     hashed = []
@@ -78,9 +82,12 @@ def run(
     config = workspace.partner(partner)
     with record_run(Ledger(workspace.ledger_path), JOB) as job:
         hashed = hash_request(
-            values, profile_name=config.profile, hash_type=config.hash,
-            encoding=config.hash_encoding, default_country=workspace.config.seeds.default_country,
-        )  # fmt: skip
+            values,
+            profile_name=config.profile,
+            hash_type=config.hash,
+            encoding=config.hash_encoding,
+            default_country=workspace.config.seeds.default_country,
+        )
         universe_ids, _detected = load_universe_identifiers(workspace, spark, config)
         # Each requested value is its own pseudo-profile, so evidence says which one matched.
         requested = spark.createDataFrame(
@@ -90,9 +97,12 @@ def run(
         evidence = match_evidence(
             seed_hash_keys(requested, hash_type=config.hash, encoding=config.hash_encoding),
             universe_ids,
-            partner=partner, hash_type=config.hash, criterion_scores=config.match.criterion_scores,
-            workflow_id=job.workflow_id, broadcast_seeds=True,
-        )  # fmt: skip
+            partner=partner,
+            hash_type=config.hash,
+            criterion_scores=config.match.criterion_scores,
+            workflow_id=job.workflow_id,
+            broadcast_seeds=True,
+        )
         evidence_rows = evidence.collect()
         identities = identities_from_evidence(evidence_rows, hashed)
         resolved = len({r.profile_id for r in evidence_rows})
@@ -103,6 +113,10 @@ def run(
         }
         job.counts.update(stats)
         rejected = [{"kind": h["kind"], "reason": h["reason"]} for h in hashed if h["reason"]]
-    response = {"identities": identities, "stats": stats, "rejected": rejected,
-                "workflow_id": job.workflow_id}  # fmt: skip
+    response = {
+        "identities": identities,
+        "stats": stats,
+        "rejected": rejected,
+        "workflow_id": job.workflow_id,
+    }
     return job.result(), response

@@ -62,9 +62,11 @@ def run(
     names = seed_column_names(workspace)
     with record_run(Ledger(workspace.ledger_path), JOB) as job, ThreadPoolExecutor(1) as side:
         raw = read_file(
-            spark, source, file_format=config.seeds.source.format,
+            spark,
+            source,
+            file_format=config.seeds.source.format,
             options=config.seeds.source.options,
-        )  # fmt: skip
+        )
         mapped = [*names.__dict__.values(), *config.seeds.attributes]
         require_columns(raw, mapped, file=source)
         raw = raw.cache()  # parsed once: judged, counted, written and prepared from memory

@@ -36,11 +36,14 @@ def loaded_batches(workspace: Workspace) -> list[BatchAge]:
     for partner in workspace.config.partners:
         for record in ledger.batches(partner=partner.name, limit=100_000):
             if record.status == "loaded" and record.finished_at:
-                ages.append(BatchAge(
-                    partner=partner.name, batch_id=record.batch_id,
-                    ingested_at=datetime.fromisoformat(record.finished_at),
-                    retention_days=partner.contract.retention_days,
-                ))  # fmt: skip
+                ages.append(
+                    BatchAge(
+                        partner=partner.name,
+                        batch_id=record.batch_id,
+                        ingested_at=datetime.fromisoformat(record.finished_at),
+                        retention_days=partner.contract.retention_days,
+                    )
+                )
     return ages
 
 
@@ -55,8 +58,9 @@ def profile_expiries(workspace: Workspace, now: datetime) -> tuple[list[DerivedE
     import pyarrow.dataset as ds
 
     dataset = ds.dataset(path, format="parquet")
-    partners = dataset.schema.field(PARTNER_FIELD).type if PARTNER_FIELD in dataset.schema.names \
-        else None  # fmt: skip
+    partners = (
+        dataset.schema.field(PARTNER_FIELD).type if PARTNER_FIELD in dataset.schema.names else None
+    )
     found = []
     for partner in [partners.field(i).name for i in range(partners.num_fields)] if partners else []:
         column = ds.field(PARTNER_FIELD, partner, "provenance", "expiresAt")
@@ -66,9 +70,14 @@ def profile_expiries(workspace: Workspace, now: datetime) -> tuple[list[DerivedE
         count = pc.sum(pc.cast(expired, "int64")).as_py() or 0
         earliest = pc.min(expires).as_py()
         if earliest is not None:
-            found.append(DerivedExpiry(table=PROFILES_TABLE, partner=partner,
-                                       earliest_expiry=earliest.replace(tzinfo=UTC),
-                                       expired_records=count))  # fmt: skip
+            found.append(
+                DerivedExpiry(
+                    table=PROFILES_TABLE,
+                    partner=partner,
+                    earliest_expiry=earliest.replace(tzinfo=UTC),
+                    expired_records=count,
+                )
+            )
     return found, []
 
 

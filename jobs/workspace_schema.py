@@ -107,8 +107,9 @@ def workspace_namespaces(workspace: Workspace) -> NamespaceCatalog:
     )
 
 
-def parse_segment(workspace: Workspace, segment: SegmentConfig,
-                  fields: list[FieldDef] | None = None) -> ParsedPredicate:  # fmt: skip
+def parse_segment(
+    workspace: Workspace, segment: SegmentConfig, fields: list[FieldDef] | None = None
+) -> ParsedPredicate:
     """The segment's checked predicate and lineage (errors point at the position)."""
     known = field_paths_with_parents([f.path for f in fields or profile_fields(workspace)])
     return parse_predicate(segment.predicate, known, where=f"segment {segment.name} predicate")

@@ -71,7 +71,7 @@ def attribute_domains(registry: SchemaRegistry) -> dict[str, AttributeDomain]:
             attributes=tuple(
                 AttributeDef(
                     name=leaf["meta:partnerAttribute"], values=tuple(leaf["enum"]), field=key
-                )  # fmt: skip
+                )
                 for key, leaf in node["properties"].items()
             ),
         )

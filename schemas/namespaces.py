@@ -53,8 +53,9 @@ class NamespaceCatalog(BaseModel):
         for namespace in self.namespaces:
             if namespace.type == namespace_type:
                 return namespace.code
-        raise UnknownSchemaError("identity namespace type", namespace_type,
-                                 sorted({n.type for n in self.namespaces}))  # fmt: skip
+        raise UnknownSchemaError(
+            "identity namespace type", namespace_type, sorted({n.type for n in self.namespaces})
+        )
 
     def with_partners(self, partners: Iterable[tuple[str, str]]) -> NamespaceCatalog:
         """Add (partner name, namespace code) pairs; a code used twice is an error naming both."""

@@ -129,22 +129,31 @@ class SchemaRegistry:
         return list(self._walk(document.content, _Walk(), partners))
 
     def _document_labels(self, document: SchemaDocument) -> tuple[LabelRef, ...]:
-        return tuple(LabelRef(code=c, origin="field_group", source=document.name)
-                     for c in document.labels)  # fmt: skip
+        return tuple(
+            LabelRef(code=c, origin="field_group", source=document.name) for c in document.labels
+        )
 
-    def _walk(self, node: Mapping[str, Any], at: _Walk, partners: Sequence[PartnerSpec]
-              ) -> Iterator[FieldDef]:  # fmt: skip
+    def _walk(
+        self, node: Mapping[str, Any], at: _Walk, partners: Sequence[PartnerSpec]
+    ) -> Iterator[FieldDef]:
         if "$ref" in node:
             document = self.resolve(node["$ref"])
             domain = document.content.get("meta:domain")
             if at.partner is not None and domain and domain not in at.partner.domains:
                 return
-            inner = _Walk(at.path, at.labels + self._document_labels(document), document.name,
-                          at.partner, domain or at.domain)  # fmt: skip
+            inner = _Walk(
+                at.path,
+                at.labels + self._document_labels(document),
+                document.name,
+                at.partner,
+                domain or at.domain,
+            )
             yield from self._walk(document.content, inner, partners)
         for key, child in node.get("properties", {}).items():
-            own = tuple(LabelRef(code=c, origin="field", source=".".join((*at.path, key)))
-                        for c in child.get(LABELS_KEYWORD, ()))  # fmt: skip
+            own = tuple(
+                LabelRef(code=c, origin="field", source=".".join((*at.path, key)))
+                for c in child.get(LABELS_KEYWORD, ())
+            )
             inner = at.into(key, own)
             if child.get(KEYED_BY_KEYWORD) == "partner":
                 yield from self._walk_partners(child["additionalProperties"], inner, partners)
@@ -155,13 +164,16 @@ class SchemaRegistry:
         for part in node.get("allOf", ()):
             yield from self._walk(part, at, partners)
 
-    def _walk_partners(self, record: Mapping[str, Any], at: _Walk,
-                       partners: Sequence[PartnerSpec]) -> Iterator[FieldDef]:  # fmt: skip
+    def _walk_partners(
+        self, record: Mapping[str, Any], at: _Walk, partners: Sequence[PartnerSpec]
+    ) -> Iterator[FieldDef]:
         """One copy of the partner record per partner, with the partner's dataset labels."""
         specs = partners or [PartnerSpec(name=PARTNER_PLACEHOLDER, domains=self.partner_domains())]
         for spec in specs:
-            dataset = tuple(LabelRef(code=c, origin="dataset", source=f"partner/{spec.name}")
-                            for c in spec.labels)  # fmt: skip
+            dataset = tuple(
+                LabelRef(code=c, origin="dataset", source=f"partner/{spec.name}")
+                for c in spec.labels
+            )
             inner = _Walk((*at.path, spec.name), at.labels + dataset, at.field_group, spec)
             yield from self._walk(record, inner, partners)
 
@@ -245,9 +257,11 @@ def _scalar_type(json_type: str, fmt: str | None) -> DataType:
     if json_type == "string" and fmt == "date-time":
         return TimestampType()
     scalars: dict[str, DataType] = {
-        "string": StringType(), "integer": LongType(), "number": DoubleType(),
+        "string": StringType(),
+        "integer": LongType(),
+        "number": DoubleType(),
         "boolean": BooleanType(),
-    }  # fmt: skip
+    }
     if json_type not in scalars:
         raise InvalidSchemaError([f"type {json_type!r} has no Spark equivalent"])
     return scalars[json_type]
@@ -336,8 +350,10 @@ def _check_document(relpath: str, content: Any, *, base: str | None, origin: str
         if not isinstance(labels, list) or not all(
             isinstance(code, str) and re.fullmatch(LABEL_PATTERN, code) for code in labels
         ):
-            problems.append(f"{where}: {LABELS_KEYWORD} at {'.'.join(path) or '(top)'} must be "
-                            "a list of label codes such as ['3PD', 'C4']")  # fmt: skip
+            problems.append(
+                f"{where}: {LABELS_KEYWORD} at {'.'.join(path) or '(top)'} must be "
+                "a list of label codes such as ['3PD', 'C4']"
+            )
     return problems
 
 
@@ -370,15 +386,18 @@ def _label_lists(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, 
                 yield from _label_lists(item, path)
 
 
-def _load_folder(root: Traversable, *, base: str | None, origin: str
-                 ) -> tuple[list[SchemaDocument], list[str]]:  # fmt: skip
+def _load_folder(
+    root: Traversable, *, base: str | None, origin: str
+) -> tuple[list[SchemaDocument], list[str]]:
     documents, problems = [], []
     for relpath, entry in _schema_files(root):
         try:
             content = json.loads(entry.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            problems.append(f"{origin}/{relpath}: not valid JSON (line {error.lineno}, "
-                            f"column {error.colno}: {error.msg})")  # fmt: skip
+            problems.append(
+                f"{origin}/{relpath}: not valid JSON (line {error.lineno}, "
+                f"column {error.colno}: {error.msg})"
+            )
             continue
         found = _check_document(relpath, content, base=base, origin=origin)
         problems += found
@@ -411,8 +430,9 @@ def _refs(node: Any) -> Iterator[str]:
 
 def load_registry(extra_folders: Sequence[str | Path] = ()) -> SchemaRegistry:
     """The bundled schemas plus a workspace's folders, every file checked; all problems at once."""
-    documents, problems = _load_folder(files("schemas").joinpath("xdm"), base=XDM_BASE,
-                                       origin="schemas/xdm")  # fmt: skip
+    documents, problems = _load_folder(
+        files("schemas").joinpath("xdm"), base=XDM_BASE, origin="schemas/xdm"
+    )
     for folder in extra_folders:
         path = Path(folder)
         if not path.is_dir():
@@ -424,8 +444,10 @@ def load_registry(extra_folders: Sequence[str | Path] = ()) -> SchemaRegistry:
     registry = SchemaRegistry()
     for document in documents:
         if document.name in registry.documents or document.uri in registry.by_uri:
-            problems.append(f"{document.origin}/{document.name}: name or $id already registered "
-                            f"by {registry.get(document.name).origin}")  # fmt: skip
+            problems.append(
+                f"{document.origin}/{document.name}: name or $id already registered "
+                f"by {registry.get(document.name).origin}"
+            )
             continue
         registry.documents[document.name] = document
     problems += _unresolved_refs(registry)

@@ -220,9 +220,21 @@ def test_layout_holds(check: str) -> None:
 
 def test_every_job_is_found_from_its_module() -> None:
     found = {job_name(m) for m in job_modules(load_modules()).values()}
-    expected = {"partner_ingest", "seed_prepare", "match", "enrich", "segments", "activate",
-                "icp", "lookalike", "compare", "steward", "generate", "resolve",
-                "policy_evaluate"}  # fmt: skip
+    expected = {
+        "partner_ingest",
+        "seed_prepare",
+        "match",
+        "enrich",
+        "segments",
+        "activate",
+        "icp",
+        "lookalike",
+        "compare",
+        "steward",
+        "generate",
+        "resolve",
+        "policy_evaluate",
+    }
     assert found == expected
 
 
@@ -239,8 +251,11 @@ def test_tests_mirror_the_packages() -> None:
     """Every test folder is a folder of a package (tests/e2e aside)."""
     test_folders = [p for p in (ROOT / "tests").rglob("*") if p.is_dir()]
     test_folders = [p for p in test_folders if not {"__pycache__", "golden", "e2e"} & set(p.parts)]
-    stray = [str(p.relative_to(ROOT)) for p in test_folders
-             if not (ROOT / p.relative_to(ROOT / "tests")).is_dir()]  # fmt: skip
+    stray = [
+        str(p.relative_to(ROOT))
+        for p in test_folders
+        if not (ROOT / p.relative_to(ROOT / "tests")).is_dir()
+    ]
     assert stray == []
 
 
@@ -290,9 +305,14 @@ def test_layout_guard_fails_on_a_planted_violation(check: str) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["from jobs import enrich\n", "import jobs.enrich\n", "from . import enrich\n",
-     "from .enrich import run\n", "def f():\n    from jobs.enrich import run\n"],
-)  # fmt: skip
+    [
+        "from jobs import enrich\n",
+        "import jobs.enrich\n",
+        "from . import enrich\n",
+        "from .enrich import run\n",
+        "def f():\n    from jobs.enrich import run\n",
+    ],
+)
 def test_every_import_form_is_seen(source: str) -> None:
     tree = ast.parse(source)
     assert "jobs.enrich" in resolve_imports(tree, "jobs.activate", is_package=False)

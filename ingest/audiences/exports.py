@@ -49,8 +49,9 @@ def identity_value(namespace: str) -> Column:
     return F.get(identities, 0)["id"]
 
 
-def generic_rows(members: DataFrame, *, identities: Sequence[str],
-                 attributes: Sequence[str]) -> DataFrame:  # fmt: skip
+def generic_rows(
+    members: DataFrame, *, identities: Sequence[str], attributes: Sequence[str]
+) -> DataFrame:
     """One row per member: profile ID, each identity namespace, each field by its XDM path."""
     return members.select(
         F.col(PROFILE_ID_FIELD),
@@ -59,19 +60,23 @@ def generic_rows(members: DataFrame, *, identities: Sequence[str],
     )
 
 
-def ad_platform_rows(members: DataFrame, *, layout: str, profile: Profile,
-                     default_country: str | None) -> DataFrame:  # fmt: skip
+def ad_platform_rows(
+    members: DataFrame, *, layout: str, profile: Profile, default_country: str | None
+) -> DataFrame:
     """Hashed identifiers in a platform's upload layout; members with none are left out."""
     _, columns = AD_PLATFORM_LAYOUTS[layout]
     sources = {"email": F.col(EMAIL_FIELD), "phone": F.col(PHONE_FIELD)}
     with rules.staging(members) as stage:
         normalized = {
             kind: rules.normalize_identifier(
-                kind, profile, sources[kind], country=F.col(COUNTRY_FIELD),
+                kind,
+                profile,
+                sources[kind],
+                country=F.col(COUNTRY_FIELD),
                 default_country=default_country,
             )["value"]
             for kind in set(columns.values())
-        }  # fmt: skip
+        }
     hashed = [
         rules.hash_value(normalized[kind], "sha256", "hex").alias(name)
         for name, kind in columns.items()

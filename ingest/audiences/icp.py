@@ -37,15 +37,16 @@ def cluster_id(hash_column: Column) -> Column:
     )
 
 
-def attribute_items(frame: DataFrame, *, key: Column, attributes: Mapping[str, Column],
-                    domains: Mapping[str, str]) -> DataFrame:  # fmt: skip
+def attribute_items(
+    frame: DataFrame, *, key: Column, attributes: Mapping[str, Column], domains: Mapping[str, str]
+) -> DataFrame:
     """Long form (key, domain, name, value) of every non-empty attribute value."""
     entries = [
         F.struct(
             F.lit(domains[name]).alias("domain"),
             F.lit(name).alias("name"),
             column.cast("string").alias("value"),
-        )  # fmt: skip
+        )
         for name, column in attributes.items()
     ]
     exploded = frame.select(key.alias("key"), F.explode(F.array(*entries)).alias("item"))
@@ -54,22 +55,29 @@ def attribute_items(frame: DataFrame, *, key: Column, attributes: Mapping[str, C
     )
 
 
-def attribute_clusters(universe: DataFrame, *, partner: str, attributes: Mapping[str, str],
-                       domains: Mapping[str, str]) -> DataFrame:  # fmt: skip
+def attribute_clusters(
+    universe: DataFrame, *, partner: str, attributes: Mapping[str, str], domains: Mapping[str, str]
+) -> DataFrame:
     """Every (name, value) of the universe with its hash, ID, domain and size."""
     items = attribute_items(
-        universe, key=F.col("partner_id"),
+        universe,
+        key=F.col("partner_id"),
         attributes={name: F.col(f"`{column}`") for name, column in attributes.items()},
         domains=domains,
-    )  # fmt: skip
+    )
     sizes = items.groupBy("domain", "name", "value").agg(F.count(F.lit(1)).alias("size"))
-    hashed = sizes.withColumn("cluster_hash", cluster_hash_column(partner, F.col("name"),
-                                                                   F.col("value")))  # fmt: skip
+    hashed = sizes.withColumn(
+        "cluster_hash", cluster_hash_column(partner, F.col("name"), F.col("value"))
+    )
     return hashed.select(
-        "cluster_hash", cluster_id(F.col("cluster_hash")).alias("cluster_id"),
-        F.lit(partner).alias("partner"), "domain", "name", "value",
+        "cluster_hash",
+        cluster_id(F.col("cluster_hash")).alias("cluster_id"),
+        F.lit(partner).alias("partner"),
+        "domain",
+        "name",
+        "value",
         F.col("size").cast("long").alias("size"),
-    )  # fmt: skip
+    )
 
 
 def select_clusters(
@@ -83,27 +91,33 @@ def select_clusters(
     return clusters.orderBy("domain", "name", "value")
 
 
-def attribute_frequencies(items: DataFrame, clusters: DataFrame, *, members: int,
-                          universe_size: int) -> DataFrame:  # fmt: skip
+def attribute_frequencies(
+    items: DataFrame, clusters: DataFrame, *, members: int, universe_size: int
+) -> DataFrame:
     """Per attribute value: count and rate among members, rate in the universe, lift."""
     counts = items.groupBy("domain", "name", "value").agg(F.countDistinct("key").alias("count"))
-    joined = counts.join(clusters.select("name", "value", "cluster_hash", "size"),
-                         on=["name", "value"], how="left")  # fmt: skip
+    joined = counts.join(
+        clusters.select("name", "value", "cluster_hash", "size"), on=["name", "value"], how="left"
+    )
     rate = F.col("count") / F.lit(members)
     universe_rate = F.coalesce(F.col("size"), F.lit(0)) / F.lit(max(universe_size, 1))
     return joined.select(
-        "cluster_hash", "domain", "name", "value", F.col("count").cast("long").alias("count"),
-        F.round(rate, 6).alias("rate"), F.round(universe_rate, 6).alias("universe_rate"),
+        "cluster_hash",
+        "domain",
+        "name",
+        "value",
+        F.col("count").cast("long").alias("count"),
+        F.round(rate, 6).alias("rate"),
+        F.round(universe_rate, 6).alias("universe_rate"),
         F.round(F.when(universe_rate > 0, rate / universe_rate), 4).alias("lift"),
-    )  # fmt: skip
+    )
 
 
 def item_label(name: Column, value: Column) -> Column:
     return F.concat(name, F.lit(ITEM_SEPARATOR), value)
 
 
-def attribute_pairs(items: DataFrame, top: Sequence[tuple[str, str]], *, members: int
-                    ) -> DataFrame:  # fmt: skip
+def attribute_pairs(items: DataFrame, top: Sequence[tuple[str, str]], *, members: int) -> DataFrame:
     """Co-occurrence of the top attribute values two by two: count, support, lift, confidence.
 
     Lift is observed co-occurrence over what independence would give:
@@ -119,22 +133,29 @@ def attribute_pairs(items: DataFrame, top: Sequence[tuple[str, str]], *, members
             right,
             (F.col("a.key") == F.col("b.key")) & (F.col("a.item") < F.col("b.item")),
             how="inner",
-        )  # fmt: skip
+        )
         .groupBy(F.col("a.item").alias("a"), F.col("b.item").alias("b"))
         .agg(F.count(F.lit(1)).alias("count"))
     )
     with_a = pairs.join(totals.withColumnsRenamed({"item": "a", "n": "n_a"}), on="a", how="inner")
     scored = with_a.join(totals.withColumnsRenamed({"item": "b", "n": "n_b"}), on="b", how="inner")
     return scored.select(
-        "a", "b", F.col("count").cast("long").alias("count"),
+        "a",
+        "b",
+        F.col("count").cast("long").alias("count"),
         F.round(F.col("count") / F.lit(members), 6).alias("support"),
         F.round(F.col("count") * F.lit(members) / (F.col("n_a") * F.col("n_b")), 4).alias("lift"),
         F.round(F.col("count") / F.col("n_a"), 4).alias("confidence"),
-    )  # fmt: skip
+    )
 
 
-def frequent_itemsets(items: DataFrame, top: Sequence[tuple[str, str]], *, min_support: float,
-                      min_confidence: float = 0.5) -> tuple[DataFrame, DataFrame]:  # fmt: skip
+def frequent_itemsets(
+    items: DataFrame,
+    top: Sequence[tuple[str, str]],
+    *,
+    min_support: float,
+    min_confidence: float = 0.5,
+) -> tuple[DataFrame, DataFrame]:
     """FP-Growth over the members' top attribute values: itemsets and association rules."""
     from pyspark.ml.fpm import FPGrowth  # here: pyspark.ml (numpy, scipy) costs every CLI 0.7 s
 
@@ -144,17 +165,21 @@ def frequent_itemsets(items: DataFrame, top: Sequence[tuple[str, str]], *, min_s
     baskets = wanted.groupBy("key").agg(
         F.array_distinct(F.collect_list(item_label(F.col("name"), F.col("value")))).alias("items")
     )
-    model = FPGrowth(itemsCol="items", minSupport=min_support,
-                     minConfidence=min_confidence).fit(baskets)  # fmt: skip
+    model = FPGrowth(itemsCol="items", minSupport=min_support, minConfidence=min_confidence).fit(
+        baskets
+    )
     itemsets = model.freqItemsets.select(
-        F.array_sort("items").alias("items"), F.size("items").alias("size"),
+        F.array_sort("items").alias("items"),
+        F.size("items").alias("size"),
         F.col("freq").cast("long").alias("count"),
-    )  # fmt: skip
+    )
     rules = model.associationRules.select(
-        F.array_sort("antecedent").alias("antecedent"), "consequent",
-        F.round("confidence", 4).alias("confidence"), F.round("lift", 4).alias("lift"),
+        F.array_sort("antecedent").alias("antecedent"),
+        "consequent",
+        F.round("confidence", 4).alias("confidence"),
+        F.round("lift", 4).alias("lift"),
         F.round("support", 6).alias("support"),
-    )  # fmt: skip
+    )
     return itemsets, rules
 
 

@@ -123,27 +123,35 @@ def parse_expression(text: str) -> Node:
     return _Parser(text).parse()
 
 
-def resolve_terms(node: Node, text: str, clusters: Mapping[str, tuple[str, str]],
-                  known: set[tuple[str, str]]) -> dict[int, tuple[str, str]]:  # fmt: skip
+def resolve_terms(
+    node: Node, text: str, clusters: Mapping[str, tuple[str, str]], known: set[tuple[str, str]]
+) -> dict[int, tuple[str, str]]:
     """Position -> (name, value) for every term; unknown hashes or values are errors."""
     resolved = {}
     for term in node.terms():
         if term.cluster_hash is not None:
             if term.cluster_hash not in clusters:
-                raise ExpressionError(text, term.position, "no cluster has this hash; "
-                                      "`partnerkit clusters` lists them")  # fmt: skip
+                raise ExpressionError(
+                    text,
+                    term.position,
+                    "no cluster has this hash; `partnerkit clusters` lists them",
+                )
             resolved[term.position] = clusters[term.cluster_hash]
         else:
             pair = (term.name or "", term.value or "")
             if pair not in known:
-                raise ExpressionError(text, term.position, f"no cluster {pair[0]}={pair[1]} "
-                                      "in this partner's universe")  # fmt: skip
+                raise ExpressionError(
+                    text,
+                    term.position,
+                    f"no cluster {pair[0]}={pair[1]} in this partner's universe",
+                )
             resolved[term.position] = pair
     return resolved
 
 
-def expression_column(node: Node, resolved: Mapping[int, tuple[str, str]],
-                      columns: Mapping[str, str]) -> Column:  # fmt: skip
+def expression_column(
+    node: Node, resolved: Mapping[int, tuple[str, str]], columns: Mapping[str, str]
+) -> Column:
     """The Spark condition of an expression over the universe's attribute columns."""
     if node.op == "term" and node.term is not None:
         name, value = resolved[node.term.position]
@@ -168,8 +176,9 @@ def within_radius(latitude: float, longitude: float, radius: float, unit: str) -
     return F.coalesce(distance <= F.lit(radius), F.lit(False))
 
 
-def find_persons(universe: DataFrame, condition: Column, *, exclude: DataFrame | None = None
-                 ) -> DataFrame:  # fmt: skip
+def find_persons(
+    universe: DataFrame, condition: Column, *, exclude: DataFrame | None = None
+) -> DataFrame:
     """Partner persons matching the condition, optionally without those in `exclude`."""
     people = universe.where(condition).select("partner_id").distinct()
     if exclude is not None:

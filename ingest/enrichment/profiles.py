@@ -35,9 +35,15 @@ IDENTITY_MAP_FIELD = "identityMap"
 PARTNER_FIELD = "_partner"
 # Columns of `partner_records`, besides the partner's attribute columns.
 RECORD_COLUMNS = (
-    "profile_id", "partner_id", "batch_id", "ingested_at", "expires_at", "expired",
-    "overall_quality_score", "matched_on",
-)  # fmt: skip
+    "profile_id",
+    "partner_id",
+    "batch_id",
+    "ingested_at",
+    "expires_at",
+    "expired",
+    "overall_quality_score",
+    "matched_on",
+)
 # Seed column role -> the 1P contact field it fills.
 CONTACT_FIELDS = {
     "email": "personalEmail.address",
@@ -98,8 +104,9 @@ def record_column(partner: str) -> str:
     return f"__partner_{partner}"
 
 
-def attach_partner_records(seeds: DataFrame, records: Mapping[str, DataFrame], *,
-                           profile_id: str) -> DataFrame:  # fmt: skip
+def attach_partner_records(
+    seeds: DataFrame, records: Mapping[str, DataFrame], *, profile_id: str
+) -> DataFrame:
     """Seeds with one struct column per partner (NULL when unmatched); the seed grain is kept."""
     joined = seeds
     for partner, frame in records.items():
@@ -143,8 +150,9 @@ def leaf_by_path(fields: Sequence[FieldDef]) -> dict[str, FieldDef]:
     return {leaf.path: leaf for leaf in fields}
 
 
-def require_fields(paths: Mapping[str, str], fields: Sequence[FieldDef], *, where: str,
-                   schema: str) -> None:  # fmt: skip
+def require_fields(
+    paths: Mapping[str, str], fields: Sequence[FieldDef], *, where: str, schema: str
+) -> None:
     """Every target path must be a leaf of the schema; all unknown ones listed at once."""
     known = leaf_by_path(fields)
     unknown = [f"{source} -> {path}" for source, path in paths.items() if path not in known]
@@ -152,8 +160,9 @@ def require_fields(paths: Mapping[str, str], fields: Sequence[FieldDef], *, wher
         raise UnknownFieldError(where, unknown, schema)
 
 
-def partner_attribute_paths(partner: PartnerEnrichment, fields: Sequence[FieldDef], *,
-                            schema: str) -> dict[str, str]:  # fmt: skip
+def partner_attribute_paths(
+    partner: PartnerEnrichment, fields: Sequence[FieldDef], *, schema: str
+) -> dict[str, str]:
     """Universe attribute column -> its XDM path under `_partner.<partner>`."""
     by_attribute = {
         (leaf.domain, leaf.partner_attribute): leaf.path
@@ -243,8 +252,9 @@ def build_struct(struct_type: StructType, columns: Mapping[str, str], prefix: st
     "holds anything" checks stay small instead of repeating whole leaf expressions per level.
     """
     children = [field_column(f, columns, prefix) for f in struct_type.fields]
-    present = [F.col(columns[p]).isNotNull() for p in _leaf_paths(struct_type, prefix)
-               if p in columns]  # fmt: skip
+    present = [
+        F.col(columns[p]).isNotNull() for p in _leaf_paths(struct_type, prefix) if p in columns
+    ]
     if not present:
         return F.lit(None).cast(struct_type)
     any_value = present[0]
@@ -253,8 +263,9 @@ def build_struct(struct_type: StructType, columns: Mapping[str, str], prefix: st
     return F.when(any_value, F.struct(*children))
 
 
-def partner_leaves(partner: PartnerEnrichment, attribute_paths: Mapping[str, str],
-                   fields: Mapping[str, FieldDef]) -> dict[str, Column]:  # fmt: skip
+def partner_leaves(
+    partner: PartnerEnrichment, attribute_paths: Mapping[str, str], fields: Mapping[str, FieldDef]
+) -> dict[str, Column]:
     """The `_partner.<partner>` leaves from the joined record; all NULL when expired."""
     record = F.col(record_column(partner.name))
     kept = record.isNotNull() & ~record["expired"]
@@ -327,8 +338,9 @@ def build_profiles(
     return flat.select(*[field_column(f, names) for f in struct_type.fields])
 
 
-def enrichment_coverage(profiles: DataFrame, partners: Sequence[PartnerEnrichment],
-                        domain_fields: Mapping[str, str]) -> dict[str, object]:  # fmt: skip
+def enrichment_coverage(
+    profiles: DataFrame, partners: Sequence[PartnerEnrichment], domain_fields: Mapping[str, str]
+) -> dict[str, object]:
     """Profiles enriched per partner and per domain, counted in one aggregation."""
     aggregates = [F.count(F.lit(1)).alias("profiles")]
     for partner in partners:

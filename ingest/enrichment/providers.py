@@ -18,9 +18,16 @@ from ingest.audiences.exports import identity_value
 from ingest.enrichment.profiles import PARTNER_FIELD, PROFILE_ID_FIELD
 
 EVIDENCE_COLUMNS = (
-    "profile_id", "provider", "domain", "attribute", "value", "partner_id", "score",
-    "ingested_at", "independent",
-)  # fmt: skip
+    "profile_id",
+    "provider",
+    "domain",
+    "attribute",
+    "value",
+    "partner_id",
+    "score",
+    "ingested_at",
+    "independent",
+)
 AGREE, DISAGREE, NOT_COMPARABLE = "agree", "disagree", "not_comparable"
 
 
@@ -41,14 +48,18 @@ def attribute_evidence(
     for provider, attributes in providers.items():
         record = f"{PARTNER_FIELD}.`{provider}`.provenance"
         for attribute, (path, domain) in attributes.items():
-            entries.append(F.struct(
-                F.lit(provider).alias("provider"), F.lit(domain).alias("domain"),
-                F.lit(attribute).alias("attribute"), F.col(path).cast("string").alias("value"),
-                partner_ids[provider].alias("partner_id"),
-                F.col(f"{record}.overallScore").alias("score"),
-                F.col(f"{record}.ingestedAt").alias("ingested_at"),
-                F.lit(attribute not in not_independent.get(provider, ())).alias("independent"),
-            ))  # fmt: skip
+            entries.append(
+                F.struct(
+                    F.lit(provider).alias("provider"),
+                    F.lit(domain).alias("domain"),
+                    F.lit(attribute).alias("attribute"),
+                    F.col(path).cast("string").alias("value"),
+                    partner_ids[provider].alias("partner_id"),
+                    F.col(f"{record}.overallScore").alias("score"),
+                    F.col(f"{record}.ingestedAt").alias("ingested_at"),
+                    F.lit(attribute not in not_independent.get(provider, ())).alias("independent"),
+                )
+            )
     exploded = profiles.select(
         F.col(PROFILE_ID_FIELD).alias("profile_id"), F.explode(F.array(*entries)).alias("e")
     )
@@ -64,8 +75,9 @@ def partner_id_column(namespace: str, *, kept: bool) -> Column:
     return identity_value(namespace) if kept else F.lit(None).cast("string")
 
 
-def provider_rank(priorities: Mapping[str, int],
-                  domain_order: Mapping[str, Sequence[str]]) -> Column:  # fmt: skip
+def provider_rank(
+    priorities: Mapping[str, int], domain_order: Mapping[str, Sequence[str]]
+) -> Column:
     """Lower is preferred: the domain's configured provider order, else provider priority."""
     rank = F.lit(None).cast("int")
     for domain, order in domain_order.items():
@@ -80,13 +92,16 @@ def provider_rank(priorities: Mapping[str, int],
     return F.coalesce(rank, F.lit(1000) + by_priority)
 
 
-def canonical_values(evidence: DataFrame, *, priorities: Mapping[str, int],
-                     domain_order: Mapping[str, Sequence[str]]) -> DataFrame:  # fmt: skip
+def canonical_values(
+    evidence: DataFrame, *, priorities: Mapping[str, int], domain_order: Mapping[str, Sequence[str]]
+) -> DataFrame:
     """Per (profile, attribute): the chosen value, its provider and how many providers spoke."""
     order = Window.partitionBy("profile_id", "attribute").orderBy(
-        provider_rank(priorities, domain_order), F.col("score").desc_nulls_last(),
-        F.col("ingested_at").desc_nulls_last(), F.col("provider"),
-    )  # fmt: skip
+        provider_rank(priorities, domain_order),
+        F.col("score").desc_nulls_last(),
+        F.col("ingested_at").desc_nulls_last(),
+        F.col("provider"),
+    )
     ranked = evidence.withColumn("_rank", F.row_number().over(order)).withColumn(
         "providers", F.count(F.lit(1)).over(Window.partitionBy("profile_id", "attribute"))
     )
@@ -110,11 +125,12 @@ def agreement(evidence: DataFrame) -> DataFrame:
     )
     every_cell = evidence.select("profile_id", "attribute").distinct()
     return every_cell.join(cells, on=["profile_id", "attribute"], how="left").select(
-        "profile_id", "attribute",
+        "profile_id",
+        "attribute",
         F.coalesce(F.col("lines"), F.lit(0)).cast("long").alias("lines"),
         F.coalesce(status, F.lit(NOT_COMPARABLE)).alias("status"),
         F.coalesce(F.col("providers"), F.array().cast("array<string>")).alias("providers"),
-    )  # fmt: skip
+    )
 
 
 def pair_agreement(evidence: DataFrame) -> DataFrame:
@@ -128,10 +144,15 @@ def pair_agreement(evidence: DataFrame) -> DataFrame:
         & (F.col("a.provider") < F.col("b.provider")),
         how="inner",
     )
-    return joined.groupBy(
-        F.col("a.provider").alias("provider_a"), F.col("b.provider").alias("provider_b"),
-        F.col("a.attribute").alias("attribute"),
-    ).agg(
-        F.count(F.lit(1)).alias("compared"),
-        F.count_if(F.col("a.value") == F.col("b.value")).alias("agree"),
-    ).withColumn("agreement_rate", F.round(F.col("agree") / F.col("compared"), 6))  # fmt: skip
+    return (
+        joined.groupBy(
+            F.col("a.provider").alias("provider_a"),
+            F.col("b.provider").alias("provider_b"),
+            F.col("a.attribute").alias("attribute"),
+        )
+        .agg(
+            F.count(F.lit(1)).alias("compared"),
+            F.count_if(F.col("a.value") == F.col("b.value")).alias("agree"),
+        )
+        .withColumn("agreement_rate", F.round(F.col("agree") / F.col("compared"), 6))
+    )

@@ -82,6 +82,10 @@ PartnerOption = Annotated[
 
 OptionalWorkspace = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", envvar="PARTNERKIT_WORKSPACE",
-                 help="Workspace whose labels, actions and policies are added (optional)."),
-]  # fmt: skip
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="PARTNERKIT_WORKSPACE",
+        help="Workspace whose labels, actions and policies are added (optional).",
+    ),
+]

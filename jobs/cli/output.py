@@ -128,8 +128,12 @@ def spark_session(workspace: Workspace, master: str | None) -> Iterator[Any]:
         spark.stop()
 
 
-def run_spark_job(workspace: Path | None, master: str | None, label: str,
-                  job: Callable[[Workspace, Any], JobResult]) -> JobResult:  # fmt: skip
+def run_spark_job(
+    workspace: Path | None,
+    master: str | None,
+    label: str,
+    job: Callable[[Workspace, Any], JobResult],
+) -> JobResult:
     """Load the workspace, start Spark, run one job with a progress display, stop Spark."""
     loaded = load_workspace(chosen_workspace(workspace))
     with spark_session(loaded, chosen_master(master)) as spark:

@@ -35,11 +35,19 @@ def match_tables(result: JobResult) -> list[Table]:
         table = new_table(
             f"match {partner} ({result.workflow_id})", ("scope", "requested", "resolved", "rate")
         )
-        table.add_row("all profiles", f"{stats['requested']:,}", f"{stats['resolved']:,}",
-                      f"{stats['rate']:.2%}")  # fmt: skip
+        table.add_row(
+            "all profiles",
+            f"{stats['requested']:,}",
+            f"{stats['resolved']:,}",
+            f"{stats['rate']:.2%}",
+        )
         for kind, kind_stats in stats["by_identifier"].items():
-            table.add_row(f"  by {kind}", f"{kind_stats['requested']:,}",
-                          f"{kind_stats['resolved']:,}", f"{kind_stats['rate']:.2%}")  # fmt: skip
+            table.add_row(
+                f"  by {kind}",
+                f"{kind_stats['requested']:,}",
+                f"{kind_stats['resolved']:,}",
+                f"{kind_stats['rate']:.2%}",
+            )
         for reason, count in stats["unmatched"].items():
             table.add_row(f"  unmatched: {reason}", f"{count:,}", "", "")
         tables.append(table)
@@ -53,10 +61,13 @@ def ingest_table(result: JobResult) -> Table:
     )
     for batch in result.counts.get("batches", []):
         table.add_row(
-            escape(batch["source"]), batch["batch_id"], batch["status"],
-            f"{batch.get('input_rows', 0):,}", f"{batch.get('accepted_rows', 0):,}",
+            escape(batch["source"]),
+            batch["batch_id"],
+            batch["status"],
+            f"{batch.get('input_rows', 0):,}",
+            f"{batch.get('accepted_rows', 0):,}",
             f"{batch.get('quarantined_rows', 0):,}",
-        )  # fmt: skip
+        )
     return table
 
 
@@ -97,18 +108,24 @@ def evaluation_table(evaluation: Evaluation) -> Table:
         f"{evaluation.action}: {verdict} (labels {labels_used})", ("policy", "why", "remedies")
     )
     for violation in evaluation.violations:
-        table.add_row(escape(violation.policy_id), escape("\n".join(violation.chains)),
-                      escape("\n".join(violation.remedies)))  # fmt: skip
+        table.add_row(
+            escape(violation.policy_id),
+            escape("\n".join(violation.chains)),
+            escape("\n".join(violation.remedies)),
+        )
     return table
 
 
 def findings_table(result: JobResult) -> Table:
     counts = result.counts
-    table = new_table(f"steward check: {counts['errors']} error(s), {counts['warnings']} "
-                      "warning(s)", ("level", "check", "where", "finding"))  # fmt: skip
+    table = new_table(
+        f"steward check: {counts['errors']} error(s), {counts['warnings']} warning(s)",
+        ("level", "check", "where", "finding"),
+    )
     for finding in counts["findings"]:
-        table.add_row(finding["level"], finding["check"], escape(finding["where"]),
-                      escape(finding["message"]))  # fmt: skip
+        table.add_row(
+            finding["level"], finding["check"], escape(finding["where"]), escape(finding["message"])
+        )
     if not counts["findings"]:
         table.add_row("ok", "every check", "", "no findings")
     return table
@@ -117,10 +134,17 @@ def findings_table(result: JobResult) -> Table:
 def activation_summary(result: JobResult) -> Table:
     counts = result.counts
     verdict = "ALLOWED" if counts["allowed"] else "BLOCKED"
-    table = new_table(f"activate {counts['segment']} -> {counts['destination']}: {verdict}",
-                      ("what", "detail"))  # fmt: skip
-    for key in ("members", "without_consent", "without_identifiers", "exported_rows", "files",
-                "manifest"):  # fmt: skip
+    table = new_table(
+        f"activate {counts['segment']} -> {counts['destination']}: {verdict}", ("what", "detail")
+    )
+    for key in (
+        "members",
+        "without_consent",
+        "without_identifiers",
+        "exported_rows",
+        "files",
+        "manifest",
+    ):
         if key in counts:
             value = counts[key]
             table.add_row(key, f"{value:,}" if isinstance(value, int) else escape(str(value)))
@@ -146,17 +170,27 @@ def refusal_table(title: str, counts: dict[str, Any]) -> Table:
 
 
 def icp_tables(counts: dict[str, Any]) -> list[Table]:
-    top = new_table(f"ICP {counts['partner']}: {counts.get('members', 0):,} members, top lift",
-                    ("attribute", "value", "members", "rate", "universe", "lift"),
-                    numeric=("members", "rate", "universe", "lift"))  # fmt: skip
+    top = new_table(
+        f"ICP {counts['partner']}: {counts.get('members', 0):,} members, top lift",
+        ("attribute", "value", "members", "rate", "universe", "lift"),
+        numeric=("members", "rate", "universe", "lift"),
+    )
     for row in counts.get("top_lift", [])[:10]:
         rates = (f"{row['rate']:.1%}", f"{row['universe_rate']:.1%}", f"{row['lift']:.2f}")
         top.add_row(row["name"], escape(row["value"]), f"{row['count']:,}", *rates)
-    pairs = new_table("top pairs", ("a", "b", "members", "support", "lift"),
-                      numeric=("members", "support", "lift"))  # fmt: skip
+    pairs = new_table(
+        "top pairs",
+        ("a", "b", "members", "support", "lift"),
+        numeric=("members", "support", "lift"),
+    )
     for pair in counts.get("pairs", [])[:10]:
-        pairs.add_row(escape(pair["a"]), escape(pair["b"]), f"{pair['count']:,}",
-                      f"{pair['support']:.1%}", f"{pair['lift']:.2f}")  # fmt: skip
+        pairs.add_row(
+            escape(pair["a"]),
+            escape(pair["b"]),
+            f"{pair['count']:,}",
+            f"{pair['support']:.1%}",
+            f"{pair['lift']:.2f}",
+        )
     sets = new_table("clusters of 3+ (FP-Growth)", ("items", "members"), numeric=("members",))
     for itemset in counts.get("itemsets", [])[:10]:
         sets.add_row(escape(" AND ".join(itemset["items"])), f"{itemset['count']:,}")
@@ -180,25 +214,41 @@ def lookalike_table(result: JobResult, sizes: dict[str, Any] | None = None) -> T
 
 def compare_table(result: JobResult) -> Table:
     """Agreement per partner pair, then per attribute."""
-    table = new_table("where partners agree", ("scope", "agree", "disagree", "not comparable",
-                                                "agreement"), numeric=("agree", "disagree",
-                                                "not comparable", "agreement"))  # fmt: skip
+    table = new_table(
+        "where partners agree",
+        ("scope", "agree", "disagree", "not comparable", "agreement"),
+        numeric=("agree", "disagree", "not comparable", "agreement"),
+    )
     for pair in result.counts["by_pair"]:
         rate = pair["agreement_rate"]
-        table.add_row(f"{pair['provider_a']} vs {pair['provider_b']}", f"{pair['agree']:,}",
-                      f"{pair['compared'] - pair['agree']:,}", "",
-                      "-" if rate is None else f"{rate:.1%}")  # fmt: skip
+        table.add_row(
+            f"{pair['provider_a']} vs {pair['provider_b']}",
+            f"{pair['agree']:,}",
+            f"{pair['compared'] - pair['agree']:,}",
+            "",
+            "-" if rate is None else f"{rate:.1%}",
+        )
     single = [r for r in result.counts["by_attribute"] if r["agree"] + r["disagree"] == 0]
     for row in result.counts["by_attribute"]:
         if row in single:
             continue
         rate = row["agreement_rate"]
         shown = "-" if rate is None else f"{rate:.1%}"
-        table.add_row(f"  {row['attribute']}", f"{row['agree']:,}", f"{row['disagree']:,}",
-                      f"{row['not_comparable']:,}", shown)  # fmt: skip
+        table.add_row(
+            f"  {row['attribute']}",
+            f"{row['agree']:,}",
+            f"{row['disagree']:,}",
+            f"{row['not_comparable']:,}",
+            shown,
+        )
     if single:
-        table.add_row(f"  {len(single)} attributes from one partner only", "", "",
-                      f"{sum(r['not_comparable'] for r in single):,}", "-")  # fmt: skip
+        table.add_row(
+            f"  {len(single)} attributes from one partner only",
+            "",
+            "",
+            f"{sum(r['not_comparable'] for r in single):,}",
+            "-",
+        )
     return table
 
 
@@ -257,10 +307,13 @@ def identities_table(record: Mapping[str, Any], namespaces: NamespaceCatalog) ->
         linked = "yes" if namespace.links_profiles else "no (partner ID, activation only)"
         for identity in identities:
             table.add_row(
-                escape(code), namespace.type, escape(identity.get("id", "")),
+                escape(code),
+                namespace.type,
+                escape(identity.get("id", "")),
                 "yes" if identity.get("primary") else "",
-                identity.get("authenticatedState", ""), linked,
-            )  # fmt: skip
+                identity.get("authenticatedState", ""),
+                linked,
+            )
     return table
 
 
@@ -281,20 +334,21 @@ def partner_card(partner: str, data: Mapping[str, Any], fields: Mapping[str, Fie
         if ".provenance." in path:
             continue
         domain = leaf.domain if leaf and leaf.domain else path.split(".")[2]
-        table.add_row(domain, escape(path.rsplit(".", 1)[-1]), escape(_text(value)),
-                      _labels(leaf))  # fmt: skip
+        table.add_row(domain, escape(path.rsplit(".", 1)[-1]), escape(_text(value)), _labels(leaf))
     lines = [
         f"batch {escape(str(provenance.get('batchId', '')))}, "
         f"matched on {escape(_text(provenance.get('matchedOn', [])))}, "
         f"score {provenance.get('overallScore', '')}",
         f"ingested {provenance.get('ingestedAt', '')}, expires {provenance.get('expiresAt', '')}",
     ]
-    return Panel(Group(table, *lines), title=f"partner enrichment: {escape(partner)}",
-                 title_align="left")  # fmt: skip
+    return Panel(
+        Group(table, *lines), title=f"partner enrichment: {escape(partner)}", title_align="left"
+    )
 
 
-def profile_view(record: Mapping[str, Any], fields: Sequence[FieldDef],
-                 namespaces: NamespaceCatalog) -> Group:  # fmt: skip
+def profile_view(
+    record: Mapping[str, Any], fields: Sequence[FieldDef], namespaces: NamespaceCatalog
+) -> Group:
     """A profile as a person reads it: identities, 1P fields, one card per partner."""
     by_path = {leaf.path: leaf for leaf in fields}
     parts: list[Any] = [
@@ -320,21 +374,25 @@ def fields_table(title: str, fields: Sequence[FieldDef], *, with_labels: bool) -
             extra = "\n".join(label.describe() for label in leaf.labels)
         else:
             extra = ", ".join(str(v) for v in leaf.enum) if leaf.enum else ""
-        table.add_row(escape(leaf.path.replace(PARTNER_PLACEHOLDER, "<partner>")), escape(kind),
-                      escape(extra))  # fmt: skip
+        table.add_row(
+            escape(leaf.path.replace(PARTNER_PLACEHOLDER, "<partner>")), escape(kind), escape(extra)
+        )
     return table
 
 
 def coverage_table(coverage: Mapping[str, Any]) -> Table:
     """Profiles enriched per partner and per domain."""
     total = int(coverage.get("profiles", 0))
-    table = _table(f"enrichment coverage ({total:,} profiles)", "partner", "scope", "profiles",
-                   "share")  # fmt: skip
+    table = _table(
+        f"enrichment coverage ({total:,} profiles)", "partner", "scope", "profiles", "share"
+    )
     for partner, entry in coverage.items():
         if not isinstance(entry, Mapping):
             continue
-        rows = [("enriched", entry.get("enriched", 0)),
-                ("with partner ID", entry.get("with_partner_id", 0))]  # fmt: skip
+        rows = [
+            ("enriched", entry.get("enriched", 0)),
+            ("with partner ID", entry.get("with_partner_id", 0)),
+        ]
         rows += [(f"  {domain}", count) for domain, count in entry.get("domains", {}).items()]
         for scope, count in rows:
             share = f"{count / total:.1%}" if total else "-"

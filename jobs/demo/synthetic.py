@@ -23,47 +23,201 @@ from schemas.attributes import AttributeCatalog
 IDENTITY = "identity_index"
 
 FIRST_NAMES = (
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
-    "Charles", "Karen", "Daniel", "Nancy", "Matthew", "Lisa", "Anthony", "Betty", "Mark", "Sandra",
-    "Steven", "Ashley", "Paul", "Emily", "Andrew", "Donna", "Joshua", "Michelle", "Kenji", "Amara",
-    "Priya", "Lucas", "Sofia", "Mateo", "Chloe", "Noah", "Aisha", "Liam", "Elena", "Omar",
-)  # fmt: skip
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Steven",
+    "Ashley",
+    "Paul",
+    "Emily",
+    "Andrew",
+    "Donna",
+    "Joshua",
+    "Michelle",
+    "Kenji",
+    "Amara",
+    "Priya",
+    "Lucas",
+    "Sofia",
+    "Mateo",
+    "Chloe",
+    "Noah",
+    "Aisha",
+    "Liam",
+    "Elena",
+    "Omar",
+)
 LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
-    "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark",
-    "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Nguyen",
-    "Patel", "Kim", "Okafor", "Schmidt", "Dubois", "Tanaka", "Silva", "Kowalski", "Murphy",
-)  # fmt: skip
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Nguyen",
+    "Patel",
+    "Kim",
+    "Okafor",
+    "Schmidt",
+    "Dubois",
+    "Tanaka",
+    "Silva",
+    "Kowalski",
+    "Murphy",
+)
 # gmail.com exercises the Gmail rules; the rest are reserved example domains (RFC 2606).
 EMAIL_DOMAINS = (
-    "gmail.com", "gmail.com", "gmail.com", "gmail.com", "example.com", "example.com",
-    "example.net", "example.org", "mail.example.com", "example.co.uk",
-)  # fmt: skip
+    "gmail.com",
+    "gmail.com",
+    "gmail.com",
+    "gmail.com",
+    "example.com",
+    "example.com",
+    "example.net",
+    "example.org",
+    "mail.example.com",
+    "example.co.uk",
+)
 STREET_NAMES = (
-    "Main", "Oak", "Pine", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Sunset",
-    "Park", "Ridge", "Church", "Highland", "Franklin", "Jefferson", "Lincoln", "Madison",
-    "Spring", "Walnut", "Willow", "River", "Center", "Mill", "Forest", "Meadow", "Valley",
-)  # fmt: skip
+    "Main",
+    "Oak",
+    "Pine",
+    "Maple",
+    "Cedar",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Sunset",
+    "Park",
+    "Ridge",
+    "Church",
+    "Highland",
+    "Franklin",
+    "Jefferson",
+    "Lincoln",
+    "Madison",
+    "Spring",
+    "Walnut",
+    "Willow",
+    "River",
+    "Center",
+    "Mill",
+    "Forest",
+    "Meadow",
+    "Valley",
+)
 # (spelled out, USPS Publication 28 abbreviation)
 STREET_SUFFIXES = (
-    ("Street", "ST"), ("Avenue", "AVE"), ("Road", "RD"), ("Boulevard", "BLVD"), ("Lane", "LN"),
-    ("Drive", "DR"), ("Court", "CT"), ("Place", "PL"), ("Terrace", "TER"), ("Parkway", "PKWY"),
-)  # fmt: skip
+    ("Street", "ST"),
+    ("Avenue", "AVE"),
+    ("Road", "RD"),
+    ("Boulevard", "BLVD"),
+    ("Lane", "LN"),
+    ("Drive", "DR"),
+    ("Court", "CT"),
+    ("Place", "PL"),
+    ("Terrace", "TER"),
+    ("Parkway", "PKWY"),
+)
 CITIES = (
-    ("San Francisco", "CA", "94105"), ("Los Angeles", "CA", "90012"), ("New York", "NY", "10001"),
-    ("Brooklyn", "NY", "11201"), ("Chicago", "IL", "60601"), ("Houston", "TX", "77002"),
-    ("Austin", "TX", "78701"), ("Seattle", "WA", "98101"), ("Boston", "MA", "02108"),
-    ("Miami", "FL", "33130"), ("Atlanta", "GA", "30303"), ("Denver", "CO", "80202"),
-    ("Phoenix", "AZ", "85004"), ("Portland", "OR", "97204"), ("Newark", "NJ", "07102"),
-    ("Philadelphia", "PA", "19103"), ("Minneapolis", "MN", "55401"), ("Nashville", "TN", "37203"),
-)  # fmt: skip
+    ("San Francisco", "CA", "94105"),
+    ("Los Angeles", "CA", "90012"),
+    ("New York", "NY", "10001"),
+    ("Brooklyn", "NY", "11201"),
+    ("Chicago", "IL", "60601"),
+    ("Houston", "TX", "77002"),
+    ("Austin", "TX", "78701"),
+    ("Seattle", "WA", "98101"),
+    ("Boston", "MA", "02108"),
+    ("Miami", "FL", "33130"),
+    ("Atlanta", "GA", "30303"),
+    ("Denver", "CO", "80202"),
+    ("Phoenix", "AZ", "85004"),
+    ("Portland", "OR", "97204"),
+    ("Newark", "NJ", "07102"),
+    ("Philadelphia", "PA", "19103"),
+    ("Minneapolis", "MN", "55401"),
+    ("Nashville", "TN", "37203"),
+)
 # Area codes chosen so no national number collides with another country's in this generator.
 US_AREA_CODES = (
-    "201", "212", "213", "214", "206", "303", "305", "312", "404", "415",
-    "512", "617", "646", "702", "718", "773", "808", "818", "480", "503",
-)  # fmt: skip
+    "201",
+    "212",
+    "213",
+    "214",
+    "206",
+    "303",
+    "305",
+    "312",
+    "404",
+    "415",
+    "512",
+    "617",
+    "646",
+    "702",
+    "718",
+    "773",
+    "808",
+    "818",
+    "480",
+    "503",
+)
 CA_AREA_CODES = ("416", "604", "514", "403", "613")
 # (ISO country, calling code, share in percent, national-number prefix, random digits,
 #  trunk prefix written in national format)
@@ -90,17 +244,42 @@ US_NUMBER_SPACE = 8_000_000  # seven-digit subscriber numbers 200-0000..999-9999
 SCRAMBLE = 7_919  # a prime; multiplying by it mod 10^k is a bijection, so numbers stay unique
 
 UNIVERSE_IDENTIFIER_COLUMNS = (
-    "email1", "email2", "email3", "phone1", "phone2", "address1", "maid1",
-)  # fmt: skip
+    "email1",
+    "email2",
+    "email3",
+    "phone1",
+    "phone2",
+    "address1",
+    "maid1",
+)
 SEED_COLUMNS = (
-    "profile_id", "first_name", "last_name", "email", "phone", "street", "city", "state",
-    "postal_code", "country", "email_consent", "sms_consent", "loyalty_tier", "lifetime_value",
-    "signup_date", "has_financial_advisor",
-)  # fmt: skip
+    "profile_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "email_consent",
+    "sms_consent",
+    "loyalty_tier",
+    "lifetime_value",
+    "signup_date",
+    "has_financial_advisor",
+)
 GROUND_TRUTH_COLUMNS = (
-    "profile_id", "person_id", "email_in_universe", "phone_in_universe", "address_in_universe",
-    "email_variant", "phone_variant", "address_variant",
-)  # fmt: skip
+    "profile_id",
+    "person_id",
+    "email_in_universe",
+    "phone_in_universe",
+    "address_in_universe",
+    "email_variant",
+    "phone_variant",
+    "address_variant",
+)
 
 
 class GeneratorSettings(BaseModel):
@@ -346,9 +525,12 @@ def build_universe(
 
 
 def second_partner_universe(
-    universe: DataFrame, settings: GeneratorSettings, catalog: AttributeCatalog, *,
+    universe: DataFrame,
+    settings: GeneratorSettings,
+    catalog: AttributeCatalog,
+    *,
     domains: Sequence[str],
-) -> DataFrame:  # fmt: skip
+) -> DataFrame:
     """A second partner's file: some of the first partner's persons under its own IDs.
 
     It covers `second_overlap_percent` of the persons (same hashed identifiers, so both match
@@ -364,10 +546,12 @@ def second_partner_universe(
         if domain not in domains:
             continue
         values = attribute.values
-        following = F.create_map(*[F.lit(x) for i, v in enumerate(values)
-                                   for x in (v, values[(i + 1) % len(values)])])  # fmt: skip
-        flip = chance(seed, f"second:disagree:{attribute.name}", index,
-                      settings.second_disagree_percent)  # fmt: skip
+        following = F.create_map(
+            *[F.lit(x) for i, v in enumerate(values) for x in (v, values[(i + 1) % len(values)])]
+        )
+        flip = chance(
+            seed, f"second:disagree:{attribute.name}", index, settings.second_disagree_percent
+        )
         column = F.col(attribute.name)
         changed[attribute.name] = F.when(flip, F.try_element_at(following, column)).otherwise(
             column
@@ -375,9 +559,11 @@ def second_partner_universe(
     identifiers = [c for c in universe.columns if c[:-1] in ("email", "phone", "address", "maid")]
     return kept.select(
         F.concat(F.lit("B"), F.substring(F.col("person_id"), 2, 10)).alias("person_id"),
-        *identifiers, "confidence", "last_modified",
+        *identifiers,
+        "confidence",
+        "last_modified",
         *[expression.alias(name) for name, expression in changed.items()],
-    )  # fmt: skip
+    )
 
 
 def attribute_value(seed: int, name: str, values: Sequence[str], index: Column) -> Column:
@@ -465,9 +651,15 @@ def messy_email(seed: int, key: Column, local: Column, domain: Column) -> tuple[
 
 
 US_PHONE_LAYOUTS = (
-    "+1 ({a}) {b}-{c}", "{a}.{b}.{c}", "1{a}{b}{c}", "({a}) {b}-{c}", "{a}-{b}-{c}",
-    "{a}{b}{c}", "+1{a}{b}{c}", " {a} {b} {c}\t",
-)  # fmt: skip
+    "+1 ({a}) {b}-{c}",
+    "{a}.{b}.{c}",
+    "1{a}{b}{c}",
+    "({a}) {b}-{c}",
+    "{a}-{b}-{c}",
+    "{a}{b}{c}",
+    "+1{a}{b}{c}",
+    " {a} {b} {c}\t",
+)
 
 
 def messy_phone(seed: int, key: Column) -> tuple[Column, Column]:

@@ -41,8 +41,9 @@ def _matrix(pairs: list[Mapping[str, Any]]) -> Markup:
             elif pair is None:
                 label = "-"
             else:
-                label = join(_rate(rate), Markup("<br>"),
-                             element("small", f"{pair['compared']:,} cells"))  # fmt: skip
+                label = join(
+                    _rate(rate), Markup("<br>"), element("small", f"{pair['compared']:,} cells")
+                )
             cells.append(element("td", label, class_="n", style=f"background:{_shade(rate)}"))
         rows.append(join(Markup("<tr>"), element("th", a), *cells, Markup("</tr>")))
     head = join(Markup("<tr><th></th>"), *(element("th", p) for p in providers), Markup("</tr>"))
@@ -53,9 +54,17 @@ def compare_report_html(result: Mapping[str, Any]) -> str:
     """Matrix of agreement rates between partners, then rates per attribute."""
     attributes = table(
         ("attribute", "agree", "disagree", "not comparable", "agreement rate"),
-        ((r["attribute"], r["agree"], r["disagree"], r["not_comparable"],
-          _rate(r["agreement_rate"])) for r in result.get("by_attribute", [])),
-    )  # fmt: skip
+        (
+            (
+                r["attribute"],
+                r["agree"],
+                r["disagree"],
+                r["not_comparable"],
+                _rate(r["agreement_rate"]),
+            )
+            for r in result.get("by_attribute", [])
+        ),
+    )
     return page(
         "partnerkit: partner agreement",
         element("h1", "Where partners agree"),

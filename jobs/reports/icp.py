@@ -48,15 +48,21 @@ def heatmap(pairs: Sequence[Mapping[str, Any]]) -> Markup:
             shade = 0 if lift is None else min(1.0, lift / top)
             color = f"rgba(200,40,40,{shade:.2f})" if lift is not None else "#f5f5f5"
             title = f"{a} & {b}: lift {lift:.2f}" if lift is not None else f"{a} & {b}"
-            parts.append(f'<rect x="{left + column * cell}" y="{y}" width="{cell - 1}" '
-                         f'height="{cell - 1}" fill="{color}"><title>{escape(title)}</title>'
-                         "</rect>")  # fmt: skip
+            parts.append(
+                f'<rect x="{left + column * cell}" y="{y}" width="{cell - 1}" '
+                f'height="{cell - 1}" fill="{color}"><title>{escape(title)}</title>'
+                "</rect>"
+            )
     for column, b in enumerate(items):
         x = left + column * cell + 14
-        parts.append(f'<text x="{x}" y="{head - 6}" transform="rotate(-60 {x} {head - 6})">'
-                     f"{escape(b)}</text>")  # fmt: skip
-    return Markup(f'<svg width="{left + size * cell + 20}" height="{head + size * cell + 10}" '
-                  f'role="img">{"".join(parts)}</svg>')  # fmt: skip
+        parts.append(
+            f'<text x="{x}" y="{head - 6}" transform="rotate(-60 {x} {head - 6})">'
+            f"{escape(b)}</text>"
+        )
+    return Markup(
+        f'<svg width="{left + size * cell + 20}" height="{head + size * cell + 10}" '
+        f'role="img">{"".join(parts)}</svg>'
+    )
 
 
 def icp_report_html(result: Mapping[str, Any]) -> str:
@@ -66,28 +72,50 @@ def icp_report_html(result: Mapping[str, Any]) -> str:
     suggestions = result.get("suggestions", {})
     top_lift = table(
         ("attribute", "value", "members", "rate", "universe rate", "lift", "cluster_hash"),
-        ((r["name"], r["value"], r["count"], r["rate"], r["universe_rate"], r["lift"],
-          r["cluster_hash"]) for r in result.get("top_lift", [])),
-    )  # fmt: skip
+        (
+            (
+                r["name"],
+                r["value"],
+                r["count"],
+                r["rate"],
+                r["universe_rate"],
+                r["lift"],
+                r["cluster_hash"],
+            )
+            for r in result.get("top_lift", [])
+        ),
+    )
     frequent = table(
         ("attribute", "value", "members", "rate", "lift"),
-        ((r["name"], r["value"], r["count"], r["rate"], r["lift"])
-         for r in result.get("top_attributes", [])),
-    )  # fmt: skip
+        (
+            (r["name"], r["value"], r["count"], r["rate"], r["lift"])
+            for r in result.get("top_attributes", [])
+        ),
+    )
     pairs = table(
         ("a", "b", "members", "support", "lift", "confidence"),
-        ((p["a"], p["b"], p["count"], p["support"], p["lift"], p["confidence"])
-         for p in result.get("pairs", [])),
-    )  # fmt: skip
+        (
+            (p["a"], p["b"], p["count"], p["support"], p["lift"], p["confidence"])
+            for p in result.get("pairs", [])
+        ),
+    )
     itemsets = table(
         ("items", "members"),
         ((" AND ".join(i["items"]), i["count"]) for i in result.get("itemsets", [])),
     )
     rules = table(
         ("if", "then", "confidence", "lift", "support"),
-        ((" AND ".join(r["antecedent"]), " AND ".join(r["consequent"]), r["confidence"],
-          r["lift"], r["support"]) for r in result.get("rules", [])),
-    )  # fmt: skip
+        (
+            (
+                " AND ".join(r["antecedent"]),
+                " AND ".join(r["consequent"]),
+                r["confidence"],
+                r["lift"],
+                r["support"],
+            )
+            for r in result.get("rules", [])
+        ),
+    )
     summary = (
         f"{result.get('members', 0):,} enriched members of {scope}; universe of "
         f"{result.get('universe_size', 0):,} persons; minimum support {result.get('min_support')}."

@@ -41,8 +41,9 @@ def _rows_in(path: Path, file_format: str) -> int:
     return lines - 1 if file_format == "csv" else lines
 
 
-def write_files(rows: DataFrame, folder: Path, *, file_format: str,
-                max_rows_per_file: int) -> list[dict[str, Any]]:  # fmt: skip
+def write_files(
+    rows: DataFrame, folder: Path, *, file_format: str, max_rows_per_file: int
+) -> list[dict[str, Any]]:
     """Write `part-00000.<ext>`... of at most max rows each; report name, rows, bytes, sha256."""
     spark_format = "json" if file_format == "jsonl" else file_format
     scratch = folder / "_spark"
@@ -60,16 +61,23 @@ def write_files(rows: DataFrame, folder: Path, *, file_format: str,
             continue
         target = folder / f"part-{number:05d}.{SUFFIXES[file_format]}"
         part.rename(target)
-        files.append({"name": target.name, "rows": rows_in_part,
-                      "bytes": target.stat().st_size, "sha256": file_sha256(target)})  # fmt: skip
+        files.append(
+            {
+                "name": target.name,
+                "rows": rows_in_part,
+                "bytes": target.stat().st_size,
+                "sha256": file_sha256(target),
+            }
+        )
     shutil.rmtree(scratch)
     return files
 
 
 def publish_local(staging: Path, target: Path, manifest: dict[str, Any]) -> Path:
     """Write the manifest into the staging folder, then rename the folder into place."""
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
-                                    encoding="utf-8")  # fmt: skip
+    (staging / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(target)
     return target / MANIFEST

@@ -25,9 +25,11 @@ def lookup_profiles(
 ) -> list[dict[str, Any]]:
     """The XDM records of the profiles with this ID or email (JSON form, NULLs omitted)."""
     found = find_profiles(
-        read_profiles(spark, workspace.warehouse), profile_id=profile_id, email=email,
+        read_profiles(spark, workspace.warehouse),
+        profile_id=profile_id,
+        email=email,
         email_namespace=workspace_namespaces(workspace).code_for("email"),
-    )  # fmt: skip
+    )
     return [to_json_record(row.asDict(recursive=True)) for row in found.limit(10).collect()]
 
 
@@ -66,17 +68,21 @@ def get_persons(
         raise WorkspaceError(f"partner/{partner.name}", expected)
     if not person_ids:
         matched = read_written_partition(
-            spark, workspace.warehouse, MATCHES_TABLE, partner.name,
+            spark,
+            workspace.warehouse,
+            MATCHES_TABLE,
+            partner.name,
             remedy=f"run `partnerkit match --partner {partner.name}` first",
-        )  # fmt: skip
+        )
         universe = universe.join(matched.select("partner_id").distinct(), "partner_id", "left_semi")
     return person_domains(
         universe, domains=domain_keys(partner, domains), person_ids=list(person_ids)
     )
 
 
-def lookup_canonical(workspace: Workspace, spark: SparkSession, profile_id: str
-                     ) -> list[dict[str, Any]]:  # fmt: skip
+def lookup_canonical(
+    workspace: Workspace, spark: SparkSession, profile_id: str
+) -> list[dict[str, Any]]:
     """The canonical attribute values of one profile and the partner each came from."""
     path = table_path(workspace.warehouse, CANONICAL_TABLE)
     if "://" not in path and not Path(path).is_dir():

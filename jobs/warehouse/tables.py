@@ -119,8 +119,9 @@ def load_prospects(spark: SparkSession, warehouse: str, name: str) -> tuple[Data
     path = table_path(warehouse, f"{PROSPECTS_TABLE}/{name}")
     lineage = Path(path, PROSPECT_LINEAGE)
     if not lineage.is_file():
-        raise WorkspaceError(path, "a prospect audience; save one with "
-                             "`partnerkit lookalike ... --save NAME`")  # fmt: skip
+        raise WorkspaceError(
+            path, "a prospect audience; save one with `partnerkit lookalike ... --save NAME`"
+        )
     return spark.read.parquet(path), json.loads(lineage.read_text(encoding="utf-8"))
 
 

@@ -52,16 +52,21 @@ def load_universe_identifiers(
     if universe is not None:
         confidence = "confidence" if mapping.confidence else None
         return universe_identifiers(
-            universe, partner_id="partner_id", identifiers=identifiers, confidence=confidence,
-            hash_type=partner.hash, encoding=partner.hash_encoding,
-        ), {"source": f"{PARTNER_TABLE}/{partner.name}", "format": "ingested batches"}  # fmt: skip
+            universe,
+            partner_id="partner_id",
+            identifiers=identifiers,
+            confidence=confidence,
+            hash_type=partner.hash,
+            encoding=partner.hash_encoding,
+        ), {"source": f"{PARTNER_TABLE}/{partner.name}", "format": "ingested batches"}
     source = workspace.resolve(partner.source.path)
     local = "://" not in source and not any(wildcard in source for wildcard in "*?[")
     if local and not Path(source).exists():
         raise WorkspaceError(
-            source, f"partner {partner.name}'s delivery (its source.path), or an ingested batch: "
+            source,
+            f"partner {partner.name}'s delivery (its source.path), or an ingested batch: "
             f"`partnerkit ingest --partner {partner.name} SOURCE`",
-        )  # fmt: skip
+        )
     logger.info("partner %s has no ingested batch; reading %s directly", partner.name, source)
     universe = read_file(
         spark, source, file_format=partner.source.format, options=partner.source.options
@@ -76,10 +81,13 @@ def load_universe_identifiers(
         file=source,
     )
     return universe_identifiers(
-        universe, partner_id=mapping.partner_id, identifiers=identifiers,
-        confidence=mapping.confidence, hash_type=partner.hash, encoding=partner.hash_encoding,
-    ), {"source": partner.source.path, "format": partner.source.format,
-        "detected_forms": detected}  # fmt: skip
+        universe,
+        partner_id=mapping.partner_id,
+        identifiers=identifiers,
+        confidence=mapping.confidence,
+        hash_type=partner.hash,
+        encoding=partner.hash_encoding,
+    ), {"source": partner.source.path, "format": partner.source.format, "detected_forms": detected}
 
 
 def partner_attribute_columns(partner: PartnerConfig) -> tuple[dict[str, str], dict[str, str]]:
@@ -89,8 +97,9 @@ def partner_attribute_columns(partner: PartnerConfig) -> tuple[dict[str, str], d
     return columns, domains
 
 
-def load_clusters(workspace: Workspace, spark: SparkSession, partner: PartnerConfig
-                  ) -> tuple[DataFrame, int]:  # fmt: skip
+def load_clusters(
+    workspace: Workspace, spark: SparkSession, partner: PartnerConfig
+) -> tuple[DataFrame, int]:
     """The partner's attribute clusters and universe size, rebuilt when the delivery changed.
 
     Stored as `clusters/<partner>` with the batch IDs it was built from, so a new delivery
@@ -113,11 +122,14 @@ def load_clusters(workspace: Workspace, spark: SparkSession, partner: PartnerCon
     logger.info("building clusters for %s", partner.name)
     columns, domains = partner_attribute_columns(partner)
     size = universe.select("partner_id").distinct().count()
-    clusters = attribute_clusters(universe, partner=partner.name, attributes=columns,
-                                  domains=domains)  # fmt: skip
-    write_table(clusters.withColumns({"source_batches": F.lit(batches),
-                                      "universe_size": F.lit(size)}),
-                workspace.warehouse, f"{CLUSTERS_TABLE}/{partner.name}")  # fmt: skip
+    clusters = attribute_clusters(
+        universe, partner=partner.name, attributes=columns, domains=domains
+    )
+    write_table(
+        clusters.withColumns({"source_batches": F.lit(batches), "universe_size": F.lit(size)}),
+        workspace.warehouse,
+        f"{CLUSTERS_TABLE}/{partner.name}",
+    )
     return spark.read.parquet(path).drop("source_batches", "universe_size"), size
 
 

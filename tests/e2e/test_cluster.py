@@ -60,8 +60,13 @@ def alive_workers(ui_port: int) -> int:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     logs = tmp_path_factory.mktemp("cluster-logs")
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
-           "SPARK_WORKER_DIR": str(logs / "work"), "PYSPARK_PYTHON": sys.executable}  # fmt: skip
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "SPARK_WORKER_DIR": str(logs / "work"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
     port, ui_port, worker_ui = free_port(), free_port(), free_port()
     master_url = f"spark://127.0.0.1:{port}"
@@ -80,7 +85,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
             env=env,
             stdout=(logs / "master.log").open("wb"),
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
     ]
     try:
         wait_for(lambda: alive_workers(ui_port) == 0 and _listening(port), 60, "master")
@@ -102,7 +107,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
                 env=env,
                 stdout=(logs / "worker.log").open("wb"),
                 stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            )
         )
         wait_for(lambda: alive_workers(ui_port) == 1, 60, "worker")
         yield master_url, logs
@@ -122,12 +127,25 @@ def _listening(port: int) -> bool:
 
 
 def spark_submit(master_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
-           "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}  # fmt: skip
-    command = [str(SPARK_HOME / "bin" / "spark-submit"), "--master", master_url,
-               "--conf", "spark.ui.enabled=false", str(ENTRY), *args]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600,
-                          check=False)  # fmt: skip
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(SPARK_HOME),
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+    command = [
+        str(SPARK_HOME / "bin" / "spark-submit"),
+        "--master",
+        master_url,
+        "--conf",
+        "spark.ui.enabled=false",
+        str(ENTRY),
+        *args,
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=600, check=False
+    )
 
 
 def test_spark_submit_on_standalone_cluster_matches_local_run(
@@ -136,8 +154,9 @@ def test_spark_submit_on_standalone_cluster_matches_local_run(
     master_url, logs = cluster
     local_ws, cluster_ws = tmp_path / "local", tmp_path / "cluster"
     write_starter_workspace(local_ws, force=False)
-    generate.run(load_workspace(local_ws), spark,
-                 settings=GeneratorSettings(seeds=300, universe=900, seed=8))  # fmt: skip
+    generate.run(
+        load_workspace(local_ws), spark, settings=GeneratorSettings(seeds=300, universe=900, seed=8)
+    )
     shutil.copytree(local_ws, cluster_ws)
 
     # One application, as `match --prepare` runs both jobs in one session.

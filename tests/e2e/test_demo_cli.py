@@ -41,8 +41,9 @@ def partnerkit(
 def test_missing_java_is_one_readable_sentence(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
     env["PATH"] = str(Path(sys.executable).parent)  # the venv's bin: python, no java
-    done = partnerkit("generate", "--workspace", str(tmp_path), "--seeds", "5",
-                      "--universe", "5", env=env)  # fmt: skip
+    done = partnerkit(
+        "generate", "--workspace", str(tmp_path), "--seeds", "5", "--universe", "5", env=env
+    )
     assert done.returncode == 1
     assert "Spark needs Java, but none was found on PATH" in done.stderr
     assert "Traceback" not in done.stderr
@@ -59,8 +60,9 @@ def test_config_with_unknown_key_exits_2(tmp_path: Path) -> None:
 
 def test_a_cold_spark_command_prints_one_json_document_and_no_jvm_noise(tmp_path: Path) -> None:
     """A fresh JVM: stdout is exactly the JSON document; stderr carries no Spark or JVM logs."""
-    done = partnerkit("generate", "--workspace", "ws", "--seeds", "20", "--universe", "50",
-                      "--json", cwd=tmp_path)  # fmt: skip
+    done = partnerkit(
+        "generate", "--workspace", "ws", "--seeds", "20", "--universe", "50", "--json", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["counts"]["seeds"] == 20
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -72,8 +74,17 @@ def test_a_cold_spark_command_prints_one_json_document_and_no_jvm_noise(tmp_path
 
 def test_a_policy_block_exits_3_from_the_installed_command(tmp_path: Path) -> None:
     assert partnerkit("init", str(tmp_path)).returncode == 0
-    done = partnerkit("policy", "evaluate", "--workspace", str(tmp_path), "--action",
-                      "exportToThirdParty", "--labels", "3PD", "--json")  # fmt: skip
+    done = partnerkit(
+        "policy",
+        "evaluate",
+        "--workspace",
+        str(tmp_path),
+        "--action",
+        "exportToThirdParty",
+        "--labels",
+        "3PD",
+        "--json",
+    )
     assert done.returncode == 3, done.stderr
     assert [v["policy_id"] for v in json.loads(done.stdout)["violations"]] == [
         "no_third_party_resale"
@@ -100,8 +111,10 @@ def test_ingest_killed_midway_leaves_the_table_as_it_was(tmp_path: Path, cli: Cl
     write_repeated_rows(next(table_source(workspace)), bigger, times=100)
     process = subprocess.Popen(
         [PARTNERKIT, "ingest", "--workspace", str(workspace), "--partner", "acme", str(bigger)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     staging = workspace / "warehouse" / ".staging"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:

@@ -11,8 +11,12 @@ from governance.models import Label, LabelExpression, MarketingAction, Policy
 
 
 def policy(**overrides: object) -> Policy:
-    data = {"id": "p", "name": "P", "marketing_actions": ["emailTargeting"],
-            "deny": {"label": "C4"}}  # fmt: skip
+    data = {
+        "id": "p",
+        "name": "P",
+        "marketing_actions": ["emailTargeting"],
+        "deny": {"label": "C4"},
+    }
     return Policy.model_validate({**data, **overrides})
 
 
@@ -25,8 +29,9 @@ def test_bundled_catalogs_hold_adobe_labels_actions_and_core_policies() -> None:
     conditions = {p.id: (p.deny.describe(), p.marketing_actions) for p in governance.policies}
     assert conditions["restrict_email_targeting"] == ("(C4 OR C5)", ("emailTargeting",))
     assert conditions["restrict_combining_identifiable_with_anonymous"] == (
-        "(C3 AND I1)", ("combineWithPII",),
-    )  # fmt: skip
+        "(C3 AND I1)",
+        ("combineWithPII",),
+    )
     assert conditions["restrict_data_sharing"] == ("C11", ("segmentMatch",))
     assert all(p.status == "enabled" for p in governance.policies)
     assert len(bundled_catalogs()[2].policies) == 9
@@ -50,7 +55,7 @@ def test_policy_naming_unknown_labels_and_actions_lists_every_problem() -> None:
                 "operator": "OR",
                 "operands": [{"label": "C4"}, {"operator": "AND", "operands": [{"label": "ZZ"}]}],
             },
-        ),  # fmt: skip
+        ),
         policy(id="no_action", marketing_actions=["smsTargeting"]),
     ]
     with pytest.raises(CatalogError) as raised:
@@ -72,11 +77,16 @@ def test_workspace_adds_labels_actions_and_replaces_a_core_policy_by_id() -> Non
     governance = build_governance(
         labels=[Label(code="X1", name="Custom", description="d")],
         actions=[MarketingAction(name="smsTargeting", description="d")],
-        policies=[policy(id="restrict_data_science", marketing_actions=["dataScience"],
-                         deny={"label": "X1"}, status="disabled"),
-                  policy(id="no_sms", marketing_actions=["smsTargeting"],
-                         deny={"label": "X1"})],
-    )  # fmt: skip
+        policies=[
+            policy(
+                id="restrict_data_science",
+                marketing_actions=["dataScience"],
+                deny={"label": "X1"},
+                status="disabled",
+            ),
+            policy(id="no_sms", marketing_actions=["smsTargeting"], deny={"label": "X1"}),
+        ],
+    )
     assert governance.labels["X1"].category == "custom"
     replaced = governance.policy("restrict_data_science")
     assert replaced is not None and replaced.status == "disabled"

@@ -26,13 +26,23 @@ NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
 def field(path: str, *codes: str, **extra: object) -> FieldDef:
     labels = tuple(LabelRef(code=c, origin="field", source=path) for c in codes)
-    return FieldDef(path=path, json_type="string", title="t", description="d", labels=labels,
-                    spark_type=StringType(), **extra)  # fmt: skip
+    return FieldDef(
+        path=path,
+        json_type="string",
+        title="t",
+        description="d",
+        labels=labels,
+        spark_type=StringType(),
+        **extra,
+    )
 
 
 def test_partner_field_without_3pd_is_an_error() -> None:
-    fields = [field("_partner.acme.x.a", "3PD", partner="acme"), field("_partner.acme.x.b",
-              partner="acme"), field("person.name")]  # fmt: skip
+    fields = [
+        field("_partner.acme.x.a", "3PD", partner="acme"),
+        field("_partner.acme.x.b", partner="acme"),
+        field("person.name"),
+    ]
     (finding,) = partner_fields_without_third_party(fields)
     assert (finding.level, finding.where) == ("error", "_partner.acme.x.b")
 
@@ -52,9 +62,10 @@ def test_identity_field_without_i1_and_coordinates_without_s1() -> None:
 def test_undefined_labels_on_fields_and_datasets_are_named() -> None:
     governance = build_governance()
     findings = undefined_labels(
-        governance, [field("a.b", "c9", "C9")], {"partner/acme": DatasetView(labels=("3pd",),
-                                                                             fields={})},
-    )  # fmt: skip
+        governance,
+        [field("a.b", "c9", "C9")],
+        {"partner/acme": DatasetView(labels=("3pd",), fields={})},
+    )
     assert sorted((f.where, f.message.split(" (")[0]) for f in findings) == [
         ("dataset partner/acme", "label 3pd is not defined"),
         ("field a.b", "label c9 is not defined"),
@@ -66,24 +77,34 @@ def test_label_on_data_without_an_enabled_policy_is_a_warning() -> None:
     findings = labels_without_policy(
         governance, [field("a.b", "C9", "I2")], {"seeds": DatasetView(labels=("3PD",), fields={})}
     )
-    assert [(f.level, f.where) for f in findings] == [("warning", "label 3PD"),
-                                                      ("warning", "label I2")]  # fmt: skip
+    assert [(f.level, f.where) for f in findings] == [
+        ("warning", "label 3PD"),
+        ("warning", "label I2"),
+    ]
 
 
 def test_batches_past_retention_and_derived_tables_with_expired_data() -> None:
     batches = [
-        BatchAge(partner="acme", batch_id="old", ingested_at=datetime(2025, 1, 1, tzinfo=UTC),
-                 retention_days=365),
-        BatchAge(partner="acme", batch_id="new", ingested_at=datetime(2026, 6, 1, tzinfo=UTC),
-                 retention_days=365),
-    ]  # fmt: skip
+        BatchAge(
+            partner="acme",
+            batch_id="old",
+            ingested_at=datetime(2025, 1, 1, tzinfo=UTC),
+            retention_days=365,
+        ),
+        BatchAge(
+            partner="acme",
+            batch_id="new",
+            ingested_at=datetime(2026, 6, 1, tzinfo=UTC),
+            retention_days=365,
+        ),
+    ]
     (finding,) = batches_past_retention(batches, NOW)
     assert finding.where == "partner/acme/batch_id=old" and "ingested 692 days ago" in (
         finding.message
     )
-    derived = [DerivedExpiry(table="profiles", partner="acme", earliest_expiry=NOW,
-                             expired_records=3),
-               DerivedExpiry(table="profiles", partner="beta", earliest_expiry=NOW,
-                             expired_records=0)]  # fmt: skip
+    derived = [
+        DerivedExpiry(table="profiles", partner="acme", earliest_expiry=NOW, expired_records=3),
+        DerivedExpiry(table="profiles", partner="beta", earliest_expiry=NOW, expired_records=0),
+    ]
     (expired,) = derived_tables_with_expired_data(derived)
     assert expired.where == "profiles (_partner.acme)" and "3 record(s)" in expired.message

@@ -19,12 +19,26 @@ from schemas.models import LabelRef
 GOVERNANCE = build_governance(
     labels=[Label(code="X1", name="Custom", description="d")],
     policies=[
-        Policy.model_validate({"id": "draft_rule", "name": "Draft", "status": "draft",
-                               "marketing_actions": ["analytics"], "deny": {"label": "X1"}}),
-        Policy.model_validate({"id": "off_rule", "name": "Off", "status": "disabled",
-                               "marketing_actions": ["analytics"], "deny": {"label": "C8"}}),
+        Policy.model_validate(
+            {
+                "id": "draft_rule",
+                "name": "Draft",
+                "status": "draft",
+                "marketing_actions": ["analytics"],
+                "deny": {"label": "X1"},
+            }
+        ),
+        Policy.model_validate(
+            {
+                "id": "off_rule",
+                "name": "Off",
+                "status": "disabled",
+                "marketing_actions": ["analytics"],
+                "deny": {"label": "C8"},
+            }
+        ),
     ],
-)  # fmt: skip
+)
 DATASETS = {
     "partner/acme": DatasetView(
         labels=("3PD",),
@@ -101,9 +115,10 @@ def test_field_group_label_chain_names_the_group() -> None:
 def test_dataset_label_violation_suggests_leaving_the_dataset_out() -> None:
     uses = dataset_uses({"seeds": DatasetView(labels=("C12",), fields={})}, {"seeds": []})
     (violation,) = [
-        v for v in evaluate_policies(GOVERNANCE, "segmentMatch", uses).violations
+        v
+        for v in evaluate_policies(GOVERNANCE, "segmentMatch", uses).violations
         if v.policy_id == "restrict_data_export"
-    ]  # fmt: skip
+    ]
     assert violation.chains[0].endswith("label C12 (dataset label) -> dataset seeds")
     assert violation.remedies[0].startswith("leave dataset seeds out")
 

@@ -86,7 +86,7 @@ def test_match_evidence_keeps_one_row_per_criterion_and_every_person(
             IdentifierSource("email1", "email"),
             IdentifierSource("email2", "email"),
             IdentifierSource("phone1", "phone"),
-        ],  # fmt: skip
+        ],
         confidence="conf",
         hash_type="sha256",
         encoding="hex",
@@ -101,9 +101,14 @@ def test_match_evidence_keeps_one_row_per_criterion_and_every_person(
     )
     keys = seed_hash_keys(seeds, hash_type="sha256", encoding="hex")
     evidence = match_evidence(
-        keys, universe_ids, partner="acme", hash_type="sha256", criterion_scores=SCORES,
-        workflow_id="wf", broadcast_seeds=True,
-    )  # fmt: skip
+        keys,
+        universe_ids,
+        partner="acme",
+        hash_type="sha256",
+        criterion_scores=SCORES,
+        workflow_id="wf",
+        broadcast_seeds=True,
+    )
     assert tuple(evidence.columns) == EVIDENCE_COLUMNS
     rows = {(r.partner_id, r.criterion_type): r for r in evidence.collect()}
     assert set(rows) == {("X", "email_sha256"), ("Y", "phone_sha256")}
@@ -118,8 +123,10 @@ def test_match_evidence_keeps_one_row_per_criterion_and_every_person(
     assert stats["requested"] == 2 and stats["resolved"] == 1 and stats["rate"] == 0.5
     assert stats["by_identifier"]["email"] == {"requested": 1, "resolved": 1, "rate": 1.0}
     assert stats["unmatched"] == {
-        "invalid_identifier": 1, "below_threshold": 0, "not_in_universe": 0,
-    }  # fmt: skip
+        "invalid_identifier": 1,
+        "below_threshold": 0,
+        "not_in_universe": 0,
+    }
 
 
 def test_universe_identifiers_compare_base64_hashes_as_bytes(spark: SparkSession) -> None:
@@ -130,9 +137,13 @@ def test_universe_identifiers_compare_base64_hashes_as_bytes(spark: SparkSession
         [("X", base64.b64encode(digest).decode()), ("Y", "not base64!")], "pid string, e string"
     )
     ids = universe_identifiers(
-        universe, partner_id="pid", identifiers=[IdentifierSource("e", "email")],
-        confidence=None, hash_type="sha256", encoding="base64",
-    )  # fmt: skip
+        universe,
+        partner_id="pid",
+        identifiers=[IdentifierSource("e", "email")],
+        confidence=None,
+        hash_type="sha256",
+        encoding="base64",
+    )
     rows = ids.select("partner_id", F.hex("hash_key").alias("h")).collect()
     assert [(r.partner_id, r.h.lower()) for r in rows] == [("X", digest.hex())]
 
@@ -148,14 +159,16 @@ def test_combine_scores_is_the_python_twin_of_noisy_or() -> None:
 def test_match_stats_buckets_every_unmatched_profile_by_reason(spark: SparkSession) -> None:
     seeds = spark.createDataFrame(
         [
-            ("p1", "email", None), ("p1", "phone", None),  # resolved on email (X)
+            ("p1", "email", None),
+            ("p1", "phone", None),  # resolved on email (X)
             ("p2", "email", "email_syntax"),  # nothing valid: invalid identifier
             ("p3", "email", None),  # evidence below the threshold
             ("p4", "phone", None),  # valid, but not in the universe
-            ("p5", "email", "empty"), ("p5", "phone", None),  # resolved on phone (W)
+            ("p5", "email", "empty"),
+            ("p5", "phone", None),  # resolved on phone (W)
         ],
         "profile_id string, kind string, reason string",
-    )  # fmt: skip
+    )
     evidence = spark.createDataFrame(
         [("p1", "X", "email"), ("p1", "Y", "phone"), ("p3", "Z", "email"), ("p5", "W", "phone")],
         "profile_id string, partner_id string, kind string",
@@ -172,5 +185,7 @@ def test_match_stats_buckets_every_unmatched_profile_by_reason(spark: SparkSessi
     }
     assert stats["by_hash_type"] == {"md5": {"requested": 5, "resolved": 2, "rate": 0.4}}
     assert stats["unmatched"] == {
-        "invalid_identifier": 1, "below_threshold": 1, "not_in_universe": 1,
-    }  # fmt: skip
+        "invalid_identifier": 1,
+        "below_threshold": 1,
+        "not_in_universe": 1,
+    }

@@ -108,16 +108,16 @@ def test_unmapped_columns_are_reported_and_ignored(spark: SparkSession, tmp_path
 def test_each_bad_row_is_quarantined_with_its_reasons(spark: SparkSession, tmp_path: Path) -> None:
     lines = [
         HEADER,
-        good_row("P1"),                                    # 0 accepted
-        good_row("P1", "other@example.com"),               # 1 duplicate of row 0
-        f"P3,{sha('c@example.com')[:40]},Male,0.5",         # 2 wrong hash length
-        good_row("P4", gender="Robot"),                    # 3 outside the value set
-        f",{sha('d@example.com')},Male,0.5",               # 4 no partner_id
-        f"P6,{sha('e@example.com')},Male",                 # 5 too few fields
-        f"P7,{sha('f@example.com')},Male,0.5,surplus",     # 6 too many fields
-        good_row("P8").replace("0.9", "high"),             # 7 confidence not a number
-        f"P9,{'f' * 10_000_000},Male,0.5",                 # 8 a 10 MB field
-    ]  # fmt: skip
+        good_row("P1"),  # 0 accepted
+        good_row("P1", "other@example.com"),  # 1 duplicate of row 0
+        f"P3,{sha('c@example.com')[:40]},Male,0.5",  # 2 wrong hash length
+        good_row("P4", gender="Robot"),  # 3 outside the value set
+        f",{sha('d@example.com')},Male,0.5",  # 4 no partner_id
+        f"P6,{sha('e@example.com')},Male",  # 5 too few fields
+        f"P7,{sha('f@example.com')},Male,0.5,surplus",  # 6 too many fields
+        good_row("P8").replace("0.9", "high"),  # 7 confidence not a number
+        f"P9,{'f' * 10_000_000},Male,0.5",  # 8 a 10 MB field
+    ]
     path = write(tmp_path, ("\n".join(lines) + "\n").encode())
     reasons = list(judged(spark, path).values())
     assert reasons == [
@@ -136,10 +136,14 @@ def test_each_bad_row_is_quarantined_with_its_reasons(spark: SparkSession, tmp_p
 def test_invalid_utf8_and_nul_bytes_are_quarantined(spark: SparkSession, tmp_path: Path) -> None:
     content = (
         f"{HEADER}\n".encode()
-        + good_row("P1").encode() + b"\n"
-        + good_row("P2", gender="FemXale").encode().replace(b"X", b"\xff") + b"\n"
-        + b"P3," + sha("x@example.com").encode() + b",Ma\x00le,0.5\n"
-    )  # fmt: skip
+        + good_row("P1").encode()
+        + b"\n"
+        + good_row("P2", gender="FemXale").encode().replace(b"X", b"\xff")
+        + b"\n"
+        + b"P3,"
+        + sha("x@example.com").encode()
+        + b",Ma\x00le,0.5\n"
+    )
     path = write(tmp_path, content)
     reasons = list(judged(spark, path).values())
     assert reasons[0] == []

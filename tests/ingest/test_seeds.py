@@ -20,9 +20,15 @@ from ingest.seeds import (
 )
 
 NAMES = SeedColumnNames(
-    profile_id="id", email="email", phone="phone", street="street", city="city", state="state",
-    postal_code="zip", country="country",
-)  # fmt: skip
+    profile_id="id",
+    email="email",
+    phone="phone",
+    street="street",
+    city="city",
+    state="state",
+    postal_code="zip",
+    country="country",
+)
 SCHEMA = (
     "id string, email string, phone string, street string, city string, state string,"
     " zip string, country string"
@@ -32,17 +38,31 @@ SCHEMA = (
 def test_prepare_seed_identifiers_hashes_and_rejects_with_reasons(spark: SparkSession) -> None:
     seeds = spark.createDataFrame(
         [
-            ("c1", " Jane.Doe+x@Gmail.com", "+1 (201) 555-0100", "1 Main Street", "Austin", "TX",
-             "78701", "US"),
+            (
+                "c1",
+                " Jane.Doe+x@Gmail.com",
+                "+1 (201) 555-0100",
+                "1 Main Street",
+                "Austin",
+                "TX",
+                "78701",
+                "US",
+            ),
             ("c2", "jane at example.com", "12345", None, None, None, None, None),
             ("c3", None, "020 7946 0958", "", "", "", "", "gb"),
         ],
         SCHEMA,
-    )  # fmt: skip
+    )
     prepared = prepare_seed_identifiers(
-        seeds, names=NAMES, partner="acme", profile=get_profile("ndc"), hash_type="sha256",
-        encoding="hex", default_country="US", workflow_id="wf",
-    )  # fmt: skip
+        seeds,
+        names=NAMES,
+        partner="acme",
+        profile=get_profile("ndc"),
+        hash_type="sha256",
+        encoding="hex",
+        default_country="US",
+        workflow_id="wf",
+    )
     rows = {(r.profile_id, r.kind): r for r in seed_identifiers(prepared).collect()}
     assert tuple(seed_identifiers(prepared).columns) == SEED_IDENTIFIER_COLUMNS
     assert rows[("c1", "email")].hash == hashlib.sha256(b"janedoe@gmail.com").hexdigest()
@@ -69,16 +89,22 @@ def test_judge_seed_rows_quarantines_missing_and_repeated_profile_ids(
     spark: SparkSession,
 ) -> None:
     seeds = spark.createDataFrame(
-        [("c1", "a@example.com"), ("c1", "b@example.com"), (" ", "c@example.com"),
-         ("c2", "d@example.com")],
+        [
+            ("c1", "a@example.com"),
+            ("c1", "b@example.com"),
+            (" ", "c@example.com"),
+            ("c2", "d@example.com"),
+        ],
         "id string, email string",
-    ).coalesce(1)  # fmt: skip
+    ).coalesce(1)
     judged = judge_seed_rows(seeds, profile_id="id", workflow_id="wf")
     valid, rejected = valid_seed_rows(judged), rejected_seed_rows(judged)
     assert sorted((r.id, r.email) for r in valid.collect()) == [
-        ("c1", "a@example.com"), ("c2", "d@example.com"),
-    ]  # fmt: skip
+        ("c1", "a@example.com"),
+        ("c2", "d@example.com"),
+    ]
     assert sorted((r.email, r.reason) for r in rejected.collect()) == [
-        ("b@example.com", "duplicate_profile_id"), ("c@example.com", "profile_id_missing"),
-    ]  # fmt: skip
+        ("b@example.com", "duplicate_profile_id"),
+        ("c@example.com", "profile_id_missing"),
+    ]
     assert valid.count() + rejected.count() == seeds.count()

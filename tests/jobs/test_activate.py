@@ -24,26 +24,49 @@ PARTNER = {"provenance": {"partner": "acme", "expiresAt": "2100-01-01T00:00:00"}
 # Emails and phones from the identity case table (tests/ingest/identity/cases.py), whose
 # normalized forms follow Meta's and Google's published rules.
 PROFILES = [
-    {"profileId": "C1", "loyalty": {"tier": "Gold"},
-     "personalEmail": {"address": " John.Doe+Spam@Gmail.com "},
-     "mobilePhone": {"number": "(201) 555-0100"}, "homeAddress": {"countryCode": "US"},
-     "consents": {"marketing": {"email": {"val": "y"}}},
-     "identityMap": {"CRMID": [{"id": "C1"}], "acmePersonId": [{"id": "P1"}]},
-     "_partner": {"acme": {**PARTNER, "financial": {"householdNetWorthRange": "$1M+"},
-                           "lifestyle": {"isHomeOwner": "Yes"}}}},
-    {"profileId": "C2", "loyalty": {"tier": "Gold"},
-     "personalEmail": {"address": "c2@example.com"},
-     "consents": {"marketing": {"email": {"val": "n"}}},
-     "identityMap": {"CRMID": [{"id": "C2"}]}},
-    {"profileId": "C3", "loyalty": {"tier": "Silver"},
-     "identityMap": {"CRMID": [{"id": "C3"}], "acmePersonId": [{"id": "P3"}]},
-     "_partner": {"acme": {**PARTNER, "financial": {"householdNetWorthRange": "$500K-$1M"},
-                           "lifestyle": {"isHomeOwner": "Yes"}}}},
-    {"profileId": "C4", "loyalty": {"tier": "Gold"},
-     "personalEmail": {"address": "John.Doe@GoogleMail.com"},
-     "consents": {"marketing": {"email": {"val": "y"}}},
-     "identityMap": {"CRMID": [{"id": "C4"}]}},
-]  # fmt: skip
+    {
+        "profileId": "C1",
+        "loyalty": {"tier": "Gold"},
+        "personalEmail": {"address": " John.Doe+Spam@Gmail.com "},
+        "mobilePhone": {"number": "(201) 555-0100"},
+        "homeAddress": {"countryCode": "US"},
+        "consents": {"marketing": {"email": {"val": "y"}}},
+        "identityMap": {"CRMID": [{"id": "C1"}], "acmePersonId": [{"id": "P1"}]},
+        "_partner": {
+            "acme": {
+                **PARTNER,
+                "financial": {"householdNetWorthRange": "$1M+"},
+                "lifestyle": {"isHomeOwner": "Yes"},
+            }
+        },
+    },
+    {
+        "profileId": "C2",
+        "loyalty": {"tier": "Gold"},
+        "personalEmail": {"address": "c2@example.com"},
+        "consents": {"marketing": {"email": {"val": "n"}}},
+        "identityMap": {"CRMID": [{"id": "C2"}]},
+    },
+    {
+        "profileId": "C3",
+        "loyalty": {"tier": "Silver"},
+        "identityMap": {"CRMID": [{"id": "C3"}], "acmePersonId": [{"id": "P3"}]},
+        "_partner": {
+            "acme": {
+                **PARTNER,
+                "financial": {"householdNetWorthRange": "$500K-$1M"},
+                "lifestyle": {"isHomeOwner": "Yes"},
+            }
+        },
+    },
+    {
+        "profileId": "C4",
+        "loyalty": {"tier": "Gold"},
+        "personalEmail": {"address": "John.Doe@GoogleMail.com"},
+        "consents": {"marketing": {"email": {"val": "y"}}},
+        "identityMap": {"CRMID": [{"id": "C4"}]},
+    },
+]
 
 
 def sha256(text: str) -> str:
@@ -55,11 +78,16 @@ def workspace(spark: SparkSession, tmp_path: Path, edit_config: EditConfig) -> W
     """A starter workspace (its segments and destinations) with a four-profile table."""
 
     def local_destinations(data: dict) -> None:
-        data["destinations"].append({
-            "name": "google_ads", "type": "file", "path": "exports/google_ads",
-            "format": "google_customer_match", "marketing_actions": ["crossSiteTargeting"],
-            "consent_field": "consents.marketing.email.val",
-        })  # fmt: skip
+        data["destinations"].append(
+            {
+                "name": "google_ads",
+                "type": "file",
+                "path": "exports/google_ads",
+                "format": "google_customer_match",
+                "marketing_actions": ["crossSiteTargeting"],
+                "consent_field": "consents.marketing.email.val",
+            }
+        )
 
     loaded = edit_config(tmp_path, local_destinations)
     struct = to_struct_type(profile_fields(loaded))
@@ -72,16 +100,23 @@ def workspace(spark: SparkSession, tmp_path: Path, edit_config: EditConfig) -> W
 def test_blocked_activation_writes_nothing_and_explains_the_chain(
     spark: SparkSession, workspace: Workspace
 ) -> None:
-    result = activate.run(workspace, spark, segment="high_earning_homeowners",
-                          destination="data_broker")  # fmt: skip
+    result = activate.run(
+        workspace, spark, segment="high_earning_homeowners", destination="data_broker"
+    )
     counts = result.counts
     assert counts["allowed"] is False
-    assert any(chain.startswith("policy no_third_party_resale (No resale of third-party data) "
-                                "-> condition 3PD -> action exportToThirdParty -> label 3PD")
-               and chain.endswith("-> segment high_earning_homeowners -> destination data_broker")
-               for chain in counts["chains"])  # fmt: skip
-    assert "stop exporting _partner.acme.financial.householdNetWorthRange to destination " \
-        "data_broker" in counts["remedies"]  # fmt: skip
+    assert any(
+        chain.startswith(
+            "policy no_third_party_resale (No resale of third-party data) "
+            "-> condition 3PD -> action exportToThirdParty -> label 3PD"
+        )
+        and chain.endswith("-> segment high_earning_homeowners -> destination data_broker")
+        for chain in counts["chains"]
+    )
+    assert (
+        "stop exporting _partner.acme.financial.householdNetWorthRange to destination "
+        "data_broker" in counts["remedies"]
+    )
     assert not (workspace.root / "exports" / "data_broker").exists()
     (run,) = Ledger(workspace.ledger_path).runs(job="activate")
     (event,) = Ledger(workspace.ledger_path).events(run.workflow_id)
@@ -92,10 +127,13 @@ def test_allowed_activation_to_s3_splits_files_and_writes_the_manifest_last(
     spark: SparkSession, workspace: Workspace, s3_endpoint: str, edit_config: EditConfig
 ) -> None:
     boto3.client("s3").create_bucket(Bucket="act-allowed")
-    loaded = edit_config(workspace.root, lambda d: d["destinations"][0].update(
-        path="s3://act-allowed/out", max_rows_per_file=1))  # fmt: skip
-    result = activate.run(loaded, spark, segment="high_earning_homeowners",
-                          destination="web_personalization")  # fmt: skip
+    loaded = edit_config(
+        workspace.root,
+        lambda d: d["destinations"][0].update(path="s3://act-allowed/out", max_rows_per_file=1),
+    )
+    result = activate.run(
+        loaded, spark, segment="high_earning_homeowners", destination="web_personalization"
+    )
     assert result.counts["allowed"] and result.counts["members"] == 2
     assert (result.counts["files"], result.counts["exported_rows"]) == (2, 2)
     client = boto3.client("s3")
@@ -109,8 +147,9 @@ def test_allowed_activation_to_s3_splits_files_and_writes_the_manifest_last(
         assert hashlib.sha256(body.read()).hexdigest() == entry["sha256"]
     assert manifest["rows"] == 2 and manifest["segment"] == "high_earning_homeowners"
     assert manifest["labels"]["dataset partner/acme"] == ["3PD", "acme_contract"]
-    assert "restrict_onsite_personalization" in manifest["policies_evaluated"][
-        "onsitePersonalization"]  # fmt: skip
+    assert (
+        "restrict_onsite_personalization" in manifest["policies_evaluated"]["onsitePersonalization"]
+    )
 
 
 def read_export(manifest: Path) -> list[dict[str, str]]:
@@ -130,8 +169,9 @@ def test_meta_layout_exports_consenting_members_hashed_by_the_meta_rules(
     rows = read_export(Path(counts["manifest"]))
     assert set(rows[0]) == {"email", "phone"}
     assert {r["email"] for r in rows} == {
-        sha256("john.doe+spam@gmail.com"), sha256("john.doe@googlemail.com"),
-    }  # fmt: skip
+        sha256("john.doe+spam@gmail.com"),
+        sha256("john.doe@googlemail.com"),
+    }
     assert {r["phone"] for r in rows} == {sha256("12015550100"), ""}
 
 
@@ -167,8 +207,9 @@ def test_killed_s3_export_leaves_only_staging_objects(
     edit_config: EditConfig,
 ) -> None:
     boto3.client("s3").create_bucket(Bucket="act-killed")
-    loaded = edit_config(workspace.root, lambda d: d["destinations"][0].update(
-        path="s3://act-killed/out"))  # fmt: skip
+    loaded = edit_config(
+        workspace.root, lambda d: d["destinations"][0].update(path="s3://act-killed/out")
+    )
 
     class DiesOnCopy:
         def __init__(self) -> None:
@@ -182,8 +223,9 @@ def test_killed_s3_export_leaves_only_staging_objects(
 
     monkeypatch.setattr("jobs.warehouse.delivery.s3_client", DiesOnCopy)
     with pytest.raises(KeyboardInterrupt):
-        activate.run(loaded, spark, segment="high_earning_homeowners",
-                     destination="web_personalization")  # fmt: skip
+        activate.run(
+            loaded, spark, segment="high_earning_homeowners", destination="web_personalization"
+        )
     listed = boto3.client("s3").list_objects_v2(Bucket="act-killed").get("Contents", [])
     keys = [o["Key"] for o in listed]
     assert keys and all("/_staging/" in k for k in keys)
@@ -193,19 +235,29 @@ def test_killed_s3_export_leaves_only_staging_objects(
 def test_policy_change_blocks_a_previously_allowed_activation_and_says_what_changed(
     spark: SparkSession, workspace: Workspace, edit_config: EditConfig
 ) -> None:
-    allowed = activate.run(workspace, spark, segment="high_earning_homeowners",
-                           destination="web_personalization", dry_run=True)  # fmt: skip
+    allowed = activate.run(
+        workspace,
+        spark,
+        segment="high_earning_homeowners",
+        destination="web_personalization",
+        dry_run=True,
+    )
     assert allowed.counts["allowed"] and allowed.counts["members"] == 2
 
     def no_3pd_onsite(data: dict) -> None:
-        data["governance"]["policies"].append({
-            "id": "no_3pd_onsite", "name": "No partner data onsite",
-            "marketing_actions": ["onsitePersonalization"], "deny": {"label": "3PD"},
-        })  # fmt: skip
+        data["governance"]["policies"].append(
+            {
+                "id": "no_3pd_onsite",
+                "name": "No partner data onsite",
+                "marketing_actions": ["onsitePersonalization"],
+                "deny": {"label": "3PD"},
+            }
+        )
 
     changed = edit_config(workspace.root, no_3pd_onsite)
-    blocked = activate.run(changed, spark, segment="high_earning_homeowners",
-                           destination="web_personalization")  # fmt: skip
+    blocked = activate.run(
+        changed, spark, segment="high_earning_homeowners", destination="web_personalization"
+    )
     assert blocked.counts["allowed"] is False
     since = blocked.counts["changed_since_allowed"]
     assert since["workflow_id"] == allowed.workflow_id
@@ -218,8 +270,10 @@ def test_segments_job_counts_members_and_rejects_a_bad_predicate(
     result = segments.run(workspace, spark)
     assert result.counts["high_earning_homeowners"]["members"] == 2
     assert result.counts["loyal_gold"] == {"members": 3, "fields": ["loyalty.tier"]}
-    bad = edit_config(workspace.root, lambda d: d["segments"][1].update(
-        predicate="loyalty.tier = 'Gold' OR 1 IN (SELECT 1)"))  # fmt: skip
+    bad = edit_config(
+        workspace.root,
+        lambda d: d["segments"][1].update(predicate="loyalty.tier = 'Gold' OR 1 IN (SELECT 1)"),
+    )
     from governance.errors import SegmentError
 
     with pytest.raises(SegmentError, match="segment loyal_gold predicate: position 31"):
@@ -231,16 +285,21 @@ def save_prospects(spark: SparkSession, workspace: Workspace, name: str) -> None
 
     persons = spark.createDataFrame([("P7",), ("P8",), ("P9",)], "partner_id string")
     path = write_table(persons, workspace.warehouse, f"prospects/{name}")
-    save_prospect_lineage(path, partner="acme", expression="is_home_owner=Yes",
-                          fields=["_partner.acme.lifestyle.isHomeOwner"])  # fmt: skip
+    save_prospect_lineage(
+        path,
+        partner="acme",
+        expression="is_home_owner=Yes",
+        fields=["_partner.acme.lifestyle.isHomeOwner"],
+    )
 
 
 def test_prospect_audience_activates_partner_ids_under_policy(
     spark: SparkSession, workspace: Workspace
 ) -> None:
     save_prospects(spark, workspace, "owners")
-    result = activate.run_prospects(workspace, spark, prospects="owners",
-                                    destination="partner_id_audience")  # fmt: skip
+    result = activate.run_prospects(
+        workspace, spark, prospects="owners", destination="partner_id_audience"
+    )
     assert result.counts["allowed"] and result.counts["exported_rows"] == 3
     rows = read_export(Path(result.counts["manifest"]))
     assert sorted(r["acmePersonId"] for r in rows) == ["P7", "P8", "P9"]
@@ -256,12 +315,15 @@ def test_prospect_audience_to_a_third_party_is_blocked_by_3pd(
         audience["marketing_actions"] = ["exportToThirdParty"]
 
     loaded = edit_config(workspace.root, to_third_party)
-    result = activate.run_prospects(loaded, spark, prospects="owners",
-                                    destination="partner_id_audience")  # fmt: skip
+    result = activate.run_prospects(
+        loaded, spark, prospects="owners", destination="partner_id_audience"
+    )
     assert result.counts["allowed"] is False
-    assert any(c.endswith("-> segment prospects/owners -> destination partner_id_audience")
-               and "field _partner.acme.lifestyle.isHomeOwner (in the segment predicate)" in c
-               for c in result.counts["chains"])  # fmt: skip
+    assert any(
+        c.endswith("-> segment prospects/owners -> destination partner_id_audience")
+        and "field _partner.acme.lifestyle.isHomeOwner (in the segment predicate)" in c
+        for c in result.counts["chains"]
+    )
     assert not (workspace.root / "exports" / "prospects").exists()
 
 

@@ -25,8 +25,9 @@ def test_enrich_without_an_ingested_batch_says_to_ingest_first(
 def test_profile_field_that_the_schema_lacks_is_named(
     spark: SparkSession, tmp_path: Path, edit_config: EditConfig
 ) -> None:
-    workspace = edit_config(tmp_path, lambda data: data["seeds"]["profile_fields"].update(
-        loyalty_tier="loyalty.level"))  # fmt: skip
+    workspace = edit_config(
+        tmp_path, lambda data: data["seeds"]["profile_fields"].update(loyalty_tier="loyalty.level")
+    )
     with pytest.raises(UnknownFieldError) as raised:
         enrich.run(workspace, spark)
     assert "seeds.profile_fields: loyalty_tier -> loyalty.level is not" in str(raised.value)

@@ -31,8 +31,10 @@ def test_icp_on_a_partner_labelled_c9_is_refused_explained_and_audited(
 def test_contract_forbidding_data_science_refuses_icp(
     spark: SparkSession, tmp_path: Path, edit_config: EditConfig
 ) -> None:
-    workspace = edit_config(tmp_path, lambda data: data["partners"][0]["contract"].update(
-        forbidden_actions=["dataScience"]))  # fmt: skip
+    workspace = edit_config(
+        tmp_path,
+        lambda data: data["partners"][0]["contract"].update(forbidden_actions=["dataScience"]),
+    )
     result = icp.run(workspace, spark, partner="acme")
     assert result.counts["allowed"] is False
     assert any("contract_acme" in chain for chain in result.counts["chains"])

@@ -24,8 +24,11 @@ from tests.conftest import EditConfig
 def workspace_dir(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("matchws")
     write_starter_workspace(root, force=False)
-    generate.run(load_workspace(root), spark_session,
-                 settings=GeneratorSettings(seeds=400, universe=1500, seed=5))  # fmt: skip
+    generate.run(
+        load_workspace(root),
+        spark_session,
+        settings=GeneratorSettings(seeds=400, universe=1500, seed=5),
+    )
     return root
 
 
@@ -112,12 +115,17 @@ def test_resolve_answers_in_seed_000_shape(spark: SparkSession, workspace_dir: P
     with (workspace_dir / "data/ground_truth.csv").open(encoding="utf-8") as handle:
         truth = {r["profile_id"]: r for r in csv.DictReader(handle)}
     with (workspace_dir / "data/seeds.csv").open(encoding="utf-8") as handle:
-        seed = next(r for r in csv.DictReader(handle)
-                    if truth[r["profile_id"]]["email_in_universe"] == "true")  # fmt: skip
+        seed = next(
+            r
+            for r in csv.DictReader(handle)
+            if truth[r["profile_id"]]["email_in_universe"] == "true"
+        )
     _result, response = resolve.run(
-        load_workspace(workspace_dir), spark, partner="acme",
+        load_workspace(workspace_dir),
+        spark,
+        partner="acme",
         values={"email": [seed["email"], "nobody@example.com"]},
-    )  # fmt: skip
+    )
     assert response["identities"][0]["person_id"] == truth[seed["profile_id"]]["person_id"]
     assert response["stats"] == {"requested": 2, "resolved": 1, "rate": 0.5}
     assert seed["email"].strip() not in json.dumps(response)  # hashes, not plaintext

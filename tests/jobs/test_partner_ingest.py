@@ -29,8 +29,11 @@ pytestmark = pytest.mark.s3
 def generated(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ingestws")
     write_starter_workspace(root, force=False)
-    generate.run(load_workspace(root), spark_session,
-                 settings=GeneratorSettings(seeds=300, universe=1200, seed=11))  # fmt: skip
+    generate.run(
+        load_workspace(root),
+        spark_session,
+        settings=GeneratorSettings(seeds=300, universe=1200, seed=11),
+    )
     return root
 
 
@@ -164,10 +167,14 @@ def test_access_denied_is_one_sentence(s3_endpoint: str) -> None:
 def test_user_expectations_from_the_config_join_the_gate(
     spark: SparkSession, workspace_dir: Path, edit_config: EditConfig
 ) -> None:
-    expectation = {"type": "expect_column_values_to_match_regex",
-                   "kwargs": {"column": "partner_id", "regex": "^NOPE"}}  # fmt: skip
-    workspace = edit_config(workspace_dir, lambda config: config["partners"][0].update(
-        quality={"expectations": [expectation]}))  # fmt: skip
+    expectation = {
+        "type": "expect_column_values_to_match_regex",
+        "kwargs": {"column": "partner_id", "regex": "^NOPE"},
+    }
+    workspace = edit_config(
+        workspace_dir,
+        lambda config: config["partners"][0].update(quality={"expectations": [expectation]}),
+    )
     with pytest.raises(QualityGateError, match="expect_column_values_to_match_regex"):
         ingest.run(workspace, spark, partner="acme")
 

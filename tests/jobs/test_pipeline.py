@@ -25,9 +25,21 @@ from tests.conftest import Cli, CliRun, EditConfig
 pytestmark = pytest.mark.slow
 
 DEMO_JOBS = [
-    "activate", "lookalike", "icp", "activate", "activate", "segments", "compare", "steward",
-    "enrich", "match", "seed_prepare", "partner_ingest", "partner_ingest", "generate",
-]  # fmt: skip
+    "activate",
+    "lookalike",
+    "icp",
+    "activate",
+    "activate",
+    "segments",
+    "compare",
+    "steward",
+    "enrich",
+    "match",
+    "seed_prepare",
+    "partner_ingest",
+    "partner_ingest",
+    "generate",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +48,18 @@ def demo(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) 
     workspace = tmp_path_factory.mktemp("demo") / "ws"
     out, err = io.StringIO(), io.StringIO()
     with lend_session(spark_session), redirect_stdout(out), redirect_stderr(err):
-        code = run_cli(["demo", "--workspace", str(workspace), "--seeds", "300",
-                        "--universe", "1200", "--json"])  # fmt: skip
+        code = run_cli(
+            [
+                "demo",
+                "--workspace",
+                str(workspace),
+                "--seeds",
+                "300",
+                "--universe",
+                "1200",
+                "--json",
+            ]
+        )
     assert code == 0, err.getvalue()[-3000:]
     return {**json.loads(out.getvalue()), "root": workspace}
 
@@ -87,15 +109,23 @@ def test_demo_enriches_and_validates_every_profile(demo: dict[str, Any], cli: Cl
     assert result(demo, "enrich")["counts"]["validated_records"] == coverage["profiles"] == 300
     assert coverage["acme"]["enriched"] == coverage["acme"]["with_partner_id"] == resolved
 
-    found = cli("profile", "--workspace", str(demo["root"]), "--profile-id", "C000000001",
-                "--json")  # fmt: skip
+    found = cli("profile", "--workspace", str(demo["root"]), "--profile-id", "C000000001", "--json")
     assert found.code == 0, found.stderr
     assert found.json()["profileId"] == "C000000001" and "CRMID" in found.json()["identityMap"]
 
 
 def test_get_person_prints_the_requested_domains_per_person(demo: dict[str, Any], cli: Cli) -> None:
-    persons = cli("get-person", "--workspace", str(demo["root"]), "--domains",
-                  "demographic,email", "--format", "jsonl", "--limit", "5")  # fmt: skip
+    persons = cli(
+        "get-person",
+        "--workspace",
+        str(demo["root"]),
+        "--domains",
+        "demographic,email",
+        "--format",
+        "jsonl",
+        "--limit",
+        "5",
+    )
     assert persons.code == 0, persons.stderr
     lines = [json.loads(line) for line in persons.stdout.splitlines()]
     assert len(lines) == 5 and all(set(p) == {"person_id", "metadata", "domains"} for p in lines)
@@ -124,8 +154,11 @@ def test_two_partners_agree_on_about_nine_values_in_ten(demo: dict[str, Any]) ->
     (pair,) = result(demo, "compare")["counts"]["by_pair"]
     assert (pair["provider_a"], pair["provider_b"]) == ("acme", "beta")
     assert abs(pair["agreement_rate"] - 0.90) < 0.03, pair  # sampling error on ~2,000 cells
-    household = [r for r in result(demo, "compare")["counts"]["by_attribute"]
-                 if r["attribute"] == "number_children_in_household"]  # fmt: skip
+    household = [
+        r
+        for r in result(demo, "compare")["counts"]["by_attribute"]
+        if r["attribute"] == "number_children_in_household"
+    ]
     assert household[0]["agree"] + household[0]["disagree"] == 0
 
 
@@ -133,8 +166,16 @@ def test_a_contract_block_names_the_other_partner_as_remedy(
     demo_copy: Path, cli: Cli, edit_config: EditConfig
 ) -> None:
     """acme's contract forbids email targeting on its attribute; beta's value is allowed."""
-    activate = ("activate", "--workspace", str(demo_copy), "--segment", "loyal_gold",
-                "--destination", "email_newsletter", "--json")  # fmt: skip
+    activate = (
+        "activate",
+        "--workspace",
+        str(demo_copy),
+        "--segment",
+        "loyal_gold",
+        "--destination",
+        "email_newsletter",
+        "--json",
+    )
     blocked = cli(*activate)
     assert blocked.code == EXIT_POLICY_BLOCKED, blocked.stderr
     assert blocked.json()["counts"]["remedies"][0] == (

@@ -33,19 +33,43 @@ def test_check_catches_an_email_field_without_i1(
     base = "https://example.com/brand/"
     folder = tmp_path / "schemas"
     (folder / "field_groups").mkdir(parents=True)
-    (folder / "field_groups" / "contact.schema.json").write_text(json.dumps({
-        "$id": f"{base}field_groups/contact.schema.json", "title": "Contact",
-        "description": "d", "type": "object",
-        "properties": {"workEmail": {"title": "Work email", "description": "d",
-                                     "type": "string", "meta:identity": "email"}},
-    }), encoding="utf-8")  # fmt: skip
-    (folder / "brand_profile.schema.json").write_text(json.dumps({
-        "$id": f"{base}brand_profile.schema.json", "title": "Brand profile", "description": "d",
-        "allOf": [{"$ref": f"{XDM_BASE}schemas/enriched_profile.schema.json"},
-                  {"$ref": f"{base}field_groups/contact.schema.json"}],
-    }), encoding="utf-8")  # fmt: skip
-    edit_config(tmp_path, lambda data: data.update(
-        schemas={"profile": "brand_profile", "folders": ["schemas"]}))  # fmt: skip
+    (folder / "field_groups" / "contact.schema.json").write_text(
+        json.dumps(
+            {
+                "$id": f"{base}field_groups/contact.schema.json",
+                "title": "Contact",
+                "description": "d",
+                "type": "object",
+                "properties": {
+                    "workEmail": {
+                        "title": "Work email",
+                        "description": "d",
+                        "type": "string",
+                        "meta:identity": "email",
+                    }
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    (folder / "brand_profile.schema.json").write_text(
+        json.dumps(
+            {
+                "$id": f"{base}brand_profile.schema.json",
+                "title": "Brand profile",
+                "description": "d",
+                "allOf": [
+                    {"$ref": f"{XDM_BASE}schemas/enriched_profile.schema.json"},
+                    {"$ref": f"{base}field_groups/contact.schema.json"},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    edit_config(
+        tmp_path,
+        lambda data: data.update(schemas={"profile": "brand_profile", "folders": ["schemas"]}),
+    )
 
     assert run_cli(["check", "--workspace", str(tmp_path), "--json"]) == EXIT_STEWARD_CHECK
     findings = json.loads(capsys.readouterr().out)["counts"]["findings"]
@@ -61,9 +85,19 @@ def test_policy_evaluate_on_a_dataset_blocks_with_exit_3_and_is_audited(
     from jobs.config import load_workspace
 
     write_starter_workspace(tmp_path, force=False)
-    argv = ["policy", "evaluate", "--workspace", str(tmp_path), "--action", "emailTargeting",
-            "--dataset", "partner/acme", "--fields", "_partner.acme.demographic.ageRange",
-            "--json"]  # fmt: skip
+    argv = [
+        "policy",
+        "evaluate",
+        "--workspace",
+        str(tmp_path),
+        "--action",
+        "emailTargeting",
+        "--dataset",
+        "partner/acme",
+        "--fields",
+        "_partner.acme.demographic.ageRange",
+        "--json",
+    ]
     assert run_cli(argv) == 3
     evaluation = json.loads(capsys.readouterr().out)
     (violation,) = evaluation["violations"]

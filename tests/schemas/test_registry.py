@@ -47,8 +47,10 @@ def test_flatten_profile_schema_lists_fields_with_label_origins_golden() -> None
         for f in fields
     ]
     golden("enriched_profile_acme.tsv", "\n".join(lines) + "\n")
-    golden("enriched_profile_acme.struct.json",
-           json.dumps(to_struct_type(fields).jsonValue(), indent=1) + "\n")  # fmt: skip
+    golden(
+        "enriched_profile_acme.struct.json",
+        json.dumps(to_struct_type(fields).jsonValue(), indent=1) + "\n",
+    )
 
 
 def test_flatten_partner_keeps_only_its_domains_and_inherits_dataset_labels() -> None:
@@ -57,8 +59,10 @@ def test_flatten_partner_keeps_only_its_domains_and_inherits_dataset_labels() ->
     assert {f.domain for f in partner_fields} == {None, "demographic", "financial"}
     age = next(f for f in partner_fields if f.path == "_partner.acme.demographic.ageRange")
     assert [(label.code, label.origin) for label in age.labels] == [
-        ("3PD", "dataset"), ("C9", "dataset"), ("3PD", "field_group"),
-    ]  # fmt: skip
+        ("3PD", "dataset"),
+        ("C9", "dataset"),
+        ("3PD", "field_group"),
+    ]
     assert age.label_codes == ("3PD", "C9")
     assert age.enum == ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
     email = next(f for f in fields if f.path == "personalEmail.address")
@@ -93,14 +97,14 @@ def valid_record() -> dict:
         "profileId": "C1",
         "identityMap": {
             "CRMID": [{"id": "C1", "authenticatedState": "authenticated", "primary": True}]
-        },  # fmt: skip
+        },
         "loyalty": {"lifetimeValue": 12.5, "joinDate": "2020-01-01"},
         "_partner": {
             "acme": {
                 "provenance": {"partner": "acme", "expiresAt": "2027-01-01T00:00"},
                 "demographic": {"ageRange": "25-34"},
             }
-        },  # fmt: skip
+        },
     }
 
 
@@ -128,30 +132,58 @@ def write_schema(folder: Path, relpath: str, content: dict) -> None:
 
 def test_workspace_field_group_composes_with_bundled_ones(tmp_path: Path) -> None:
     base = "https://example.com/brand/"
-    write_schema(tmp_path, "field_groups/store.schema.json", {
-        "$id": f"{base}field_groups/store.schema.json", "title": "Store", "description": "d",
-        "type": "object", "meta:usageLabels": ["C2"],
-        "properties": {"homeStore": {"title": "Home store", "description": "d", "type": "string"}},
-    })  # fmt: skip
-    write_schema(tmp_path, "schemas/brand_profile.schema.json", {
-        "$id": f"{base}schemas/brand_profile.schema.json", "title": "Brand", "description": "d",
-        "allOf": [{"$ref": f"{XDM_BASE}classes/profile.schema.json"},
-                  {"$ref": f"{base}field_groups/store.schema.json"}],
-    })  # fmt: skip
+    write_schema(
+        tmp_path,
+        "field_groups/store.schema.json",
+        {
+            "$id": f"{base}field_groups/store.schema.json",
+            "title": "Store",
+            "description": "d",
+            "type": "object",
+            "meta:usageLabels": ["C2"],
+            "properties": {
+                "homeStore": {"title": "Home store", "description": "d", "type": "string"}
+            },
+        },
+    )
+    write_schema(
+        tmp_path,
+        "schemas/brand_profile.schema.json",
+        {
+            "$id": f"{base}schemas/brand_profile.schema.json",
+            "title": "Brand",
+            "description": "d",
+            "allOf": [
+                {"$ref": f"{XDM_BASE}classes/profile.schema.json"},
+                {"$ref": f"{base}field_groups/store.schema.json"},
+            ],
+        },
+    )
     registry = load_registry([tmp_path])
     fields = registry.flatten("brand_profile")
     assert [(f.path, f.label_codes) for f in fields] == [("profileId", ()), ("homeStore", ("C2",))]
 
 
 def test_broken_workspace_schemas_are_listed_together(tmp_path: Path) -> None:
-    write_schema(tmp_path, "a.schema.json", {
-        "$id": "https://example.com/elsewhere.schema.json", "type": "object",
-        "properties": {"x": {"type": "string"}},
-    })  # fmt: skip
-    write_schema(tmp_path, "b.schema.json", {
-        "$id": "https://example.com/b.schema.json", "type": "nonsense",
-        "meta:usageLabels": ["not a label"], "allOf": [{"$ref": "https://example.com/nope"}],
-    })  # fmt: skip
+    write_schema(
+        tmp_path,
+        "a.schema.json",
+        {
+            "$id": "https://example.com/elsewhere.schema.json",
+            "type": "object",
+            "properties": {"x": {"type": "string"}},
+        },
+    )
+    write_schema(
+        tmp_path,
+        "b.schema.json",
+        {
+            "$id": "https://example.com/b.schema.json",
+            "type": "nonsense",
+            "meta:usageLabels": ["not a label"],
+            "allOf": [{"$ref": "https://example.com/nope"}],
+        },
+    )
     (tmp_path / "c.schema.json").write_text("{", encoding="utf-8")
     with pytest.raises(InvalidSchemaError) as raised:
         load_registry([tmp_path])

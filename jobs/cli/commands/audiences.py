@@ -53,8 +53,10 @@ def segment(
     )
 
     def render() -> None:
-        table = new_table(f"segments ({result.counts['profiles']:,} profiles)",
-                          ("segment", "members", "fields read"))  # fmt: skip
+        table = new_table(
+            f"segments ({result.counts['profiles']:,} profiles)",
+            ("segment", "members", "fields read"),
+        )
         for key, value in result.counts.items():
             if isinstance(value, dict):
                 table.add_row(key, f"{value['members']:,}", escape(", ".join(value["fields"])))
@@ -84,16 +86,22 @@ def activate(
         raise typer.BadParameter("give --destination and one of --segment or --prospects")
     if prospects:
         result = run_spark_job(
-            workspace, master, "activate",
-            lambda w, s: activate_job.run_prospects(w, s, prospects=prospects,
-                                                    destination=destination, dry_run=dry_run),
-        )  # fmt: skip
+            workspace,
+            master,
+            "activate",
+            lambda w, s: activate_job.run_prospects(
+                w, s, prospects=prospects, destination=destination, dry_run=dry_run
+            ),
+        )
     else:
         result = run_spark_job(
-            workspace, master, "activate",
-            lambda w, s: activate_job.run(w, s, segment=segment_name, destination=destination,
-                                          dry_run=dry_run),
-        )  # fmt: skip
+            workspace,
+            master,
+            "activate",
+            lambda w, s: activate_job.run(
+                w, s, segment=segment_name, destination=destination, dry_run=dry_run
+            ),
+        )
     emit(result.model_dump(), as_json, lambda: stderr.print(activation_summary(result)))
     if not result.counts["allowed"]:
         raise typer.Exit(EXIT_POLICY_BLOCKED)
@@ -114,17 +122,22 @@ def activations(
     records = Ledger(loaded.ledger_path).runs(job=activate_job.JOB, limit=limit)
 
     def render() -> None:
-        table = new_table("activations", ("started_at", "segment", "destination", "decision",
-                                          "rows", "manifest"))  # fmt: skip
+        table = new_table(
+            "activations", ("started_at", "segment", "destination", "decision", "rows", "manifest")
+        )
         for record in records:
             counts = record.counts
             decision = "allowed" if counts.get("allowed") else "blocked"
             if counts.get("dry_run"):
                 decision += " (dry run)"
-            table.add_row(record.started_at, counts.get("segment", ""),
-                          counts.get("destination", ""), decision,
-                          f"{counts.get('exported_rows', 0):,}",
-                          escape(str(counts.get("manifest", ""))))  # fmt: skip
+            table.add_row(
+                record.started_at,
+                counts.get("segment", ""),
+                counts.get("destination", ""),
+                decision,
+                f"{counts.get('exported_rows', 0):,}",
+                escape(str(counts.get("manifest", ""))),
+            )
         stderr.print(table)
 
     emit({"activations": [record.model_dump() for record in records]}, as_json, render)
@@ -152,12 +165,20 @@ def clusters(
     document = {"universe_size": size, "clusters": rows}
 
     def render() -> None:
-        table = new_table(f"clusters (universe {document['universe_size']:,})",
-                          ("cluster_hash", "cluster_id", "domain", "name", "value", "size"),
-                          numeric=("size",))  # fmt: skip
+        table = new_table(
+            f"clusters (universe {document['universe_size']:,})",
+            ("cluster_hash", "cluster_id", "domain", "name", "value", "size"),
+            numeric=("size",),
+        )
         for row in document["clusters"]:
-            table.add_row(row["cluster_hash"], row["cluster_id"], row["domain"], row["name"],
-                          escape(row["value"]), f"{row['size']:,}")  # fmt: skip
+            table.add_row(
+                row["cluster_hash"],
+                row["cluster_id"],
+                row["domain"],
+                row["name"],
+                escape(row["value"]),
+                f"{row['size']:,}",
+            )
         stderr.print(table)
 
     emit(document, as_json, render)
@@ -208,13 +229,26 @@ def lookalike(
     def lookalikes(loaded: Workspace, spark: Any) -> JobResult:
         chosen = partner or loaded.config.partners[0].name
         if suggest is None:
-            return lookalike_job.run(loaded, spark, partner=chosen, expression=expression or "",
-                                     exclude_customers=exclude_customers, near=point,
-                                     radius=distance, save=save)  # fmt: skip
+            return lookalike_job.run(
+                loaded,
+                spark,
+                partner=chosen,
+                expression=expression or "",
+                exclude_customers=exclude_customers,
+                near=point,
+                radius=distance,
+                save=save,
+            )
         suggested = pipeline.suggested_lookalike(
-            loaded, spark, partner=chosen, mode=suggest, exclude_customers=exclude_customers,
-            near=point, radius=distance, save=save,
-        )  # fmt: skip
+            loaded,
+            spark,
+            partner=chosen,
+            mode=suggest,
+            exclude_customers=exclude_customers,
+            near=point,
+            radius=distance,
+            save=save,
+        )
         sizes.update(suggested.sizes)
         return suggested.result
 
@@ -267,10 +301,17 @@ def icp(
     Example: partnerkit icp --workspace ./partnerkit-demo --partner acme --segment loyal_gold
     """
     result = run_spark_job(
-        workspace, master, "icp",
-        lambda w, s: icp_job.run(w, s, partner=partner or w.config.partners[0].name,
-                                 segment=segment_name, min_support=min_support),
-    )  # fmt: skip
+        workspace,
+        master,
+        "icp",
+        lambda w, s: icp_job.run(
+            w,
+            s,
+            partner=partner or w.config.partners[0].name,
+            segment=segment_name,
+            min_support=min_support,
+        ),
+    )
 
     def render() -> None:
         if not result.counts["allowed"]:

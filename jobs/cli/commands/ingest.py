@@ -78,18 +78,31 @@ def batches(
     def render() -> None:
         table = new_table(
             f"batches in {loaded.ledger_path}",
-            ("started_at", "partner", "batch", "status", "input", "accepted", "quarantined",
-             "source", "error"),
-        )  # fmt: skip
+            (
+                "started_at",
+                "partner",
+                "batch",
+                "status",
+                "input",
+                "accepted",
+                "quarantined",
+                "source",
+                "error",
+            ),
+        )
         for record in records:
             counts = record.counts
             table.add_row(
-                record.started_at, record.partner, record.batch_id,
+                record.started_at,
+                record.partner,
+                record.batch_id,
                 record.status + (f" of {record.duplicate_of}" if record.duplicate_of else ""),
-                f"{counts.get('input_rows', 0):,}", f"{counts.get('accepted_rows', 0):,}",
-                f"{counts.get('quarantined_rows', 0):,}", escape(record.source_uri),
+                f"{counts.get('input_rows', 0):,}",
+                f"{counts.get('accepted_rows', 0):,}",
+                f"{counts.get('quarantined_rows', 0):,}",
+                escape(record.source_uri),
                 escape(record.error or ""),
-            )  # fmt: skip
+            )
         stderr.print(table)
 
     emit({"batches": [record.model_dump() for record in records]}, as_json, render)

@@ -49,15 +49,19 @@ def enrich(
     """
     moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
     result = run_spark_job(
-        workspace, master, "enrich",
+        workspace,
+        master,
+        "enrich",
         lambda w, s: enrich_job.run(w, s, as_of=moment, validate_rows=validate),
-    )  # fmt: skip
+    )
 
     def render() -> None:
         stderr.print(results_table("partnerkit enrich", [result]))
         stderr.print(coverage_table(result.counts["coverage"]))
-        stderr.print(f"validated {result.counts['validated_records']:,} record(s) against the "
-                     f"schema; profiles at {escape(result.outputs['profiles'])}")  # fmt: skip
+        stderr.print(
+            f"validated {result.counts['validated_records']:,} record(s) against the "
+            f"schema; profiles at {escape(result.outputs['profiles'])}"
+        )
 
     emit(result.model_dump(), as_json, render)
 
@@ -91,12 +95,19 @@ def profile(
             stderr.print(profile_view(record, fields, namespaces))
             chosen = canonical.get(record["profileId"], [])
             if len(loaded.config.partners) > 1 and chosen:
-                table = new_table("canonical attributes (one value chosen across partners)",
-                                  ("domain", "attribute", "value", "from", "partners"),
-                                  numeric=("partners",))  # fmt: skip
+                table = new_table(
+                    "canonical attributes (one value chosen across partners)",
+                    ("domain", "attribute", "value", "from", "partners"),
+                    numeric=("partners",),
+                )
                 for row in chosen:
-                    table.add_row(row["domain"], row["attribute"], escape(row["value"]),
-                                  row["provider"], str(row["providers"]))  # fmt: skip
+                    table.add_row(
+                        row["domain"],
+                        row["attribute"],
+                        escape(row["value"]),
+                        row["provider"],
+                        str(row["providers"]),
+                    )
                 stderr.print(table)
 
     emit(records[0] if len(records) == 1 else {"profiles": records}, as_json, render)

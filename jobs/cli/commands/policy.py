@@ -78,7 +78,7 @@ def schema_show(
                     "labels": [label.model_dump() for label in f.labels],
                 }
                 for f in fields
-            ],  # fmt: skip
+            ],
         },
         as_json,
         render,
@@ -106,9 +106,13 @@ def labels(workspace: OptionalWorkspace = None, as_json: JsonOption = False) -> 
     def render() -> None:
         table = new_table("labels", ("code", "category", "name", "meaning", "origin"))
         for label in governance.labels.values():
-            table.add_row(escape(label.code), label.category, escape(label.name),
-                          escape(label.description),
-                          governance.origins.get(f"label:{label.code}", ""))  # fmt: skip
+            table.add_row(
+                escape(label.code),
+                label.category,
+                escape(label.name),
+                escape(label.description),
+                governance.origins.get(f"label:{label.code}", ""),
+            )
         stderr.print(table)
 
     emit({"labels": describe_catalog(governance)["labels"]}, as_json, render)
@@ -123,12 +127,18 @@ def policies(workspace: OptionalWorkspace = None, as_json: JsonOption = False) -
     document = describe_catalog(governance)
 
     def render() -> None:
-        table = new_table("policies", ("id", "marketing actions", "denied when", "status",
-                                       "origin"))  # fmt: skip
+        table = new_table(
+            "policies", ("id", "marketing actions", "denied when", "status", "origin")
+        )
         for policy in document["policies"]:
             actions = ", ".join(policy["marketing_actions"])
-            table.add_row(escape(policy["id"]), actions, escape(policy["condition"]),
-                          policy["status"], policy["origin"])  # fmt: skip
+            table.add_row(
+                escape(policy["id"]),
+                actions,
+                escape(policy["condition"]),
+                policy["status"],
+                policy["origin"],
+            )
         stderr.print(table)
         stderr.print("marketing actions: " + ", ".join(governance.actions))
 
@@ -170,9 +180,14 @@ def policy_evaluate(
     if not codes and dataset is None:
         raise typer.BadParameter("give --labels or --dataset", param_hint="--labels")
     evaluation = policy_evaluate_job.run(
-        loaded, governance, action=action, labels=codes, dataset=dataset,
-        fields=[f.strip() for f in fields.split(",") if f.strip()], include_drafts=drafts,
-    )  # fmt: skip
+        loaded,
+        governance,
+        action=action,
+        labels=codes,
+        dataset=dataset,
+        fields=[f.strip() for f in fields.split(",") if f.strip()],
+        include_drafts=drafts,
+    )
     emit(evaluation.model_dump(), as_json, lambda: stderr.print(evaluation_table(evaluation)))
     if not evaluation.allowed:
         raise typer.Exit(EXIT_POLICY_BLOCKED)

@@ -40,38 +40,47 @@ def universe(spark: SparkSession) -> DataFrame:
         ("P8", "M", "No", "No", 40.7, -74.0),
     ]
     return spark.createDataFrame(
-        rows, "partner_id string, gender string, fit string, golf string, latitude double,"
+        rows,
+        "partner_id string, gender string, fit string, golf string, latitude double,"
         " longitude double",
-    )  # fmt: skip
+    )
 
 
 def test_cluster_hash_is_stable_and_matches_spark(spark: SparkSession) -> None:
     assert cluster_hash("acme", "gender", "F") == cluster_hash("acme", "gender", "F")
     assert cluster_hash("acme", "gender", "F") != cluster_hash("beta", "gender", "F")
     assert len(cluster_hash("acme", "gender", "F")) == 32
-    clusters = attribute_clusters(universe(spark), partner="acme", attributes=COLUMNS,
-                                  domains=DOMAINS)  # fmt: skip
+    clusters = attribute_clusters(
+        universe(spark), partner="acme", attributes=COLUMNS, domains=DOMAINS
+    )
     rows = {(r.name, r.value): r for r in clusters.collect()}
     assert rows[("gender", "F")].cluster_hash == cluster_hash("acme", "gender", "F")
     assert rows[("gender", "F")].size == 4 and rows[("golf", "Yes")].size == 3
     assert rows[("fit", "Yes")].domain == "interest"
     assert ("golf", "") not in rows and len(rows) == 6  # P6's missing golf is no cluster
-    again = attribute_clusters(universe(spark), partner="acme", attributes=COLUMNS,
-                               domains=DOMAINS).collect()  # fmt: skip
+    again = attribute_clusters(
+        universe(spark), partner="acme", attributes=COLUMNS, domains=DOMAINS
+    ).collect()
     assert {r.cluster_id for r in again} == {r.cluster_id for r in rows.values()}
 
 
 def members(spark: SparkSession) -> DataFrame:
     frame = universe(spark).where(F.col("partner_id").isin("P1", "P2", "P3", "P4"))
-    return attribute_items(frame, key=F.col("partner_id"),
-                           attributes={n: F.col(n) for n in DOMAINS}, domains=DOMAINS)  # fmt: skip
+    return attribute_items(
+        frame, key=F.col("partner_id"), attributes={n: F.col(n) for n in DOMAINS}, domains=DOMAINS
+    )
 
 
 def test_frequencies_and_lift_match_the_hand_computation(spark: SparkSession) -> None:
-    clusters = attribute_clusters(universe(spark), partner="acme", attributes=COLUMNS,
-                                  domains=DOMAINS)  # fmt: skip
-    rows = {(r.name, r.value): r for r in attribute_frequencies(
-        members(spark), clusters, members=4, universe_size=8).collect()}  # fmt: skip
+    clusters = attribute_clusters(
+        universe(spark), partner="acme", attributes=COLUMNS, domains=DOMAINS
+    )
+    rows = {
+        (r.name, r.value): r
+        for r in attribute_frequencies(
+            members(spark), clusters, members=4, universe_size=8
+        ).collect()
+    }
     # fit=Yes: 3 of 4 members (0.75); 4 of 8 in the universe (0.5): lift 1.5
     fit = rows[("fit", "Yes")]
     assert (fit["count"], fit.rate, fit.universe_rate, fit.lift) == (3, 0.75, 0.5, 1.5)
@@ -80,8 +89,9 @@ def test_frequencies_and_lift_match_the_hand_computation(spark: SparkSession) ->
 
 
 def test_pairs_lift_is_observed_over_expected(spark: SparkSession) -> None:
-    pairs = attribute_pairs(members(spark), [("fit", "Yes"), ("golf", "Yes"), ("gender", "F")],
-                            members=4).collect()  # fmt: skip
+    pairs = attribute_pairs(
+        members(spark), [("fit", "Yes"), ("golf", "Yes"), ("gender", "F")], members=4
+    ).collect()
     by_pair = {(p.a, p.b): p for p in pairs}
     # fit=Yes (P1,P2,P3) and golf=Yes (P1,P3,P4): together P1,P3 -> 2/4 over (3/4 * 3/4)
     pair = by_pair[("fit=Yes", "golf=Yes")]
@@ -101,8 +111,14 @@ def test_fp_growth_finds_the_three_attribute_cluster(spark: SparkSession) -> Non
 
 
 def hashes() -> dict[str, tuple[str, str]]:
-    pairs = [("gender", "F"), ("gender", "M"), ("fit", "Yes"), ("fit", "No"), ("golf", "Yes"),
-             ("golf", "No")]  # fmt: skip
+    pairs = [
+        ("gender", "F"),
+        ("gender", "M"),
+        ("fit", "Yes"),
+        ("fit", "No"),
+        ("golf", "Yes"),
+        ("golf", "No"),
+    ]
     return {cluster_hash("acme", n, v): (n, v) for n, v in pairs}
 
 
@@ -115,8 +131,9 @@ def evaluate(spark: SparkSession, text: str) -> list[str]:
 
 
 def test_expression_over_hashes_and_name_value(spark: SparkSession) -> None:
-    female, fit, golf = (cluster_hash("acme", *p) for p in
-                         (("gender", "F"), ("fit", "Yes"), ("golf", "Yes")))  # fmt: skip
+    female, fit, golf = (
+        cluster_hash("acme", *p) for p in (("gender", "F"), ("fit", "Yes"), ("golf", "Yes"))
+    )
     assert evaluate(spark, f"{female} AND ({fit} OR {golf})") == ["P1", "P2", "P3"]
     assert evaluate(spark, f"{fit} AND NOT {golf}") == ["P2", "P6"]  # missing golf: not Yes
     assert evaluate(spark, "gender='M' and fit=No and not golf=Yes") == ["P5", "P8"]

@@ -43,10 +43,12 @@ PROFILE_FIELDS = {
 
 def acme(*, persist: bool = True, retention_days: int = 365) -> PartnerEnrichment:
     return PartnerEnrichment(
-        name="acme", namespace="acmePersonId", persist_partner_id=persist,
+        name="acme",
+        namespace="acmePersonId",
+        persist_partner_id=persist,
         retention_days=retention_days,
         attributes={"demographic": ("age_range", "gender"), "financial": ("recent_mortgage",)},
-    )  # fmt: skip
+    )
 
 
 def schema_fields(partner: PartnerEnrichment) -> list[FieldDef]:
@@ -72,7 +74,7 @@ def seeds(spark: SparkSession) -> DataFrame:
             ("C2", "ann.other@example.com", None, "GB", "Ann", "opt_out", "oops", "not a date", ""),
             # no email: the CRM key is primary; never matched
             ("C3", None, "+15550101", "United States", "Bo", "", None, None, "No"),
-        ],  # fmt: skip
+        ],
         SEED_SCHEMA,
     )
 
@@ -103,11 +105,15 @@ def profiles_for(spark: SparkSession, partner: PartnerEnrichment, as_of: datetim
     records = partner_records(matches(spark), universe(spark), partner=partner, as_of=as_of)
     profiles = build_profiles(
         attach_partner_records(seeds(spark), {"acme": records}, profile_id="profile_id"),
-        struct_type=to_struct_type(fields), fields=fields, profile_id="profile_id",
-        contact_columns=CONTACT, profile_fields=PROFILE_FIELDS, partners=[partner],
+        struct_type=to_struct_type(fields),
+        fields=fields,
+        profile_id="profile_id",
+        contact_columns=CONTACT,
+        profile_fields=PROFILE_FIELDS,
+        partners=[partner],
         attribute_paths={"acme": partner_attribute_paths(partner, fields, schema="p")},
         namespaces=bundled_namespaces().with_partners([("acme", "acmePersonId")]),
-    )  # fmt: skip
+    )
     rows = profiles.orderBy("profileId").collect()
     return [to_json_record(row.asDict(recursive=True)) for row in rows]
 
@@ -181,9 +187,12 @@ def test_expired_attributes_and_partner_ids_are_not_written(spark: SparkSession)
 
 def test_mapped_attribute_without_a_schema_field_is_named(spark: SparkSession) -> None:
     partner = PartnerEnrichment(
-        name="acme", namespace="acmePersonId", persist_partner_id=True, retention_days=1,
+        name="acme",
+        namespace="acmePersonId",
+        persist_partner_id=True,
+        retention_days=1,
         attributes={"demographic": ("age_range", "shoe_size")},
-    )  # fmt: skip
+    )
     with pytest.raises(UnknownFieldError, match="demographic.shoe_size"):
         partner_attribute_paths(partner, schema_fields(partner), schema="enriched_profile")
 

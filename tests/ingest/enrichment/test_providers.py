@@ -35,9 +35,10 @@ def test_canonical_prefers_priority_then_score_then_recency(spark: SparkSession)
         ("C1", "beta", "financial", "net_worth", "$500K", "B1", 0.5, OLD, True),
     ]
     chosen = canonical_values(
-        evidence(spark, rows), priorities={"acme": 1, "beta": 2, "gamma": 1},
+        evidence(spark, rows),
+        priorities={"acme": 1, "beta": 2, "gamma": 1},
         domain_order={"financial": ["beta", "acme"]},
-    ).collect()  # fmt: skip
+    ).collect()
     picked = {(r.profile_id, r.attribute): (r.provider, r.value, r.providers) for r in chosen}
     assert picked == {
         ("C1", "income"): ("acme", "$100K", 2),
@@ -58,8 +59,10 @@ def test_agreement_counts_only_independent_claims(spark: SparkSession) -> None:
         ("C4", "acme", "d", "children", "2", "A4", 0.9, NEW, True),
         ("C4", "beta", "d", "children", "2", "B4", 0.9, NEW, False),
     ]
-    cells = {(r.profile_id, r.attribute): (r.status, r.lines)
-             for r in agreement(evidence(spark, rows)).collect()}  # fmt: skip
+    cells = {
+        (r.profile_id, r.attribute): (r.status, r.lines)
+        for r in agreement(evidence(spark, rows)).collect()
+    }
     assert cells == {
         ("C1", "income"): ("agree", 2),
         ("C2", "income"): ("disagree", 2),
@@ -84,8 +87,11 @@ def test_evidence_from_profiles_marks_declared_claims_not_independent(
     fields = bundled_registry().flatten(PROFILE_SCHEMA, specs)
     provenance = {"partner": "x", "expiresAt": "2100-01-01T00:00:00", "overallScore": 0.9}
     record = {"provenance": provenance, "household": {"numberChildrenInHousehold": "2"}}
-    profile = {"profileId": "C1", "identityMap": {"acmeId": [{"id": "A1"}]},
-               "_partner": {"acme": record, "beta": record}}  # fmt: skip
+    profile = {
+        "profileId": "C1",
+        "identityMap": {"acmeId": [{"id": "A1"}]},
+        "_partner": {"acme": record, "beta": record},
+    }
     frame = spark.read.schema(to_struct_type(fields)).json(
         spark.sparkContext.parallelize([json.dumps(profile)])
     )
@@ -95,11 +101,11 @@ def test_evidence_from_profiles_marks_declared_claims_not_independent(
         providers={
             p: {"number_children_in_household": (path.format(p), "household")}
             for p in ("acme", "beta")
-        },  # fmt: skip
+        },
         partner_ids={
             "acme": partner_id_column("acmeId", kept=True),
             "beta": partner_id_column("betaId", kept=False),
-        },  # fmt: skip
+        },
         not_independent={"beta": ["number_children_in_household"]},
     ).collect()
     found = {(r.provider, r.value, r.partner_id, r.independent, r.score) for r in rows}

@@ -40,9 +40,12 @@ def all_rules():
     for kind in ("email", "phone", "maid"):
         for name, profile in load_profiles().items():
             rule = columns.normalize_identifier(
-                kind, profile, F.col("value"), country=F.col("country"),
+                kind,
+                profile,
+                F.col("value"),
+                country=F.col("country"),
                 default_country=DEFAULT_COUNTRY,
-            )  # fmt: skip
+            )
             matches = (F.col("kind") == kind) & (F.col("profile") == name)
             expression = F.when(matches, rule).otherwise(expression)
     return expression
@@ -57,10 +60,13 @@ def test_spark_and_python_agree_with_expected_on_identifier_cases(
     for case, spark_out in zip(CASES, from_spark, strict=True):
         python_out = tuple(
             reference.normalize_identifier(
-                case.kind, get_profile(case.profile), case.value,
-                country=case.country, default_country=DEFAULT_COUNTRY,
+                case.kind,
+                get_profile(case.profile),
+                case.value,
+                country=case.country,
+                default_country=DEFAULT_COUNTRY,
             )
-        )  # fmt: skip
+        )
         expected = (case.expected, case.reason)
         if not (spark_out == python_out == expected):
             problems.append(f"{case}: spark={spark_out} python={python_out}")
@@ -94,8 +100,10 @@ def test_published_hashes_match_in_both_engines(spark: SparkSession) -> None:
         "case_id int, profile string, value string",
     )
     uid2 = get_profile("uid2")
-    kind_of = {i: ("phone" if value.startswith("+") else "email")
-               for i, (_, value, *_r) in enumerate(PUBLISHED_HASHES)}  # fmt: skip
+    kind_of = {
+        i: ("phone" if value.startswith("+") else "email")
+        for i, (_, value, *_r) in enumerate(PUBLISHED_HASHES)
+    }
     normalized = F.when(
         F.col("value").startswith("+"),
         columns.normalize_identifier("phone", uid2, F.col("value"), default_country="US"),

@@ -49,12 +49,16 @@ def test_spark_phone_rules_agree_with_phonenumbers(spark: SparkSession) -> None:
         "i int, written string, region string, expected string",
     )
     normalized = columns.normalize_phone(
-        F.col("written"), PhoneRule(format="e164_plus"), country=F.col("region"),
+        F.col("written"),
+        PhoneRule(format="e164_plus"),
+        country=F.col("region"),
         default_country=None,
-    )  # fmt: skip
+    )
     result = frame.select("written", "region", "expected", normalized["value"].alias("ours"))
     disagreements = result.where(~F.col("ours").eqNullSafe(F.col("expected"))).collect()
     rate = 1 - len(disagreements) / len(rows)
-    listing = "\n".join(f"{r.region} {r.written!r}: ours={r.ours} phonenumbers={r.expected}"
-                        for r in disagreements[:50])  # fmt: skip
+    listing = "\n".join(
+        f"{r.region} {r.written!r}: ours={r.ours} phonenumbers={r.expected}"
+        for r in disagreements[:50]
+    )
     assert rate >= 0.999, f"agreement {rate:.4%} over {len(rows)} numbers:\n{listing}"

@@ -9,8 +9,9 @@ from ingest.identity import reference
 from ingest.identity.profiles import PhoneRule, load_profiles
 
 EMAIL_PROFILES = [p for p in load_profiles().values() if p.email]
-local_parts = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789._+-", min_size=1,
-                      max_size=20)  # fmt: skip
+local_parts = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789._+-", min_size=1, max_size=20
+)
 domains = st.sampled_from(["gmail.com", "googlemail.com", "example.com", "Example.ORG", "x.co.uk"])
 emails = st.builds(lambda local, domain: f"{local}@{domain}", local_parts, domains)
 padding = st.text(alphabet=" \t\u00a0", max_size=3)
@@ -40,8 +41,17 @@ def test_normalize_email_output_is_lowercase_without_whitespace(email: str, prof
 area = st.sampled_from(["201", "212", "415", "617", "718"])
 exchange = st.integers(min_value=200, max_value=999).map(str)
 line = st.integers(min_value=0, max_value=9999).map(lambda n: f"{n:04d}")
-layouts = st.sampled_from(["+1 ({a}) {b}-{c}", "{a}.{b}.{c}", "1{a}{b}{c}", "({a}) {b} {c}",
-                           "{a}-{b}-{c}", "+1{a}{b}{c}", "\t{a} {b} {c} "])  # fmt: skip
+layouts = st.sampled_from(
+    [
+        "+1 ({a}) {b}-{c}",
+        "{a}.{b}.{c}",
+        "1{a}{b}{c}",
+        "({a}) {b} {c}",
+        "{a}-{b}-{c}",
+        "+1{a}{b}{c}",
+        "\t{a} {b} {c} ",
+    ]
+)
 
 
 @given(a=area, b=exchange, c=line, layout=layouts)

@@ -119,15 +119,19 @@ def test_global_options_before_the_command_apply_to_it(
 
 
 def test_hash_prints_one_json_object_per_value(capsys: pytest.CaptureFixture[str]) -> None:
-    code = run_cli(["hash", "--profile", "uid2", "--kind", "email",
-                    "JANE.SAOIRSE@gmail.com", "bad@"])  # fmt: skip
+    code = run_cli(
+        ["hash", "--profile", "uid2", "--kind", "email", "JANE.SAOIRSE@gmail.com", "bad@"]
+    )
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0] == {
-        "index": 0, "status": "ok", "normalized": "janesaoirse@gmail.com",
+        "index": 0,
+        "status": "ok",
+        "normalized": "janesaoirse@gmail.com",
         "hash": "ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8=",  # UID2 docs' published value
-        "hash_type": "sha256_base64", "reason": None,
-    }  # fmt: skip
+        "hash_type": "sha256_base64",
+        "reason": None,
+    }
     assert (lines[1]["status"], lines[1]["reason"]) == ("rejected", "email_syntax")
 
 
@@ -136,8 +140,10 @@ def test_hash_phone_without_country_is_rejected_not_guessed(
 ) -> None:
     assert run_cli(["hash", "--profile", "meta", "--kind", "phone", "201 555 0100"]) == 0
     assert json.loads(capsys.readouterr().out)["reason"] == "phone_country_unknown"
-    assert run_cli(["hash", "--profile", "meta", "--kind", "phone", "--country", "US",
-                    "201 555 0100"]) == 0  # fmt: skip
+    assert (
+        run_cli(["hash", "--profile", "meta", "--kind", "phone", "--country", "US", "201 555 0100"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["normalized"] == "12015550100"
 
 
@@ -149,8 +155,15 @@ def test_hash_unknown_profile_is_usage_error(capsys: pytest.CaptureFixture[str])
 def test_profiles_json_lists_every_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["profiles", "--json"]) == 0
     profiles = json.loads(capsys.readouterr().out)["profiles"]
-    assert {"uid2", "meta", "google", "google_ads_legacy", "ndc", "adobe_email_lc_sha256",
-            "liveramp"} <= set(profiles)  # fmt: skip
+    assert {
+        "uid2",
+        "meta",
+        "google",
+        "google_ads_legacy",
+        "ndc",
+        "adobe_email_lc_sha256",
+        "liveramp",
+    } <= set(profiles)
     assert profiles["ndc"]["steps"]["address"] == ["address as usps_one_line"]
 
 

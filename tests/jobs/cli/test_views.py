@@ -35,7 +35,7 @@ RECORD = {
                 "matchedOn": ["email_sha256", "phone_sha256"],
                 "ingestedAt": "2026-01-01T00:00:00",
                 "expiresAt": "2027-01-01T00:00:00",
-            },  # fmt: skip
+            },
             "demographic": {"ageRange": "25-34"},
             "financial": {"recentMortgage": "Yes"},
         }
@@ -63,7 +63,9 @@ def test_profile_view_matches_golden_file() -> None:
 
 
 def test_coverage_table_shows_shares_per_partner_and_domain() -> None:
-    coverage = {"profiles": 4, "acme": {"enriched": 3, "with_partner_id": 2,
-                                        "domains": {"demographic": 1}}}  # fmt: skip
+    coverage = {
+        "profiles": 4,
+        "acme": {"enriched": 3, "with_partner_id": 2, "domains": {"demographic": 1}},
+    }
     text = render(coverage_table(coverage))
     assert "75.0%" in text and "demographic" in text and "25.0%" in text

@@ -19,13 +19,28 @@ from schemas.attributes import load_attribute_catalog
 
 SETTINGS = GeneratorSettings(seeds=600, universe=1500, seed=11)
 SUFFIXES = {
-    "STREET": "ST", "AVENUE": "AVE", "ROAD": "RD", "BOULEVARD": "BLVD", "LANE": "LN",
-    "DRIVE": "DR", "COURT": "CT", "PLACE": "PL", "TERRACE": "TER", "PARKWAY": "PKWY",
-}  # fmt: skip
+    "STREET": "ST",
+    "AVENUE": "AVE",
+    "ROAD": "RD",
+    "BOULEVARD": "BLVD",
+    "LANE": "LN",
+    "DRIVE": "DR",
+    "COURT": "CT",
+    "PLACE": "PL",
+    "TERRACE": "TER",
+    "PARKWAY": "PKWY",
+}
 CALLING_CODES = {
-    "US": "1", "CA": "1", "GB": "44", "DE": "49", "FR": "33", "IN": "91", "BR": "55", "JP": "81",
+    "US": "1",
+    "CA": "1",
+    "GB": "44",
+    "DE": "49",
+    "FR": "33",
+    "IN": "91",
+    "BR": "55",
+    "JP": "81",
     "AU": "61",
-}  # fmt: skip
+}
 
 
 # Test oracles: just enough of the ndc rules to check every positive in the ground truth is
@@ -149,8 +164,15 @@ def test_summarize_ground_truth_counts_variants(spark: SparkSession, generated) 
     counts = summarize_ground_truth(spark.createDataFrame(truth))
     assert counts["in_universe"] == sum(1 for row in truth if row.person_id)
     assert counts["email_in_universe"] == sum(1 for row in truth if row.email_in_universe)
-    for variant in ("email:gmail_dots", "email:plus_tag", "email:mixed_case", "email:tab",
-                    "phone:international", "phone:invalid", "address:zip4"):  # fmt: skip
+    for variant in (
+        "email:gmail_dots",
+        "email:plus_tag",
+        "email:mixed_case",
+        "email:tab",
+        "phone:international",
+        "phone:invalid",
+        "address:zip4",
+    ):
         assert counts[f"variant.{variant}"] > 0, variant
 
 

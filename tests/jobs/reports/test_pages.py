@@ -54,45 +54,107 @@ def tags(html: str) -> set[str]:
 
 def icp_result(value: str = "Gold") -> dict:
     return {
-        "partner": "acme", "segment": "loyal_gold", "members": 1200, "universe_size": 50000,
+        "partner": "acme",
+        "segment": "loyal_gold",
+        "members": 1200,
+        "universe_size": 50000,
         "min_support": 0.1,
-        "top_lift": [{"name": "loyalty_tier", "value": value, "count": 400, "rate": 0.33,
-                      "universe_rate": 0.1, "lift": 3.3, "cluster_hash": "ab" * 16}],
-        "top_attributes": [{"name": "gender", "value": "F", "count": 700, "rate": 0.58,
-                            "lift": 1.1}],
-        "pairs": [{"a": f"loyalty_tier={value}", "b": "gender=F", "count": 300, "support": 0.25,
-                   "lift": 1.4, "confidence": 0.75}],
-        "itemsets": [{"items": [f"loyalty_tier={value}", "gender=F", "homeowner=Yes"],
-                      "count": 150}],
-        "rules": [{"antecedent": ["gender=F"], "consequent": [f"loyalty_tier={value}"],
-                   "confidence": 0.43, "lift": 1.3, "support": 0.25}],
+        "top_lift": [
+            {
+                "name": "loyalty_tier",
+                "value": value,
+                "count": 400,
+                "rate": 0.33,
+                "universe_rate": 0.1,
+                "lift": 3.3,
+                "cluster_hash": "ab" * 16,
+            }
+        ],
+        "top_attributes": [
+            {"name": "gender", "value": "F", "count": 700, "rate": 0.58, "lift": 1.1}
+        ],
+        "pairs": [
+            {
+                "a": f"loyalty_tier={value}",
+                "b": "gender=F",
+                "count": 300,
+                "support": 0.25,
+                "lift": 1.4,
+                "confidence": 0.75,
+            }
+        ],
+        "itemsets": [
+            {"items": [f"loyalty_tier={value}", "gender=F", "homeowner=Yes"], "count": 150}
+        ],
+        "rules": [
+            {
+                "antecedent": ["gender=F"],
+                "consequent": [f"loyalty_tier={value}"],
+                "confidence": 0.43,
+                "lift": 1.3,
+                "support": 0.25,
+            }
+        ],
         "suggestions": {"precision": "ab" * 16, "reach": "cd" * 16},
-    }  # fmt: skip
+    }
 
 
 def compare_result(attribute: str = "household_income_range") -> dict:
     return {
-        "by_pair": [{"provider_a": "acme", "provider_b": "beta", "agree": 1800, "compared": 2000,
-                     "agreement_rate": 0.9}],
-        "by_attribute": [{"attribute": attribute, "agree": 90, "disagree": 10,
-                          "not_comparable": 5, "agreement_rate": 0.9},
-                         {"attribute": "gender", "agree": 0, "disagree": 0,
-                          "not_comparable": 40, "agreement_rate": None}],
-    }  # fmt: skip
+        "by_pair": [
+            {
+                "provider_a": "acme",
+                "provider_b": "beta",
+                "agree": 1800,
+                "compared": 2000,
+                "agreement_rate": 0.9,
+            }
+        ],
+        "by_attribute": [
+            {
+                "attribute": attribute,
+                "agree": 90,
+                "disagree": 10,
+                "not_comparable": 5,
+                "agreement_rate": 0.9,
+            },
+            {
+                "attribute": "gender",
+                "agree": 0,
+                "disagree": 0,
+                "not_comparable": 40,
+                "agreement_rate": None,
+            },
+        ],
+    }
 
 
 def steward_page(message: str = "add the label 3PD") -> str:
     acme = PartnerSpec(name="acme", domains=("demographic",), labels=("3PD",))
     fields = bundled_registry().flatten(PROFILE_SCHEMA, [acme])[:6]
-    datasets = {"seeds": DatasetView(labels=("C2",), fields={}),
-                "partner/acme": DatasetView(labels=("3PD",), fields={})}  # fmt: skip
-    findings = [Finding(level="error", check="partner_field_without_3PD",
-                        where="_partner.acme.demographic.ageRange", message=message),
-                Finding(level="warning", check="label_unused", where="C9",
-                        message="no enabled policy uses C9")]  # fmt: skip
-    return steward_report_html(build_governance(), fields, datasets, findings,
-                               ["profiles not built yet"],
-                               datetime(2026, 12, 2, 8, 0, tzinfo=UTC))  # fmt: skip
+    datasets = {
+        "seeds": DatasetView(labels=("C2",), fields={}),
+        "partner/acme": DatasetView(labels=("3PD",), fields={}),
+    }
+    findings = [
+        Finding(
+            level="error",
+            check="partner_field_without_3PD",
+            where="_partner.acme.demographic.ageRange",
+            message=message,
+        ),
+        Finding(
+            level="warning", check="label_unused", where="C9", message="no enabled policy uses C9"
+        ),
+    ]
+    return steward_report_html(
+        build_governance(),
+        fields,
+        datasets,
+        findings,
+        ["profiles not built yet"],
+        datetime(2026, 12, 2, 8, 0, tzinfo=UTC),
+    )
 
 
 def test_icp_page_is_as_reviewed() -> None:
@@ -109,11 +171,13 @@ def test_steward_page_is_as_reviewed() -> None:
 
 @pytest.mark.parametrize(
     "build",
-    [lambda: icp_report_html(icp_result(HOSTILE)),
-     lambda: compare_report_html(compare_result(HOSTILE)),
-     lambda: steward_page(HOSTILE)],
+    [
+        lambda: icp_report_html(icp_result(HOSTILE)),
+        lambda: compare_report_html(compare_result(HOSTILE)),
+        lambda: steward_page(HOSTILE),
+    ],
     ids=["icp", "compare", "steward"],
-)  # fmt: skip
+)
 def test_a_partner_value_never_becomes_markup(build) -> None:
     html = build()
     assert "<script" not in html and "&lt;script&gt;" in html

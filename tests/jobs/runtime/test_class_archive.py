@@ -115,9 +115,14 @@ def test_the_jvm_ignores_an_unusable_archive_quietly(tmp_path: Path) -> None:
         print(json.dumps({{"rows": session.range(3).count()}}))
     """)
     done = subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, timeout=300,
-        cwd=tmp_path, env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)}, check=False,
-    )  # fmt: skip
+        [sys.executable, "-c", child],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"rows": 3}
     assert "cds" not in done.stderr.lower() and not list(tmp_path.glob("hs_err*"))
