@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,11 @@ import pytest
 import yaml
 from pyspark.sql import SparkSession
 
+from jobs import generate
 from jobs.cli.app import run_cli
 from jobs.cli.output import lend_session
 from jobs.config import CONFIG_FILE_NAME, Workspace, load_workspace, write_starter_workspace
+from jobs.demo.synthetic import GeneratorSettings
 from jobs.runtime.local_s3 import local_s3_server
 from jobs.runtime.spark import SparkSettings, build_spark
 
@@ -105,3 +108,26 @@ def cli(spark: SparkSession, capsys: pytest.CaptureFixture[str]) -> Cli:
         return CliRun(code, printed.out, printed.err)
 
     return run
+
+
+# One generated workspace for the run: generating costs a Spark job per test that needs data.
+GENERATED = GeneratorSettings(seeds=300, universe=1200, seed=11)
+
+
+@pytest.fixture(scope="session")
+def generated_workspace(
+    spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A starter workspace with GENERATED's seed set and universe and nothing run on it.
+
+    Read-only: tests copy it (`copy_workspace`) before running jobs on it.
+    """
+    root = tmp_path_factory.mktemp("generated") / "ws"
+    write_starter_workspace(root, force=False)
+    generate.run(load_workspace(root), spark_session, settings=GENERATED)
+    return root
+
+
+def copy_workspace(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,11 +21,11 @@ import pytest
 from pyspark.sql import SparkSession
 
 import jobs
-from jobs import generate, match
+from jobs import match
 from jobs import seed_prepare as prepare
-from jobs.config import load_workspace, write_starter_workspace
-from jobs.demo.synthetic import GeneratorSettings
+from jobs.config import load_workspace
 from jobs.warehouse.tables import read_partition
+from tests.conftest import copy_workspace
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -149,15 +148,11 @@ def spark_submit(master_url: str, *args: str) -> subprocess.CompletedProcess[str
 
 
 def test_spark_submit_on_standalone_cluster_matches_local_run(
-    cluster: tuple[str, Path], spark: SparkSession, tmp_path: Path
+    cluster: tuple[str, Path], spark: SparkSession, tmp_path: Path, generated_workspace: Path
 ) -> None:
     master_url, logs = cluster
-    local_ws, cluster_ws = tmp_path / "local", tmp_path / "cluster"
-    write_starter_workspace(local_ws, force=False)
-    generate.run(
-        load_workspace(local_ws), spark, settings=GeneratorSettings(seeds=300, universe=900, seed=8)
-    )
-    shutil.copytree(local_ws, cluster_ws)
+    local_ws = copy_workspace(generated_workspace, tmp_path / "local")
+    cluster_ws = copy_workspace(generated_workspace, tmp_path / "cluster")
 
     # One application, as `match --prepare` runs both jobs in one session.
     done = spark_submit(master_url, "match", "--prepare", "--workspace", str(cluster_ws), "--json")

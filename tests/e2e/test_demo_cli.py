@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, copy_workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -92,23 +92,23 @@ def test_a_policy_block_exits_3_from_the_installed_command(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_ingest_killed_midway_leaves_the_table_as_it_was(tmp_path: Path, cli: Cli) -> None:
+def test_ingest_killed_midway_leaves_the_table_as_it_was(
+    tmp_path: Path, cli: Cli, generated_workspace: Path
+) -> None:
     """SIGKILL during a load: the published batches are unchanged and still readable.
 
     Only the killed ingest needs its own process; the rest runs in-process."""
     import signal
     import time
 
-    workspace = tmp_path / "ws"
-    done = cli("generate", "--workspace", str(workspace), "--seeds", "100", "--universe", "1000")
-    assert done.code == 0, done.stderr
+    workspace = copy_workspace(generated_workspace, tmp_path / "ws")
     first = cli("ingest", "--workspace", str(workspace), "--partner", "acme", "--json")
     assert first.code == 0, first.stderr
     table = workspace / "warehouse" / "partner" / "acme"
     before = sorted(p.name for p in table.iterdir())
 
     bigger = workspace / "data" / "partners" / "acme-bigger" / "universe-00000.csv.gz"
-    write_repeated_rows(next(table_source(workspace)), bigger, times=100)
+    write_repeated_rows(next(table_source(workspace)), bigger, times=80)
     process = subprocess.Popen(
         [PARTNERKIT, "ingest", "--workspace", str(workspace), "--partner", "acme", str(bigger)],
         stdout=subprocess.DEVNULL,

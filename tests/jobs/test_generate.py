@@ -59,33 +59,34 @@ def test_generate_run_writes_files_the_starter_config_points_at(
     assert run.counts["seeds"] == 300
 
 
-def test_generate_run_replaces_previous_files_atomically(
-    spark: SparkSession, tmp_path: Path
-) -> None:
-    write_starter_workspace(tmp_path, force=False)
-    workspace = load_workspace(tmp_path)
-    generate.run(workspace, spark, settings=GeneratorSettings(seeds=50, universe=100, seed=1))
-    generate.run(workspace, spark, settings=GeneratorSettings(seeds=20, universe=40, seed=1))
-    seeds_file = tmp_path / "data" / "seeds.csv"
-    assert len(seeds_file.read_text(encoding="utf-8").splitlines()) == 21
-    leftovers = [p.name for p in (tmp_path / "data").rglob("*") if ".staging-" in p.name]
-    assert leftovers == []
+def data_digests(folder: Path) -> dict[str, str]:
+    data = folder / "data"
+    return {
+        str(path.relative_to(data)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(data.rglob("*"))
+        if path.is_file()
+    }
 
 
-def test_generate_run_is_byte_identical_for_the_same_seed(
+def test_generate_run_replaces_previous_files_atomically_and_is_byte_identical_per_seed(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    def digests(folder: Path) -> dict[str, str]:
+    """A second run replaces the first run's files whole; the same seed gives the same bytes."""
+    small, same = (
+        GeneratorSettings(seeds=20, universe=40, seed=1),
+        GeneratorSettings(seeds=80, universe=200, seed=9),
+    )
+    fresh, rerun = tmp_path / "fresh", tmp_path / "rerun"
+    for folder in (fresh, rerun):
         write_starter_workspace(folder, force=False)
-        workspace = load_workspace(folder)
-        generate.run(workspace, spark, settings=GeneratorSettings(seeds=80, universe=200, seed=9))
-        data = folder / "data"
-        return {
-            str(path.relative_to(data)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(data.rglob("*"))
-            if path.is_file()
-        }
+    generate.run(load_workspace(fresh), spark, settings=same)
+    generate.run(load_workspace(rerun), spark, settings=small)
+    generate.run(load_workspace(rerun), spark, settings=same)
 
-    first, second = digests(tmp_path / "a"), digests(tmp_path / "b")
+    seeds_file = rerun / "data" / "seeds.csv"
+    assert len(seeds_file.read_text(encoding="utf-8").splitlines()) == 81
+    leftovers = [p.name for p in (rerun / "data").rglob("*") if ".staging-" in p.name]
+    assert leftovers == []
+    first = data_digests(fresh)
     assert len(first) >= 3
-    assert first == second
+    assert data_digests(rerun) == first

@@ -15,21 +15,13 @@ from jobs import generate, match, pipeline, resolve
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace, write_starter_workspace
-from jobs.demo.synthetic import GeneratorSettings
 from jobs.errors import WorkspaceError
-from tests.conftest import EditConfig
+from tests.conftest import GENERATED, EditConfig, copy_workspace
 
 
 @pytest.fixture(scope="module")
-def workspace_dir(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("matchws")
-    write_starter_workspace(root, force=False)
-    generate.run(
-        load_workspace(root),
-        spark_session,
-        settings=GeneratorSettings(seeds=400, universe=1500, seed=5),
-    )
-    return root
+def workspace_dir(generated_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_workspace(generated_workspace, tmp_path_factory.mktemp("matchws") / "ws")
 
 
 def test_match_before_prepare_says_which_command_writes_the_seeds(
@@ -47,18 +39,22 @@ def test_prepare_then_match_finds_every_findable_profile(
     workspace = load_workspace(workspace_dir)
     prepared = prepare.run(workspace, spark)
     counts = prepared.counts
-    assert counts["input_rows"] == counts["accepted_rows"] + counts["quarantined_rows"] == 400
+    assert (
+        counts["input_rows"]
+        == counts["accepted_rows"] + counts["quarantined_rows"]
+        == GENERATED.seeds
+    )
     for kind in ("email", "phone", "address"):
         parts = [counts.get(f"acme.{kind}.{o}", 0) for o in ("accepted", "empty", "rejected")]
-        assert sum(parts) == 400, kind
+        assert sum(parts) == GENERATED.seeds, kind
 
     result = match.run(workspace, spark, export_format="csv")
     stats = result.counts["acme"]
     quality = generate.evaluate(workspace, spark)
     assert quality["precision"] == 1.0 and quality["recall"] == 1.0
     assert stats["resolved"] == quality["matched"]
-    assert stats["requested"] == 400
-    assert sum(stats["unmatched"].values()) == 400 - stats["resolved"]
+    assert stats["requested"] == GENERATED.seeds
+    assert sum(stats["unmatched"].values()) == GENERATED.seeds - stats["resolved"]
     assert stats["universe"]["detected_forms"]["email1"] == "sha256"
 
     exported = Path(result.outputs["export.matches.acme"])
@@ -111,7 +107,9 @@ def test_match_refuses_a_partner_file_with_the_wrong_declared_hash(
     assert exit_code_for(caught.value) == EXIT_QUALITY_GATE
 
 
-def test_resolve_answers_in_seed_000_shape(spark: SparkSession, workspace_dir: Path) -> None:
+def test_resolve_answers_with_the_matched_persons_and_hashed_criteria(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
     with (workspace_dir / "data/ground_truth.csv").open(encoding="utf-8") as handle:
         truth = {r["profile_id"]: r for r in csv.DictReader(handle)}
     with (workspace_dir / "data/seeds.csv").open(encoding="utf-8") as handle:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import shutil
 from pathlib import Path
 
 import boto3
@@ -14,35 +13,20 @@ from pyspark.sql import SparkSession
 from ingest.errors import QualityGateError, SourceError
 from ingest.ledger import Ledger
 from ingest.sources import list_s3, upload_files
-from jobs import generate, match
+from jobs import match
 from jobs import partner_ingest as ingest
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_ERROR, EXIT_QUALITY_GATE, exit_code_for
-from jobs.config import load_workspace, write_starter_workspace
-from jobs.demo.synthetic import GeneratorSettings
-from tests.conftest import EditConfig
+from jobs.config import load_workspace
+from tests.conftest import GENERATED, EditConfig, copy_workspace
 
 pytestmark = pytest.mark.s3
 
 
-@pytest.fixture(scope="module")
-def generated(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("ingestws")
-    write_starter_workspace(root, force=False)
-    generate.run(
-        load_workspace(root),
-        spark_session,
-        settings=GeneratorSettings(seeds=300, universe=1200, seed=11),
-    )
-    return root
-
-
 @pytest.fixture
-def workspace_dir(generated: Path, tmp_path: Path) -> Path:
+def workspace_dir(generated_workspace: Path, tmp_path: Path) -> Path:
     """A fresh copy of the generated workspace per test (its own ledger and warehouse)."""
-    root = tmp_path / "ws"
-    shutil.copytree(generated, root)
-    return root
+    return copy_workspace(generated_workspace, tmp_path / "ws")
 
 
 def universe_file(root: Path) -> Path:
@@ -84,7 +68,8 @@ def test_s3_ingest_loads_once_and_match_reads_the_batch(
     result = ingest.run(workspace, spark, partner="acme", sources=["s3://drops-a/acme/"])
     (batch,) = result.counts["batches"]
     assert batch["status"] == "loaded" and batch["source"] == uri
-    assert batch["input_rows"] == 1200 == batch["accepted_rows"] + batch["quarantined_rows"]
+    assert batch["input_rows"] == GENERATED.universe
+    assert batch["input_rows"] == batch["accepted_rows"] + batch["quarantined_rows"]
     assert batch["quarantined_rows"] == bad
     assert batch["gate"]["success"] and Path(batch["data_docs"]).is_file()
     table = spark.read.parquet(str(workspace_dir / "warehouse/partner/acme"))
@@ -94,7 +79,11 @@ def test_s3_ingest_loads_once_and_match_reads_the_batch(
     assert {tuple(r.reasons) for r in quarantine.collect()} == {("hash_form:email1",)}
 
     (record,) = Ledger(workspace.ledger_path).batches(partner="acme")
-    assert (record.status, record.source_uri, record.counts["input_rows"]) == ("loaded", uri, 1200)
+    assert (record.status, record.source_uri, record.counts["input_rows"]) == (
+        "loaded",
+        uri,
+        GENERATED.universe,
+    )
     assert len(record.checksum) == 64 and record.size_bytes > 0
 
     again = ingest.run(workspace, spark, partner="acme", sources=[uri])

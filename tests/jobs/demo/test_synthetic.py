@@ -6,7 +6,7 @@ import hashlib
 import re
 
 import pytest
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import Row, SparkSession
 
 from jobs.demo.synthetic import (
     GeneratorSettings,
@@ -176,14 +176,15 @@ def test_summarize_ground_truth_counts_variants(spark: SparkSession, generated) 
         assert counts[f"variant.{variant}"] > 0, variant
 
 
-def test_generator_is_deterministic_for_a_seed(spark: SparkSession) -> None:
-    def rows(seed: int) -> list[Row]:
-        settings = GeneratorSettings(seeds=50, universe=120, seed=seed)
-        frame: DataFrame = build_seeds(spark, settings, partitions=2)
-        return sorted(split_seeds(frame)[0].collect())
+def test_generator_is_deterministic_for_a_seed(spark: SparkSession, generated) -> None:
+    _, seeds, _ = generated
 
-    assert rows(5) == rows(5)
-    assert rows(5) != rows(6)
+    def rows(seed: int) -> list[Row]:
+        settings = SETTINGS.model_copy(update={"seed": seed})
+        return sorted(split_seeds(build_seeds(spark, settings, partitions=2))[0].collect())
+
+    assert rows(SETTINGS.seed) == sorted(seeds)
+    assert rows(SETTINGS.seed + 1) != sorted(seeds)
 
 
 def test_generator_handles_more_seeds_than_universe(spark: SparkSession) -> None:
