@@ -21,6 +21,34 @@ from schemas.namespaces import NamespaceCatalog
 from schemas.registry import PARTNER_PLACEHOLDER
 
 
+def results_table(title: str, results: Sequence[JobResult]) -> Table:
+    table = new_table(title, ("job", "status", "seconds", "key counts", "workflow_id"))
+    for result in results:
+        table.add_row(
+            result.job,
+            result.status,
+            f"{result.seconds:.1f}",
+            summarize_counts(result.counts),
+            result.workflow_id,
+        )
+    return table
+
+
+def summarize_counts(counts: dict[str, Any]) -> str:
+    """A short line for the results table: scalar counts, and rates of nested match stats."""
+    parts = []
+    for key, value in counts.items():
+        if isinstance(value, dict) and "rate" in value:
+            parts.append(
+                f"{key}: {value['resolved']:,}/{value['requested']:,} ({value['rate']:.1%})"
+            )
+        elif isinstance(value, dict) and key == "totals":
+            parts += [f"{k}={v:,}" for k, v in value.items() if isinstance(v, int)]
+        elif isinstance(value, int) and "." not in key:
+            parts.append(f"{key}={value:,}")
+    return ", ".join(parts[:4])
+
+
 def prepare_table(result: JobResult) -> Table:
     table = new_table(f"seed_prepare {result.workflow_id}", ("count", "value"))
     for key, value in result.counts.items():

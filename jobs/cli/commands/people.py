@@ -17,8 +17,8 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, results_table, run_spark_job, spark_session, stderr
-from jobs.cli.views import coverage_table, profile_view, write_persons
+from jobs.cli.output import emit, new_table, run_spark_job, spark_session, stderr
+from jobs.cli.views import coverage_table, profile_view, results_table, write_persons
 from jobs.config import (
     load_workspace,
 )

@@ -21,7 +21,7 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, results_table, spark_session, stderr
+from jobs.cli.output import emit, new_table, spark_session, stderr
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import (
     activation_summary,
@@ -32,6 +32,7 @@ from jobs.cli.views import (
     icp_tables,
     lookalike_table,
     quality_table,
+    results_table,
 )
 from jobs.config import (
     CONFIG_FILE_NAME,
