@@ -33,10 +33,16 @@ SPARK_HOME = Path(pyspark.__file__).parent
 ENTRY = Path(jobs.__file__).parent / "__main__.py"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports (all held open until every one is chosen)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def wait_for(predicate, seconds: float, what: str) -> None:
@@ -52,7 +58,7 @@ def alive_workers(ui_port: int) -> int:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as answer:
             return int(json.load(answer).get("aliveworkers", 0))
-    except OSError:
+    except (OSError, ValueError):  # not up yet, or another page answers there for now
         return 0
 
 
@@ -67,7 +73,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
         "PYSPARK_PYTHON": sys.executable,
     }
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
-    port, ui_port, worker_ui = free_port(), free_port(), free_port()
+    port, ui_port, worker_ui = free_ports(3)
     master_url = f"spark://127.0.0.1:{port}"
     daemons = [
         subprocess.Popen(
