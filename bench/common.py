@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -12,6 +13,13 @@ from pathlib import Path
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 OUT = Path(__file__).parent / "out"  # generated data and results, reused between runs
 MATCH_DATA = OUT / "match-1000000x5000000"  # the match benchmark's workspace (seeds, universes)
+
+
+def generate_command(workspace: Path, seeds: int, universe: int, seed: int) -> list[str]:
+    """`partnerkit generate --json` for a workspace, as the installed CLI runs it."""
+    cli = shutil.which("partnerkit") or "partnerkit"
+    sizes = ["--seeds", str(seeds), "--universe", str(universe), "--seed", str(seed)]
+    return [cli, "generate", "--workspace", str(workspace), *sizes, "--json"]
 
 
 def ingest_delivery(rows: int) -> Path:

@@ -13,29 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import run_measured  # noqa: E402
+from common import generate_command, run_measured  # noqa: E402
 
 
 def run_generate(workspace: Path, seeds: int, universe: int, seed: int) -> dict[str, float]:
-    command = [
-        shutil.which("partnerkit") or "partnerkit",
-        "generate",
-        "--workspace",
-        str(workspace),
-        "--seeds",
-        str(seeds),
-        "--universe",
-        str(universe),
-        "--seed",
-        str(seed),
-        "--json",
-    ]
+    command = generate_command(workspace, seeds, universe, seed)
     measured = run_measured(command)
     if measured.returncode != 0:
         sys.exit(f"generate failed ({measured.returncode}):\n{measured.stderr}")

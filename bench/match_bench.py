@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import OUT, run_measured  # noqa: E402
+from common import OUT, generate_command, run_measured  # noqa: E402
 
 EMAIL_COLUMNS = ("email1", "email2", "email3")
 PHONE_COLUMNS = ("phone1", "phone2")
@@ -290,21 +290,7 @@ def ensure_workspace(workspace: Path, seeds: int, universe: int, seed: int) -> N
     if marker.exists():
         return
     shutil.rmtree(workspace, ignore_errors=True)
-    done = run_measured(
-        [
-            shutil.which("partnerkit") or "partnerkit",
-            "generate",
-            "--workspace",
-            str(workspace),
-            "--seeds",
-            str(seeds),
-            "--universe",
-            str(universe),
-            "--seed",
-            str(seed),
-            "--json",
-        ]
-    )
+    done = run_measured(generate_command(workspace, seeds, universe, seed))
     if done.returncode != 0:
         sys.exit(done.stderr)
     marker.touch()
