@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -21,10 +21,11 @@ from jobs.config import (
     Workspace,
     load_workspace,
 )
-from jobs.runtime.runs import JobResult, WorkflowIdFilter
+from jobs.runtime.runs import WorkflowIdFilter
 from jobs.runtime.spark import SparkSettings, build_spark
 
 stderr = Console(stderr=True)
+Outcome = TypeVar("Outcome")  # what the job or read returns
 _lent_session: ContextVar[Any] = ContextVar("lent_session", default=None)
 
 
@@ -104,9 +105,9 @@ def run_spark_job(
     workspace: Path | None,
     master: str | None,
     label: str,
-    job: Callable[[Workspace, Any], JobResult],
-) -> JobResult:
-    """Load the workspace, start Spark, run one job with a progress display, stop Spark."""
+    job: Callable[[Workspace, Any], Outcome],
+) -> Outcome:
+    """Load the workspace, start Spark, run one job or read with a progress display, stop Spark."""
     loaded = load_workspace(chosen_workspace(workspace))
     with spark_session(loaded, chosen_master(master)) as spark:
         with spark_progress(spark, stderr, label):

@@ -217,3 +217,24 @@ def test_demo_icp_and_lookalike_describe_the_enriched_customers(demo: dict[str, 
     assert Path(icp["outputs"]["report"]).read_text(encoding="utf-8").count("<svg") == 2
     lookalike = result(demo, "lookalike")["counts"]
     assert lookalike["total"] > 0 and len(lookalike["sample"]) <= 10
+
+
+def test_clusters_lists_only_the_named_attributes_of_the_universe(
+    demo: dict[str, Any], cli: Cli
+) -> None:
+    listed = cli(
+        "clusters",
+        "--workspace",
+        str(demo["root"]),
+        "--partner",
+        "acme",
+        "--name",
+        "gender,is_investor",
+        "--json",
+    )
+    assert listed.code == 0, listed.stderr
+    document = listed.json()
+    assert document["universe_size"] == 1200
+    names = [c["name"] for c in document["clusters"]]
+    assert set(names) == {"gender", "is_investor"} and names == sorted(names)
+    assert all(len(c["cluster_hash"]) == 32 and c["size"] > 0 for c in document["clusters"])

@@ -18,11 +18,9 @@ from jobs.cli.options import (
     JsonOption,
     MasterOption,
     WorkspaceOption,
-    chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, run_spark_job, spark_session, stderr
-from jobs.cli.progress import spark_progress
+from jobs.cli.output import emit, new_table, run_spark_job, stderr
 from jobs.cli.views import (
     activation_summary,
     compare_table,
@@ -157,11 +155,14 @@ def clusters(
     """
     names = {n.strip() for n in name.split(",") if n.strip()}
     values = {v.strip() for v in value.split(",") if v.strip()}
-    loaded = load_workspace(chosen_workspace(workspace))
-    chosen = loaded.partner(partner or loaded.config.partners[0].name)
-    with spark_session(loaded, chosen_master(master)) as spark:
-        with spark_progress(spark, stderr, "clusters"):
-            rows, size = list_clusters(loaded, spark, chosen, names=names, values=values)
+    rows, size = run_spark_job(
+        workspace,
+        master,
+        "clusters",
+        lambda w, s: list_clusters(
+            w, s, w.partner(partner or w.config.partners[0].name), names=names, values=values
+        ),
+    )
     document = {"universe_size": size, "clusters": rows}
 
     def render() -> None:
