@@ -20,8 +20,24 @@ EVENTS_TABLE = "events"
 
 BATCHES_TABLE = "batches"
 
-RUN_STATUSES = ("running", "succeeded", "failed")
-BATCH_STATUSES = ("running", "loaded", "failed", "duplicate")
+RUN_PATHS_TABLE = "run_paths"
+
+# `abandoned`: the run's process died (killed, lost its machine); the next writer found it.
+RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
+# `checked`: passed its checks, waiting for the rest of its delivery. `loaded`: published with
+# its delivery. `unpublished`: checked, but another file of the delivery failed, so the
+# delivery was not published. `duplicate`: the same bytes as a loaded batch, whose rows the
+# delivery takes instead of loading them again.
+BATCH_STATUSES = (
+    "running",
+    "checked",
+    "loaded",
+    "failed",
+    "duplicate",
+    "unpublished",
+    "abandoned",
+)
+SCHEMA_VERSION = 2  # 2: `abandoned` and `unpublished` statuses, run_paths
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
@@ -56,7 +72,15 @@ CREATE TABLE IF NOT EXISTS {BATCHES_TABLE} (
     workflow_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_by_checksum ON {BATCHES_TABLE} (partner, checksum, status);
+CREATE TABLE IF NOT EXISTS {RUN_PATHS_TABLE} (
+    workflow_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, path)
+);
 """
+
+# Version 1 ledgers: the status CHECKs are rebuilt with the new statuses, rows kept.
+_STATUS_TABLES = (RUNS_TABLE, BATCHES_TABLE)
 
 
 class RunRecord(BaseModel):
@@ -92,6 +116,59 @@ class BatchRecord(BaseModel):
     workflow_id: str
 
 
+class Delivery(BaseModel):
+    """The files one ingest run delivered for a partner, published together or not at all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workflow_id: str
+    partner: str
+    started_at: str
+    status: str
+    files: list[BatchRecord]
+
+
+def delivery_status(files: list[BatchRecord]) -> str:
+    """`published` when every file loaded (or was a duplicate of a loaded one); otherwise the
+    reason it was not: `running`, `abandoned` (its run died), `failed` or `unpublished`."""
+    statuses = {record.status for record in files}
+    for status in ("running", "abandoned", "failed"):
+        if status in statuses or (status == "running" and "checked" in statuses):
+            return status
+    return "unpublished" if "unpublished" in statuses else "published"
+
+
+def deliveries(records: list[BatchRecord]) -> list[Delivery]:
+    """Batches grouped by the ingest run that delivered them, in the order first seen."""
+    grouped: dict[tuple[str, str], list[BatchRecord]] = {}
+    for record in records:
+        grouped.setdefault((record.workflow_id, record.partner), []).append(record)
+    return [
+        Delivery(
+            workflow_id=workflow_id,
+            partner=partner,
+            started_at=min(f.started_at for f in files),
+            status=delivery_status(files),
+            files=sorted(files, key=lambda f: f.started_at),
+        )
+        for (workflow_id, partner), files in grouped.items()
+    ]
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Rebuild tables whose status CHECK predates the current statuses, keeping their rows."""
+    for table in _STATUS_TABLES:
+        row = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        if row is None or "'abandoned'" in row[0]:
+            continue
+        connection.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
+        connection.executescript(_SCHEMA)
+        connection.execute(f"INSERT INTO {table} SELECT * FROM {table}_old")
+        connection.execute(f"DROP TABLE {table}_old")
+
+
 def utc_now() -> str:
     """An ISO-8601 UTC timestamp with milliseconds, sortable as text."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -104,7 +181,11 @@ class Ledger:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as connection:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                _migrate(connection)
             connection.executescript(_SCHEMA)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -252,18 +333,88 @@ class Ledger:
         rows = self._newest(BATCHES_TABLE, "partner", partner, limit)
         return [BatchRecord(**row) for row in rows]
 
-    def current_batches(self, partner: str) -> list[str]:
-        """The batches of the latest ingest run that loaded any: the partner's current universe.
+    def deliveries(self, *, partner: str | None = None, limit: int = 20) -> list[Delivery]:
+        """The newest `limit` deliveries, newest first, each with all of its files."""
+        where = " WHERE partner = ?" if partner else ""
+        params: tuple[Any, ...] = (partner,) if partner else ()
+        query = (
+            f"SELECT * FROM {BATCHES_TABLE} WHERE workflow_id IN (SELECT workflow_id FROM"
+            f" {BATCHES_TABLE}{where} GROUP BY workflow_id ORDER BY MAX(started_at) DESC"
+            " LIMIT ?) ORDER BY started_at DESC, rowid DESC"
+        )
+        with self._connect() as connection:
+            rows = connection.execute(query, (*params, limit)).fetchall()
+        records = [BatchRecord(**{**dict(r), "counts": json.loads(r["counts"])}) for r in rows]
+        return deliveries([r for r in records if partner in (None, r.partner)])
 
-        Deliveries are full refreshes: a new delivery (one `partnerkit ingest` of its files)
-        replaces the previous one for matching, while older batches stay on disk for audit.
-        """
+    def latest_delivery(self, partner: str) -> list[BatchRecord]:
+        """The batches of the partner's newest ingest run (its newest delivery attempt)."""
         with self._connect() as connection:
             rows = connection.execute(
-                f"SELECT batch_id FROM {BATCHES_TABLE} WHERE partner = ? AND status = 'loaded'"
-                f" AND workflow_id = (SELECT workflow_id FROM {BATCHES_TABLE}"
-                "   WHERE partner = ? AND status = 'loaded' ORDER BY started_at DESC LIMIT 1)"
-                " ORDER BY batch_id",
-                (partner, partner),
+                f"SELECT * FROM {BATCHES_TABLE} WHERE workflow_id = (SELECT workflow_id"
+                f" FROM {BATCHES_TABLE} WHERE partner = ? ORDER BY started_at DESC, rowid DESC"
+                " LIMIT 1) ORDER BY started_at, rowid",
+                (partner,),
             ).fetchall()
-        return [row["batch_id"] for row in rows]
+        return [BatchRecord(**{**dict(row), "counts": json.loads(row["counts"])}) for row in rows]
+
+    def running_runs(self) -> list[RunRecord]:
+        """Runs the ledger still calls running: alive, or killed before they could say so."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT * FROM {RUNS_TABLE} WHERE status = 'running' ORDER BY started_at"
+            ).fetchall()
+        return [RunRecord(**{**dict(row), "counts": json.loads(row["counts"])}) for row in rows]
+
+    def abandon_run(self, workflow_id: str, *, left: Mapping[str, Any]) -> None:
+        """Mark a dead run and its unfinished batches abandoned, with what it left behind."""
+        with self._connect() as connection:
+            connection.execute(
+                f"UPDATE {RUNS_TABLE} SET ended_at = ?, status = 'abandoned', error = ?"
+                " WHERE workflow_id = ? AND status = 'running'",
+                (utc_now(), json.dumps(dict(left), sort_keys=True), workflow_id),
+            )
+            connection.execute(
+                f"UPDATE {BATCHES_TABLE} SET finished_at = ?, status = 'abandoned'"
+                " WHERE workflow_id = ? AND status IN ('running', 'checked')",
+                (utc_now(), workflow_id),
+            )
+
+    def claim_path(self, workflow_id: str, path: str) -> None:
+        """Record, before it is created, a folder or file a run may leave behind if killed."""
+        with self._connect() as connection:
+            connection.execute(
+                f"INSERT OR IGNORE INTO {RUN_PATHS_TABLE} (workflow_id, path) VALUES (?, ?)",
+                (workflow_id, path),
+            )
+
+    def claimed_paths(self, workflow_id: str) -> list[str]:
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT path FROM {RUN_PATHS_TABLE} WHERE workflow_id = ? ORDER BY path",
+                (workflow_id,),
+            ).fetchall()
+        return [row["path"] for row in rows]
+
+    def release_paths(self, workflow_id: str) -> None:
+        """Forget a run's claimed paths once they are removed or committed."""
+        with self._connect() as connection:
+            connection.execute(
+                f"DELETE FROM {RUN_PATHS_TABLE} WHERE workflow_id = ?", (workflow_id,)
+            )
+
+    def publish_batches(self, workflow_id: str) -> None:
+        """A delivery was published: its checked batches become loaded."""
+        self._set_batches(workflow_id, "loaded")
+
+    def unpublish_batches(self, workflow_id: str) -> None:
+        """A delivery was not published: its checked batches say so (their counts stay)."""
+        self._set_batches(workflow_id, "unpublished")
+
+    def _set_batches(self, workflow_id: str, status: str) -> None:
+        with self._connect() as connection:
+            connection.execute(
+                f"UPDATE {BATCHES_TABLE} SET status = ?"
+                " WHERE workflow_id = ? AND status = 'checked'",
+                (status, workflow_id),
+            )

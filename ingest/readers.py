@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -15,6 +16,7 @@ logger = logging.getLogger(__name__)
 # quarantine reason, never a cast error (ANSI mode) that quotes the value.
 CSV_DEFAULTS = {
     "header": "true",
+    "multiLine": "true",  # a quoted value may hold a newline: one record, not two broken ones
     "inferSchema": "false",
     "mode": "PERMISSIVE",
     "ignoreLeadingWhiteSpace": "false",
@@ -23,11 +25,31 @@ CSV_DEFAULTS = {
 }
 
 
+_GLOB_CHARACTERS = "\\*?[]{}"
+
+
+def literal_path(path: str) -> str:
+    """A local file's path escaped so Spark (Hadoop's glob) reads exactly that file.
+
+    `universe[1].csv` would otherwise be read as the glob `universe1.csv`.
+    """
+    return "".join(f"\\{c}" if c in _GLOB_CHARACTERS else c for c in path)
+
+
+def spark_path(path: str) -> str:
+    """An existing local file or folder is read literally; anything else is the user's glob
+    or URI, passed on as written."""
+    if "://" not in path and Path(path).exists():
+        return literal_path(path)
+    return path
+
+
 def read_file(
     spark: SparkSession, path: str, *, file_format: str, options: Mapping[str, str] | None = None
 ) -> DataFrame:
     """Read CSV (gzip by extension), JSON, JSON Lines or Parquet from a file, folder or glob."""
     given = dict(options or {})
+    path = spark_path(path)
     if file_format == "csv":
         return spark.read.options(**{**CSV_DEFAULTS, **given}).csv(path)
     if file_format == "json":

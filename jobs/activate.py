@@ -6,6 +6,7 @@ a blocked re-run of a previously allowed activation says what changed since.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,12 +28,18 @@ from ingest.audiences.exports import (
     segment_membership,
 )
 from ingest.identity.profiles import get_profile
-from ingest.ledger import Ledger
+from ingest.ledger import Ledger, RunRecord
 from jobs.config import DestinationConfig, Workspace
 from jobs.errors import WorkspaceError
-from jobs.runtime.runs import JobResult, record_run
+from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
 from jobs.warehouse.catalogue import PROSPECTS_TABLE
-from jobs.warehouse.delivery import publish_local, publish_s3, write_files
+from jobs.warehouse.delivery import (
+    MANIFEST,
+    publish_local,
+    publish_s3,
+    s3_staging_uri,
+    write_files,
+)
 from jobs.warehouse.tables import load_prospects, read_profiles
 from jobs.workspace_schema import (
     IDENTITY_MAP_FIELD,
@@ -47,6 +54,9 @@ from jobs.workspace_schema import (
 
 JOB = "activate"
 DECISION_EVENT = "activation_decision"
+# Recorded just before an export is published: where its manifest will be. A run that died
+# after it is found exported or not by looking there (see `activation_outcome`).
+EXPORT_EVENT = "export_target"
 
 
 SETTINGS = {"format", "identities", "attributes", "marketing_actions", "consent_field", "path"}
@@ -177,7 +187,7 @@ def run_prospects(
     ledger = Ledger(workspace.ledger_path)
     persons, lineage_doc = load_prospects(spark, workspace.warehouse, prospects)
     decision, target, namespace = decide_prospects(workspace, prospects, destination, lineage_doc)
-    with record_run(ledger, JOB) as job:
+    with open_run(workspace, JOB, spark=spark) as job:
         ledger.record_event(job.workflow_id, DECISION_EVENT, decision.model_dump(mode="json"))
         job.counts.update(
             {
@@ -196,7 +206,7 @@ def run_prospects(
         if dry_run:
             return job.result()
         rows = persons.select(persons["partner_id"].alias(namespace))
-        job.counts.update(write_export(workspace, job.workflow_id, decision, target, rows))
+        job.counts.update(write_export(workspace, job, decision, target, rows))
         job.outputs["manifest"] = job.counts["manifest"]
     return job.result()
 
@@ -228,7 +238,7 @@ def run(
     """Decide; when allowed (and not a dry run) write the files and the manifest last."""
     ledger = Ledger(workspace.ledger_path)
     decision, predicate_sql, target = decide(workspace, segment, destination)
-    with record_run(ledger, JOB) as job:
+    with open_run(workspace, JOB, spark=spark) as job:
         document = decision.model_dump(mode="json")
         ledger.record_event(job.workflow_id, DECISION_EVENT, document)
         job.counts.update(
@@ -267,7 +277,7 @@ def run(
         job.counts.update(
             write_export(
                 workspace,
-                job.workflow_id,
+                job,
                 decision,
                 target,
                 export_rows(workspace, consenting, target),
@@ -282,12 +292,17 @@ def run(
 
 def write_export(
     workspace: Workspace,
-    workflow_id: str,
+    job: RunContext,
     decision: ActivationDecision,
     target: DestinationConfig,
     rows: DataFrame,
 ) -> dict[str, Any]:
-    """Files split at the row limit, manifest written last; local rename or S3 upload."""
+    """Files split at the row limit, manifest written last; local rename or S3 upload.
+
+    The staging folder holds plaintext identifiers, so it is claimed by the run before it is
+    created: a killed export's folder is removed by the next writer.
+    """
+    workflow_id = job.workflow_id
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     export_id = f"{stamp}-{workflow_id[:8]}"
     staging = (
@@ -295,6 +310,7 @@ def write_export(
     )
     if target.type == "file":
         staging = Path(workspace.resolve(target.path)) / f".staging-{export_id}"
+    job.claim(staging)
     staging.mkdir(parents=True)
     files = write_files(
         rows,
@@ -316,16 +332,48 @@ def write_export(
         "policies_evaluated": {e.action: list(e.evaluated_policies) for e in decision.evaluations},
         "lineage": [item.model_dump() for item in decision.lineage],
     }
+    fault_point("export_staged")
     if target.type == "s3":
-        location = publish_s3(
-            staging, f"{target.path.rstrip('/')}/{decision.segment}/{export_id}", manifest
-        )
+        prefix = f"{target.path.rstrip('/')}/{decision.segment}/{export_id}"
+        job.claim(s3_staging_uri(staging, prefix))  # removed by the next writer if we die
+        job.claim(f"{prefix}/")  # unless its manifest made it out
+        job.ledger.record_event(workflow_id, EXPORT_EVENT, {"manifest": f"{prefix}/{MANIFEST}"})
+        location = publish_s3(staging, prefix, manifest)
     else:
         final = Path(workspace.resolve(target.path)) / decision.segment / export_id
+        job.ledger.record_event(workflow_id, EXPORT_EVENT, {"manifest": str(final / MANIFEST)})
         location = str(publish_local(staging, final, manifest))
+    fault_point("export_published")
     return {"exported_rows": manifest["rows"], "files": len(files), "manifest": location}
 
 
 def count_without_identifiers(counts: dict[str, Any], consenting: int) -> None:
     """Consenting members an ad-platform layout could not carry (no usable email or phone)."""
     counts["without_identifiers"] = consenting - counts["exported_rows"]
+
+
+def activation_outcome(ledger: Ledger, run: RunRecord) -> dict[str, Any]:
+    """What an activation run did, told truthfully even when its process died.
+
+    A finished run's counts say it. An abandoned (or still running) one is described from
+    its events: the decision it recorded, and whether the export it was publishing has its
+    manifest (published: the files are out) or not (nothing left the warehouse).
+    """
+    if run.status in ("succeeded", "failed"):
+        return {**run.counts, "status": run.status}
+    events = ledger.events(run.workflow_id)
+    decision = next((e["payload"] for e in events if e["kind"] == DECISION_EVENT), {})
+    target = next((e["payload"] for e in events if e["kind"] == EXPORT_EVENT), None)
+    outcome: dict[str, Any] = {
+        "status": run.status,
+        "segment": decision.get("segment", ""),
+        "destination": decision.get("destination", ""),
+        "allowed": decision.get("allowed", False),
+    }
+    manifest = target["manifest"] if target else None
+    if manifest and "://" not in manifest and Path(manifest).is_file():
+        document = json.loads(Path(manifest).read_text(encoding="utf-8"))
+        outcome.update(manifest=manifest, exported_rows=document["rows"], published=True)
+    else:
+        outcome["published"] = False
+    return outcome

@@ -11,22 +11,23 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from ingest.enrichment.providers import agreement, pair_agreement
-from ingest.ledger import Ledger
 from jobs.config import Workspace
 from jobs.reports.compare import compare_report_html
-from jobs.runtime.runs import JobResult, record_run
+from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import ATTRIBUTE_EVIDENCE_TABLE
-from jobs.warehouse.tables import read_written, table_path
+from jobs.warehouse.tables import read_committed
 
 JOB = "compare"
 
 
 def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = None) -> JobResult:
     """Agreement per attribute and per partner pair (one attribute, or all)."""
-    path = table_path(workspace.warehouse, ATTRIBUTE_EVIDENCE_TABLE)
-    with record_run(Ledger(workspace.ledger_path), JOB) as job:
-        evidence = read_written(
-            spark, path, what="partner evidence", remedy="run `partnerkit enrich` first"
+    with open_run(workspace, JOB, writes=False) as job:
+        evidence = read_committed(
+            spark,
+            workspace.warehouse,
+            ATTRIBUTE_EVIDENCE_TABLE,
+            remedy="run `partnerkit enrich` first",
         )
         if attribute:
             evidence = evidence.where(F.col("attribute") == attribute)

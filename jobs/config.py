@@ -60,6 +60,21 @@ class SparkConfig(StrictModel):
     conf: SparkConf = Field(default_factory=dict)
 
 
+# Spark reader options (lowercase) that lose rows or files silently.
+ROW_LOSING_OPTIONS = frozenset(
+    {
+        "mode",
+        "columnnameofcorruptrecord",
+        "dropfieldifallnull",
+        "ignorecorruptfiles",
+        "ignoremissingfiles",
+        "pathglobfilter",
+        "modifiedbefore",
+        "modifiedafter",
+    }
+)
+
+
 class FileSource(StrictModel):
     """A file, folder, glob or s3:// prefix and how to read it."""
 
@@ -68,6 +83,19 @@ class FileSource(StrictModel):
     options: dict[str, str] = Field(
         default_factory=dict, description="Reader options, e.g. delimiter, encoding."
     )
+
+    @field_validator("options")
+    @classmethod
+    def _no_options_that_lose_rows(cls, options: dict[str, str]) -> dict[str, str]:
+        """Options that make Spark drop, repair or skip rows or files would break
+        `input = accepted + quarantined` without a trace, so they are refused."""
+        for key in options:
+            if key.lower() in ROW_LOSING_OPTIONS:
+                raise ValueError(
+                    f"reader option {key!r} drops, repairs or skips rows or files; remove it "
+                    "(malformed rows are quarantined with their reasons instead)"
+                )
+        return options
 
 
 class SeedColumns(StrictModel):
@@ -215,6 +243,17 @@ class PartnerConfig(StrictModel):
         return profile
 
 
+class CommitSettings(StrictModel):
+    """How jobs share the workspace: one writer at a time, old table versions kept a while."""
+
+    writer_wait_seconds: float = Field(
+        default=60, ge=0, description="How long a job waits for another writer to finish."
+    )
+    keep_versions_days: float = Field(
+        default=7, ge=0, description="How long `partnerkit vacuum` keeps replaced versions."
+    )
+
+
 class CanonicalConfig(StrictModel):
     """How one value is chosen when several partners supply an attribute."""
 
@@ -270,6 +309,7 @@ class WorkspaceConfig(StrictModel):
     ledger: str = "ledger.sqlite"
     reports: str = "reports"
     spark: SparkConfig = Field(default_factory=SparkConfig)
+    commits: CommitSettings = Field(default_factory=CommitSettings)
     schemas: SchemaSettings = Field(default_factory=SchemaSettings)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     seeds: SeedsConfig
@@ -349,7 +389,7 @@ def format_validation_errors(error: ValidationError) -> list[str]:
         path = ""
         for part in problem["loc"]:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        message = problem["msg"]
+        message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and indentation)"
         lines.append(f"{path or '(top level)'}: {message}")

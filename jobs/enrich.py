@@ -16,10 +16,9 @@ from ingest.enrichment.profiles import (
     require_fields,
 )
 from ingest.enrichment.providers import attribute_evidence, canonical_values, partner_id_column
-from ingest.ledger import Ledger
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
-from jobs.runtime.runs import JobResult, record_run
+from jobs.runtime.runs import JobResult, RunContext, open_run
 from jobs.warehouse.catalogue import (
     ATTRIBUTE_EVIDENCE_TABLE,
     CANONICAL_TABLE,
@@ -27,7 +26,7 @@ from jobs.warehouse.catalogue import (
     PROFILES_TABLE,
     SEEDS_TABLE,
 )
-from jobs.warehouse.tables import read_written_partition, table_path, write_table
+from jobs.warehouse.tables import read_committed, write_table
 from jobs.warehouse.universe import current_universe
 from jobs.workspace_schema import profile_fields, workspace_namespaces, workspace_registry
 from schemas.attributes import attribute_domains
@@ -49,7 +48,7 @@ def partner_enrichment(partner: PartnerConfig) -> PartnerEnrichment:
 
 
 def write_provider_tables(
-    workspace: Workspace, profiles: DataFrame, fields: list[FieldDef]
+    workspace: Workspace, job: RunContext, profiles: DataFrame, fields: list[FieldDef]
 ) -> dict[str, str]:
     """Every partner's value per profile attribute (evidence), and the canonical choice."""
     config = workspace.config
@@ -71,13 +70,13 @@ def write_provider_tables(
         partner_ids=partner_ids,
         not_independent={p.name: list(p.not_independent) for p in config.partners},
     )
-    evidence_path = write_table(evidence, workspace.warehouse, ATTRIBUTE_EVIDENCE_TABLE)
+    evidence_path = write_table(evidence, job, ATTRIBUTE_EVIDENCE_TABLE)
     canonical = canonical_values(
         profiles.sparkSession.read.parquet(evidence_path),
         priorities={p.name: p.priority for p in config.partners},
         domain_order=config.canonical.domain_order,
     )
-    canonical_path = write_table(canonical, workspace.warehouse, CANONICAL_TABLE)
+    canonical_path = write_table(canonical, job, CANONICAL_TABLE)
     return {ATTRIBUTE_EVIDENCE_TABLE: evidence_path, CANONICAL_TABLE: canonical_path}
 
 
@@ -89,7 +88,7 @@ def load_partner_inputs(
     if universe is None:
         expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
         raise WorkspaceError(f"partner/{partner.name}", expected)
-    matches = read_written_partition(
+    matches = read_committed(
         spark,
         workspace.warehouse,
         MATCHES_TABLE,
@@ -114,14 +113,16 @@ def run(
     require_fields(config.seeds.profile_fields, fields, where="seeds.profile_fields", schema=schema)
     enrichments = [partner_enrichment(p) for p in partners]
     paths = {e.name: partner_attribute_paths(e, fields, schema=schema) for e in enrichments}
-    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+    with open_run(workspace, JOB, spark=spark) as job:
         records = {}
         for partner, enrichment in zip(partners, enrichments, strict=True):
             matches, universe = load_partner_inputs(workspace, spark, partner)
             records[partner.name] = partner_records(
                 matches, universe, partner=enrichment, as_of=now
             ).cache()
-        seeds = spark.read.parquet(table_path(workspace.warehouse, SEEDS_TABLE))
+        seeds = read_committed(
+            spark, workspace.warehouse, SEEDS_TABLE, remedy="run `partnerkit prepare` first"
+        )
         columns = config.seeds.columns
         profiles = build_profiles(
             attach_partner_records(seeds, records, profile_id=columns.profile_id),
@@ -135,14 +136,14 @@ def run(
             namespaces=workspace_namespaces(workspace),
             primary=config.seeds.primary_identity,
         )
-        job.outputs[PROFILES_TABLE] = write_table(profiles, workspace.warehouse, PROFILES_TABLE)
+        job.outputs[PROFILES_TABLE] = write_table(profiles, job, PROFILES_TABLE)
         written = spark.read.parquet(job.outputs[PROFILES_TABLE])
         domains = {d: group.field for d, group in attribute_domains(registry).items()}
         job.counts["coverage"] = enrichment_coverage(written, enrichments, domains)
         for name, frame in records.items():
             job.counts[f"{name}.expired"] = frame.where("expired").count()
             frame.unpersist()
-        job.outputs.update(write_provider_tables(workspace, written, fields))
+        job.outputs.update(write_provider_tables(workspace, job, written, fields))
         sample = written if validate_rows == 0 else written.limit(validate_rows)
         job.counts["validated_records"] = registry.validate_records(
             schema, (to_json_record(row.asDict(recursive=True)) for row in sample.toLocalIterator())

@@ -32,3 +32,19 @@ class WorkspaceError(PartnerkitError, FileNotFoundError):
 
 class JavaUnavailableError(PartnerkitError, RuntimeError):
     """Spark cannot start because Java is missing or too old."""
+
+
+class WorkspaceBusyError(PartnerkitError, RuntimeError):
+    """Another job is writing to the workspace and did not finish within the wait."""
+
+    def __init__(self, workspace: str, *, job: str, started_at: str, waited: float) -> None:
+        self.job = job
+        self.started_at = started_at
+        super().__init__(
+            f"{workspace}: another writer is running ({job}, started {started_at}); waited "
+            f"{waited:g} s. Try again when it ends, or raise `writer_wait_seconds` in the config"
+        )
+
+
+class PartialDeliveryError(PartnerkitError, RuntimeError):
+    """The partner's newest delivery was not published, so its universe would be stale."""

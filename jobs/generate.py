@@ -6,7 +6,6 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from ingest.ledger import Ledger
 from ingest.readers import read_file
 from jobs.config import PartnerConfig, Workspace
 from jobs.demo.synthetic import (
@@ -18,9 +17,9 @@ from jobs.demo.synthetic import (
     split_seeds,
     summarize_ground_truth,
 )
-from jobs.runtime.runs import JobResult, record_run
+from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import MATCHES_TABLE
-from jobs.warehouse.tables import read_partition, write_csv_file, write_csv_folder
+from jobs.warehouse.tables import read_committed, write_csv_file, write_csv_folder
 from schemas.attributes import load_attribute_catalog
 
 JOB = "generate"
@@ -41,7 +40,7 @@ def partitions_for(rows: int) -> int:
 def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSettings) -> JobResult:
     """Generate the files; the starter workspace config already points at these paths."""
     root = Path(workspace.root)
-    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+    with open_run(workspace, JOB, spark=spark) as job:
         catalog = load_attribute_catalog()
         universe = build_universe(
             spark, settings, catalog, partitions=max(1, -(-settings.universe // ROWS_PER_FILE))
@@ -86,5 +85,5 @@ def second_partner_config(workspace: Workspace) -> PartnerConfig | None:
 def evaluate(workspace: Workspace, spark: SparkSession, *, partner: str = DEMO_PARTNER) -> dict:
     """Score the demo's matches against its ground truth (precision, recall)."""
     truth = read_file(spark, str(Path(workspace.root) / GROUND_TRUTH_FILE), file_format="csv")
-    matches = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner)
+    matches = read_committed(spark, workspace.warehouse, MATCHES_TABLE, partner)
     return evaluate_matches(matches, truth)

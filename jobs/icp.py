@@ -19,11 +19,10 @@ from ingest.audiences.icp import (
     frequent_itemsets,
     top_by,
 )
-from ingest.ledger import Ledger
 from jobs.config import PartnerConfig, Workspace
 from jobs.data_science import attribute_fields, evaluate_data_science, refused
 from jobs.reports.icp import icp_report_html
-from jobs.runtime.runs import JobResult, record_run
+from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.tables import read_profiles
 from jobs.warehouse.universe import load_clusters
 from jobs.workspace_schema import parse_segment
@@ -119,7 +118,7 @@ def run(
     config: PartnerConfig = workspace.partner(partner)
     fields = attribute_fields(workspace, partner)
     segment_fields = parse_segment(workspace, workspace.segment(segment)).fields if segment else ()
-    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+    with open_run(workspace, JOB, spark=spark) as job:
         job.counts.update({"partner": partner, "segment": segment, "min_support": min_support})
         used = [path for path, _ in fields.values()]
         evaluation = evaluate_data_science(workspace, job, partner, used, segment_fields)

@@ -16,13 +16,12 @@ from ingest.audiences.lookalike import (
     resolve_terms,
     within_radius,
 )
-from ingest.ledger import Ledger
 from jobs.config import Workspace
 from jobs.data_science import attribute_fields, evaluate_data_science, refused
 from jobs.errors import WorkspaceError
-from jobs.runtime.runs import JobResult, record_run
+from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import MATCHES_TABLE, PROSPECTS_TABLE
-from jobs.warehouse.tables import read_partition, save_prospect_lineage, write_table
+from jobs.warehouse.tables import read_committed, save_prospect_lineage, write_table
 from jobs.warehouse.universe import current_universe, load_clusters, partner_attribute_columns
 
 JOB = "lookalike"
@@ -44,7 +43,7 @@ def run(
     config = workspace.partner(partner)
     node = parse_expression(expression)
     fields = attribute_fields(workspace, partner)
-    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+    with open_run(workspace, JOB, spark=spark) as job:
         job.counts.update({"partner": partner, "expression": expression})
         clusters, universe_size = load_clusters(workspace, spark, config)
         rows = clusters.select("cluster_hash", "name", "value").collect()
@@ -73,7 +72,7 @@ def run(
                 )
             condition = condition & within_radius(near[0], near[1], radius[0], radius[1])
         exclude = (
-            read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner)
+            read_committed(spark, workspace.warehouse, MATCHES_TABLE, partner)
             if exclude_customers
             else None
         )
@@ -84,7 +83,7 @@ def run(
             r["partner_id"] for r in persons.orderBy("partner_id").limit(SAMPLE).collect()
         ]
         if save:
-            path = write_table(persons, workspace.warehouse, f"{PROSPECTS_TABLE}/{save}")
+            path = write_table(persons, job, f"{PROSPECTS_TABLE}/{save}")
             save_prospect_lineage(path, partner=partner, expression=expression, fields=used)
             job.outputs[f"{PROSPECTS_TABLE}.{save}"] = path
         persons.unpersist()

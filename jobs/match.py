@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
-from ingest.ledger import Ledger
 from ingest.matching import (
     choose_canonical,
     match_evidence,
@@ -13,9 +12,9 @@ from ingest.matching import (
     seed_hash_keys,
 )
 from jobs.config import PartnerConfig, Workspace
-from jobs.runtime.runs import JobResult, RunContext, record_run
+from jobs.runtime.runs import JobResult, RunContext, open_run
 from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
-from jobs.warehouse.tables import export_table, read_partition, read_written_partition, write_table
+from jobs.warehouse.tables import export_table, read_committed, read_version, write_table
 from jobs.warehouse.universe import load_universe_identifiers
 
 JOB = "match"
@@ -31,7 +30,7 @@ def match_partner(
     *,
     export_format: str | None,
 ) -> dict[str, object]:
-    seed_ids = read_written_partition(
+    seed_ids = read_committed(
         spark,
         workspace.warehouse,
         SEED_IDENTIFIERS_TABLE,
@@ -50,15 +49,13 @@ def match_partner(
         workflow_id=job.workflow_id,
         broadcast_seeds=seed_keys.count() <= BROADCAST_MAX_ROWS,
     )
-    evidence_path = write_table(
-        evidence, workspace.warehouse, MATCH_EVIDENCE_TABLE, partner=partner.name
-    )
-    evidence = read_partition(spark, workspace.warehouse, MATCH_EVIDENCE_TABLE, partner.name)
+    evidence_path = write_table(evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name)
+    evidence = read_version(spark, evidence_path, partner.name)
     matches = choose_canonical(
         score_candidates(evidence), threshold=partner.match.threshold, workflow_id=job.workflow_id
     )
-    matches_path = write_table(matches, workspace.warehouse, MATCHES_TABLE, partner=partner.name)
-    matches = read_partition(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
+    matches_path = write_table(matches, job, MATCHES_TABLE, partner=partner.name)
+    matches = read_version(spark, matches_path, partner.name)
     job.outputs[f"{MATCH_EVIDENCE_TABLE}.{partner.name}"] = evidence_path
     job.outputs[f"{MATCHES_TABLE}.{partner.name}"] = matches_path
     if export_format:
@@ -82,7 +79,7 @@ def run(
 ) -> JobResult:
     """Match every configured partner (or one); stats per partner go into the result."""
     partners = [workspace.partner(partner)] if partner else list(workspace.config.partners)
-    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+    with open_run(workspace, JOB, spark=spark) as job:
         for partner_config in partners:
             job.counts[partner_config.name] = match_partner(
                 workspace, spark, partner_config, job, export_format=export_format

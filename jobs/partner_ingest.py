@@ -1,10 +1,13 @@
-"""The partner_ingest job: each delivered file becomes one batch, checked, gated, published.
+"""The partner_ingest job: a delivery (the files of one ingest) is published all or nothing.
 
 Per file: stage it locally if it is on S3 (on a cluster, executors read `s3a://` directly),
-checksum it (a file loaded before is a duplicate
-and is not loaded again), read every record as text, check rows (quarantining failures with
-reasons), run the Great Expectations gate on the accepted rows, and only then publish the
-batch folder into `partner/<partner>` and its rejects into `quarantine/<partner>` by rename.
+checksum it (a file already loaded for the partner is not loaded again: the delivery takes
+that batch's rows), read every record as text, check rows (quarantining failures with
+reasons) and run the Great Expectations gate on the accepted rows. A file's rejects go to
+`quarantine/<partner>/batch_id=<id>` whatever its outcome, so every batch keeps
+`input = accepted + quarantined`. Only when every file passed are the accepted batches moved
+into `partner/<partner>` and the delivery committed as the partner's universe; one failing
+file leaves the previous universe current.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 
-from ingest.errors import QualityGateError, SourceError
+from ingest.errors import EmptyFileError, QualityGateError, SourceError
 from ingest.identity.detection import require_declared_forms, sample_values
 from ingest.ledger import Ledger
 from ingest.partner_files import (
@@ -40,6 +43,7 @@ from ingest.partner_files import (
     with_duplicates,
 )
 from ingest.quality import GateResult, GateSettings, run_gate
+from ingest.readers import literal_path
 from ingest.sources import (
     SourceFile,
     list_sources,
@@ -48,8 +52,9 @@ from ingest.sources import (
     stage_s3_object,
 )
 from jobs.config import PartnerConfig, Workspace
-from jobs.runtime.runs import JobResult, RunContext, record_run
+from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
 from jobs.warehouse.catalogue import PARTNER_TABLE, QUARANTINE_TABLE
+from jobs.warehouse.universe import universe_unit
 from schemas.attributes import load_attribute_catalog
 
 JOB = "partner_ingest"
@@ -96,11 +101,16 @@ class BatchPaths:
     def staged(self, final: Path) -> Path:
         return self.work / final.parent.parent.name / final.name
 
-    def publish(self) -> None:
-        """Rename the staged folders into place: the rejects first, the batch last."""
-        for final in (self.quarantine, self.accepted):
-            final.parent.mkdir(parents=True, exist_ok=True)
-            self.staged(final).rename(final)
+    def keep_quarantine(self) -> None:
+        """Move the rejects into the quarantine whatever the batch's outcome."""
+        self.quarantine.parent.mkdir(parents=True, exist_ok=True)
+        self.staged(self.quarantine).rename(self.quarantine)
+
+    def move_accepted(self, job: RunContext) -> None:
+        """Move the checked batch beside the partner's others (visible once committed)."""
+        job.claim(self.accepted)
+        self.accepted.parent.mkdir(parents=True, exist_ok=True)
+        self.staged(self.accepted).rename(self.accepted)
         shutil.rmtree(self.work, ignore_errors=True)
 
     def discard(self) -> None:
@@ -149,7 +159,7 @@ def ingest_file(
     if source.is_s3 and not spark.sparkContext.master.startswith("local"):
         return _ingest_directly(workspace, spark, partner, source, job, ledger)
     staging_root = Path(workspace.warehouse.removeprefix("file://")) / ".staging"
-    unpacked = staging_root / f"unpacked-{uuid.uuid4().hex[:8]}"
+    unpacked = Path(job.claim(staging_root / f"unpacked-{uuid.uuid4().hex[:8]}"))
     seconds: dict[str, float] = {}
     try:
         with timed(seconds, "stage"), _recorded_if_failing(ledger, partner, source, job):
@@ -157,8 +167,9 @@ def ingest_file(
                 copy = stage_s3_object(source, unpacked)
             else:
                 copy = read_delivery(Path(source.uri), uri=source.uri, unpack_to=unpacked)
+        readable = literal_path(str(copy.path))
         return _ingest_readable(
-            workspace, spark, partner, source, str(copy.path), copy.sha256, seconds, job, ledger
+            workspace, spark, partner, source, readable, copy.sha256, seconds, job, ledger
         )
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
@@ -217,7 +228,7 @@ def _ingest_readable(
     ledger: Ledger,
 ) -> dict[str, Any]:
     batch_id = new_batch_id()
-    previous = ledger.loaded_batch(partner.name, checksum)
+    previous = _reusable_batch(workspace, ledger, partner.name, checksum)
     ledger.start_batch(
         batch_id=batch_id,
         partner=partner.name,
@@ -229,23 +240,40 @@ def _ingest_readable(
         duplicate_of=previous,
     )
     if previous:
-        logger.warning("%s: already loaded as batch %s; not loaded again", source.uri, previous)
+        logger.warning(
+            "%s: already loaded as batch %s; the delivery takes it", source.uri, previous
+        )
         return {"batch_id": batch_id, "status": "duplicate", "duplicate_of": previous}
     paths = BatchPaths.of(workspace.warehouse, partner.name, batch_id)
+    job.claim(paths.work)
     counts: dict[str, Any] = {"batch_id": batch_id, "seconds": seconds}
     try:
-        counts.update(_load_batch(workspace, spark, partner, source, readable, paths, seconds, job))
+        _load_batch(workspace, spark, partner, source, readable, paths, seconds, job, counts)
     except Exception as error:
-        paths.discard()
         failure = error
         if isinstance(error, Py4JJavaError | PySparkException):
             failure = _spark_failure(source.uri, error)
+        if paths.staged(paths.quarantine).is_dir():
+            paths.keep_quarantine()
+        paths.discard()
         ledger.finish_batch(batch_id, status="failed", counts=counts, error=str(failure))
         if failure is not error:
             raise failure from None
         raise
-    ledger.finish_batch(batch_id, status="loaded", counts=counts)
-    return {**counts, "status": "loaded"}
+    paths.keep_quarantine()
+    ledger.finish_batch(batch_id, status="checked", counts=counts)
+    return {**counts, "status": "checked", "paths": paths}
+
+
+def _reusable_batch(
+    workspace: Workspace, ledger: Ledger, partner: str, checksum: str
+) -> str | None:
+    """A loaded batch with the same bytes whose rows are still on disk, if any."""
+    previous = ledger.loaded_batch(partner, checksum)
+    if previous is None:
+        return None
+    folder = BatchPaths.of(workspace.warehouse, partner, previous).accepted
+    return previous if folder.is_dir() else None
 
 
 def _load_batch(
@@ -257,7 +285,10 @@ def _load_batch(
     paths: BatchPaths,
     seconds: dict[str, float],
     job: RunContext,
-) -> dict[str, Any]:
+    counts: dict[str, Any],
+) -> None:
+    """Check one file into its staging folder, filling `counts` as it goes (a failure keeps
+    what was counted)."""
     mapping = file_mapping(partner)
     batch_id = paths.work.name
     with timed(seconds, "read_check"):
@@ -278,7 +309,7 @@ def _load_batch(
         checked = spark.read.parquet(str(checked_path))
         input_rows = checked.count()
     if input_rows == 0:
-        raise SourceError(source.uri, "the file has a header but no rows")
+        raise EmptyFileError(file=source.uri, problem="the file has a header but no rows")
     accepted_path = paths.staged(paths.accepted)
     quarantine_path = paths.staged(paths.quarantine)
     with timed(seconds, "write"):
@@ -300,12 +331,12 @@ def _load_batch(
             f"{source.uri}: counts do not reconcile: {input_rows} input rows, "
             f"{accepted_count} accepted + {quarantined_count} quarantined"
         )
-    counts: dict[str, Any] = {
-        "input_rows": input_rows,
-        "accepted_rows": accepted_count,
-        "quarantined_rows": quarantined_count,
-        "unmapped_columns": extras,
-    }
+    counts.update(
+        input_rows=input_rows,
+        accepted_rows=accepted_count,
+        quarantined_rows=quarantined_count,
+        unmapped_columns=extras,
+    )
     with timed(seconds, "gate"):
         gate = _run_gate(spark, partner, accepted_path, batch_id, input_rows, workspace)
     counts["gate"] = {"success": gate.success, "evaluated": gate.evaluated}
@@ -313,10 +344,6 @@ def _load_batch(
         counts["data_docs"] = gate.docs_index
     if not gate.success:
         raise QualityGateError(file=source.uri, failures=gate.failures, report=gate.docs_index)
-    with timed(seconds, "publish"):
-        paths.publish()
-    job.outputs[f"{PARTNER_TABLE}.{partner.name}.{batch_id}"] = str(paths.accepted)
-    return counts
 
 
 def _run_gate(
@@ -348,11 +375,11 @@ def run(
     partner: str,
     sources: list[str] | None = None,
 ) -> JobResult:
-    """Ingest the named sources (default: the partner's configured source), one batch each."""
+    """Ingest the named sources (default: the partner's configured source) as one delivery."""
     partner_config = workspace.partner(partner)
     uris = sources or [workspace.resolve(partner_config.source.path)]
     ledger = Ledger(workspace.ledger_path)
-    with record_run(ledger, JOB) as job:
+    with open_run(workspace, JOB, spark=spark) as job:
         files = list_sources(uris)
         totals = {
             "files": len(files),
@@ -365,10 +392,31 @@ def run(
         job.counts["totals"] = totals
         batches: list[dict[str, Any]] = []
         job.counts["batches"] = batches
-        for source in files:
-            outcome = ingest_file(workspace, spark, partner_config, source, job, ledger)
-            batches.append({"source": source.uri, **outcome})
-            totals[outcome["status"]] += 1
-            for key in ("input_rows", "accepted_rows", "quarantined_rows"):
-                totals[key] += int(outcome.get(key, 0))
+        delivered: list[str] = []  # batch IDs whose rows make up the delivery
+        checked: list[BatchPaths] = []
+        try:
+            for source in files:
+                outcome = ingest_file(workspace, spark, partner_config, source, job, ledger)
+                if outcome["status"] == "checked":
+                    checked.append(outcome.pop("paths"))
+                    delivered.append(outcome["batch_id"])
+                    outcome["status"] = "loaded"
+                else:
+                    delivered.append(outcome["duplicate_of"])
+                batches.append({"source": source.uri, **outcome})
+                fault_point("ingested_file")
+                totals[outcome["status"]] += 1
+                for key in ("input_rows", "accepted_rows", "quarantined_rows"):
+                    totals[key] += int(outcome.get(key, 0))
+        except BaseException:
+            ledger.unpublish_batches(job.workflow_id)
+            raise
+        with timed(job.counts.setdefault("seconds", {}), "publish"):
+            for paths in checked:
+                paths.move_accepted(job)
+                fault_point("moved_batch")
+        folders = sorted({f"batch_id={batch_id}" for batch_id in delivered})
+        job.tables().stage(universe_unit(partner), folders, files=len(files))
+        job.outputs[f"{PARTNER_TABLE}.{partner}"] = ",".join(sorted(set(delivered)))
+    ledger.publish_batches(job.workflow_id)
     return job.result()

@@ -6,7 +6,6 @@ The only module besides the CLI that imports job modules: a job never calls anot
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -22,7 +21,7 @@ from jobs import seed_prepare as prepare
 from jobs.config import PartnerConfig, Workspace
 from jobs.demo.synthetic import GeneratorSettings
 from jobs.errors import WorkspaceError
-from jobs.runtime.runs import JobResult, submit_in_context
+from jobs.runtime.runs import Handoff, JobResult, reading_from, submit_in_context
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def prepare_and_match(
     prepare's `seeds` table and rows quarantine are still being written on its thread: those
     writes fill the cores that the match's planning and broadcast would leave idle.
     """
-    identifiers_written = threading.Event()
+    identifiers_written = Handoff()
     with ThreadPoolExecutor(1) as pool:
         prepared = submit_in_context(
             pool,
@@ -65,10 +64,12 @@ def prepare_and_match(
             partner=partner,
             identifiers_written=identifiers_written,
         )
-        while not identifiers_written.wait(0.2):
+        while not identifiers_written.ready.wait(0.2):
             if prepared.done():
                 prepared.result()  # it ended before writing them: raise its error here
-        matched = match.run(workspace, spark, partner=partner, export_format=export_format)
+        assert identifiers_written.run is not None
+        with reading_from(identifiers_written.run):
+            matched = match.run(workspace, spark, partner=partner, export_format=export_format)
         return prepared.result(), matched
 
 

@@ -8,14 +8,13 @@ from pyspark.sql import SparkSession
 
 from ingest.identity import reference
 from ingest.identity.profiles import get_profile
-from ingest.ledger import Ledger
 from ingest.matching import (
     combine_scores,
     match_evidence,
     seed_hash_keys,
 )
 from jobs.config import Workspace
-from jobs.runtime.runs import JobResult, record_run
+from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.universe import load_universe_identifiers
 
 JOB = "resolve"
@@ -80,7 +79,7 @@ def run(
 ) -> tuple[JobResult, dict[str, Any]]:
     """Look the identifiers up in the partner universe; criterion values are shown hashed."""
     config = workspace.partner(partner)
-    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+    with open_run(workspace, JOB, spark=spark, writes=False) as job:
         hashed = hash_request(
             values,
             profile_name=config.profile,

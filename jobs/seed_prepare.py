@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
 
+from ingest.errors import EmptyFileError
 from ingest.identity.profiles import get_profile
-from ingest.ledger import Ledger
 from ingest.readers import read_file, require_columns
 from ingest.seeds import (
     SeedColumnNames,
@@ -22,7 +21,7 @@ from ingest.seeds import (
     valid_seed_rows,
 )
 from jobs.config import PartnerConfig, Workspace
-from jobs.runtime.runs import JobResult, record_run, submit_in_context
+from jobs.runtime.runs import Handoff, JobResult, RunContext, open_run, submit_in_context
 from jobs.warehouse.catalogue import (
     SEED_IDENTIFIERS_TABLE,
     SEED_QUARANTINE_TABLE,
@@ -44,15 +43,15 @@ def run(
     spark: SparkSession,
     *,
     partner: str | None = None,
-    identifiers_written: threading.Event | None = None,
+    identifiers_written: Handoff | None = None,
 ) -> JobResult:
     """Write `seed_identifiers` and the seeds quarantine for each partner, and `seeds`.
 
     `seeds` and the rows quarantine feed nothing in this job, so they are written on a side
     thread: two concurrent Spark jobs keep both cores busy through each other's planning
     pauses and last tasks. Alone, they run beside the identifier writes. Given
-    `identifiers_written` (`match --prepare`), they start once it is set, i.e. once every
-    partner's `seed_identifiers` exists, and run beside the match that it lets begin.
+    `identifiers_written` (`match --prepare`), they start once every partner's
+    `seed_identifiers` is written (and handed to the match), and run beside that match.
     """
     config = workspace.config
     partners: list[PartnerConfig] = (
@@ -60,7 +59,7 @@ def run(
     )
     source = workspace.resolve(config.seeds.source.path)
     names = seed_column_names(workspace)
-    with record_run(Ledger(workspace.ledger_path), JOB) as job, ThreadPoolExecutor(1) as side:
+    with open_run(workspace, JOB, spark=spark) as job, ThreadPoolExecutor(1) as side:
         raw = read_file(
             spark,
             source,
@@ -73,20 +72,21 @@ def run(
         judged = judge_seed_rows(raw, profile_id=names.profile_id, workflow_id=job.workflow_id)
         valid = valid_seed_rows(judged)
         job.counts["input_rows"] = judged.count()
+        if job.counts["input_rows"] == 0:
+            raise EmptyFileError(file=source, problem="the file has a header but no rows")
         write_seed_rows = partial(
-            submit_in_context, side, _write_seed_rows, workspace, spark, judged, valid
+            submit_in_context, side, _write_seed_rows, job, spark, judged, valid
         )
 
         def write_identifiers() -> list[Written]:
-            workflow_id = job.workflow_id
-            return [_write_identifiers(workspace, p, valid, names, workflow_id) for p in partners]
+            return [_write_identifiers(workspace, job, p, valid, names) for p in partners]
 
         if identifiers_written is None:  # alone: beside the identifier writes
             seed_rows = write_seed_rows()
             per_partner = write_identifiers()
         else:  # beside the match, which starts once the identifiers exist
             per_partner = write_identifiers()
-            identifiers_written.set()
+            identifiers_written.give(job)
             seed_rows = write_seed_rows()
         for counts, outputs in (seed_rows.result(), *per_partner):
             job.counts.update(counts)
@@ -96,25 +96,23 @@ def run(
 
 
 def _write_seed_rows(
-    workspace: Workspace, spark: SparkSession, judged: DataFrame, valid: DataFrame
+    job: RunContext, spark: SparkSession, judged: DataFrame, valid: DataFrame
 ) -> Written:
     """The `seeds` table (`valid`) and the rows quarantine (the rest of `judged`), counted."""
     accepted = valid.count()
-    quarantine_path = write_table(
-        rejected_seed_rows(judged), workspace.warehouse, SEED_ROWS_QUARANTINE_TABLE
-    )
+    quarantine_path = write_table(rejected_seed_rows(judged), job, SEED_ROWS_QUARANTINE_TABLE)
     # Counted from what was written, so input = accepted + quarantined is a real check.
     quarantined = spark.read.parquet(quarantine_path).count()
-    seeds_path = write_table(valid, workspace.warehouse, SEEDS_TABLE)
+    seeds_path = write_table(valid, job, SEEDS_TABLE)
     return {"accepted_rows": accepted, "quarantined_rows": quarantined}, {SEEDS_TABLE: seeds_path}
 
 
 def _write_identifiers(
     workspace: Workspace,
+    job: RunContext,
     partner: PartnerConfig,
     valid: DataFrame,
     names: SeedColumnNames,
-    workflow_id: str,
 ) -> Written:
     """One partner's `seed_identifiers` and seeds quarantine, with its outcome counts."""
     config = workspace.config
@@ -126,13 +124,11 @@ def _write_identifiers(
         hash_type=partner.hash,
         encoding=partner.hash_encoding,
         default_country=config.seeds.default_country,
-        workflow_id=workflow_id,
+        workflow_id=job.workflow_id,
     ).cache()
     name = partner.name
-    written = write_table(
-        seed_identifiers(prepared), workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner=name
-    )
-    write_table(seed_quarantine(prepared), workspace.warehouse, SEED_QUARANTINE_TABLE, partner=name)
+    written = write_table(seed_identifiers(prepared), job, SEED_IDENTIFIERS_TABLE, partner=name)
+    write_table(seed_quarantine(prepared), job, SEED_QUARANTINE_TABLE, partner=name)
     counts = {f"{name}.{k}": v for k, v in count_outcomes(prepared).items()}
     prepared.unpersist()
     return counts, {f"{SEED_IDENTIFIERS_TABLE}.{name}": written}

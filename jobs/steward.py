@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 from governance.checks import BatchAge, DerivedExpiry, Finding, steward_findings
 from ingest.enrichment.profiles import PARTNER_FIELD
 from ingest.ledger import Ledger
 from jobs.config import Workspace
 from jobs.reports.steward import steward_report_html
-from jobs.runtime.runs import JobResult, record_run
+from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import PROFILES_TABLE
-from jobs.warehouse.tables import table_path
+from jobs.warehouse.tables import committed_folder
 from jobs.workspace_schema import (
     profile_fields,
     workspace_datasets,
@@ -49,10 +48,11 @@ def loaded_batches(workspace: Workspace) -> list[BatchAge]:
 
 def profile_expiries(workspace: Workspace, now: datetime) -> tuple[list[DerivedExpiry], list[str]]:
     """Per partner, the profiles records whose partner data expired (read with pyarrow)."""
-    path = table_path(workspace.warehouse, PROFILES_TABLE)
-    if "://" in path:
-        return [], [f"{PROFILES_TABLE} is at {path}: expiry of derived data not checked here"]
-    if not Path(path).is_dir():
+    if "://" in workspace.warehouse:
+        where = workspace.warehouse
+        return [], [f"{PROFILES_TABLE} is under {where}: expiry of derived data not checked here"]
+    path = committed_folder(workspace.warehouse, PROFILES_TABLE)
+    if path is None:
         return [], [f"no {PROFILES_TABLE} table yet: expiry of derived data not checked"]
     import pyarrow.compute as pc  # imported here: pyarrow costs every CLI command 0.6 s
     import pyarrow.dataset as ds
@@ -84,7 +84,7 @@ def profile_expiries(workspace: Workspace, now: datetime) -> tuple[list[DerivedE
 def run(workspace: Workspace, *, now: datetime | None = None) -> JobResult:
     """Check labels, policies, identity and location fields and retention; write the report."""
     moment = now or datetime.now(UTC)
-    with record_run(Ledger(workspace.ledger_path), JOB) as job:
+    with open_run(workspace, JOB, writes=False) as job:
         governance, problems = workspace_governance_with_problems(workspace)
         fields = profile_fields(workspace)
         datasets = workspace_datasets(workspace, fields)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs import generate
 from jobs.cli.app import run_cli
@@ -19,7 +19,9 @@ from jobs.cli.output import lend_session
 from jobs.config import CONFIG_FILE_NAME, Workspace, load_workspace, write_starter_workspace
 from jobs.demo.synthetic import GeneratorSettings
 from jobs.runtime.local_s3 import local_s3_server
+from jobs.runtime.runs import open_run
 from jobs.runtime.spark import SparkSettings, build_spark
+from jobs.warehouse.tables import write_table
 
 
 @pytest.fixture(scope="session")
@@ -131,3 +133,20 @@ def generated_workspace(
 def copy_workspace(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     return target
+
+
+def commit_table(
+    workspace: Workspace,
+    frame: DataFrame,
+    table: str,
+    *,
+    partner: str | None = None,
+    then: Callable[[str], None] | None = None,
+) -> str:
+    """Write and commit one table version as a job would (a run of its own); `then` gets the
+    written folder before the commit (to add files beside the data)."""
+    with open_run(workspace, "test_fixture", spark=frame.sparkSession) as run:
+        path = write_table(frame, run, table, partner=partner)
+        if then is not None:
+            then(path)
+    return path

@@ -12,7 +12,13 @@ from ingest.errors import (
     SourceError,
     UnknownProfileError,
 )
-from jobs.errors import ConfigError, JavaUnavailableError, WorkspaceError
+from jobs.errors import (
+    ConfigError,
+    JavaUnavailableError,
+    PartialDeliveryError,
+    WorkspaceBusyError,
+    WorkspaceError,
+)
 from schemas.errors import (
     InvalidSchemaError,
     NamespaceError,
@@ -44,6 +50,8 @@ EXIT_CODES: dict[type[BaseException], int] = {
     ConfigError: EXIT_USAGE,
     WorkspaceError: EXIT_USAGE,
     JavaUnavailableError: EXIT_ERROR,
+    WorkspaceBusyError: EXIT_ERROR,
+    PartialDeliveryError: EXIT_QUALITY_GATE,
     UnknownProfileError: EXIT_USAGE,
     HashMismatchError: EXIT_QUALITY_GATE,
     MissingColumnsError: EXIT_QUALITY_GATE,

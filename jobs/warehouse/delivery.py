@@ -83,11 +83,34 @@ def publish_local(staging: Path, target: Path, manifest: dict[str, Any]) -> Path
     return target / MANIFEST
 
 
+def s3_staging_uri(staging: Path, uri: str) -> str:
+    """Where `publish_s3` uploads a staging folder's files before copying them to `uri`."""
+    return f"{uri.rstrip('/')}/_staging/{staging.name}/"
+
+
+def remove_unpublished_s3_export(uri: str) -> int:
+    """Delete every object under the prefix `uri` unless it holds a published export (its
+    manifest); returns how many were deleted. A killed upload leaves plaintext files here."""
+    bucket, prefix = split_s3_uri(uri.rstrip("/") + "/")
+    client = s3_client()
+    keys = [
+        item["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]
+    if prefix + MANIFEST in keys:
+        return 0
+    for start in range(0, len(keys), 1000):
+        chunk = [{"Key": key} for key in keys[start : start + 1000]]
+        client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+    return len(keys)
+
+
 def publish_s3(staging: Path, uri: str, manifest: dict[str, Any]) -> str:
     """Upload the files under `_staging/`, copy them to `uri`, then write the manifest last."""
     bucket, prefix = split_s3_uri(uri.rstrip("/") + "/")
     client = s3_client()
-    temporary = f"{prefix}_staging/{staging.name}/"
+    temporary = split_s3_uri(s3_staging_uri(staging, uri))[1]
     names = sorted(p.name for p in staging.iterdir() if p.is_file())
     for name in names:
         client.upload_file(str(staging / name), bucket, temporary + name)  # multipart when large

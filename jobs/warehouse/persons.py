@@ -13,7 +13,7 @@ from ingest.enrichment.profiles import find_profiles, person_domains
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
 from jobs.warehouse.catalogue import CANONICAL_TABLE, MATCHES_TABLE
-from jobs.warehouse.tables import export_table, read_profiles, read_written_partition, table_path
+from jobs.warehouse.tables import committed_table, export_table, read_committed, read_profiles
 from jobs.warehouse.universe import current_universe
 from jobs.workspace_schema import workspace_namespaces
 from schemas.attributes import load_attribute_catalog
@@ -67,7 +67,7 @@ def get_persons(
         expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
         raise WorkspaceError(f"partner/{partner.name}", expected)
     if not person_ids:
-        matched = read_written_partition(
+        matched = read_committed(
             spark,
             workspace.warehouse,
             MATCHES_TABLE,
@@ -84,10 +84,10 @@ def lookup_canonical(
     workspace: Workspace, spark: SparkSession, profile_id: str
 ) -> list[dict[str, Any]]:
     """The canonical attribute values of one profile and the partner each came from."""
-    path = table_path(workspace.warehouse, CANONICAL_TABLE)
-    if "://" not in path and not Path(path).is_dir():
+    canonical = committed_table(spark, workspace.warehouse, CANONICAL_TABLE)
+    if canonical is None:
         return []
-    rows = spark.read.parquet(path).where(F.col("profile_id") == F.lit(profile_id))
+    rows = canonical.where(F.col("profile_id") == F.lit(profile_id))
     return [r.asDict() for r in rows.orderBy("domain", "attribute").collect()]
 
 

@@ -1,4 +1,4 @@
-"""File and table writes that are atomic: readers see the old version or the new, never half."""
+"""Table writes into a run's commit, committed reads, and files replaced atomically."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.errors import WorkspaceError
+from jobs.runtime.runs import RunContext, current_run, fault_point
 from jobs.warehouse.catalogue import PROFILES_TABLE, PROSPECTS_TABLE
+from jobs.warehouse.commits import committed_uris, unit_name
 
 # Spark's CSV writer trims values by default; delivered files must keep them byte for byte.
 CSV_WRITE_OPTIONS = {
@@ -22,7 +24,12 @@ CSV_WRITE_OPTIONS = {
 
 
 def _staging_path(target: Path) -> Path:
-    return target.with_name(f".{target.name}.staging-{uuid.uuid4().hex[:12]}")
+    """A hidden sibling to write into; claimed by the current run, so a kill cannot strand it."""
+    staged = target.with_name(f".{target.name}.staging-{uuid.uuid4().hex[:12]}")
+    run = current_run()
+    if run is not None:
+        run.claim(staged)
+    return staged
 
 
 def _spark_parts(folder: Path) -> list[Path]:
@@ -78,31 +85,76 @@ def write_csv_file(frame: DataFrame, target: str | Path) -> Path:
     return target
 
 
-def table_path(warehouse: str, table: str, partner: str | None = None) -> str:
-    """Where a table (or one partner's partition of it) lives under the warehouse."""
-    path = f"{warehouse.rstrip('/')}/{table}"
-    return f"{path}/partner={partner}" if partner else path
+def write_table(
+    frame: DataFrame, run: RunContext, table: str, *, partner: str | None = None
+) -> str:
+    """Write a new version of a table (or of one partner's partition) for the run's commit.
 
-
-def write_table(frame: DataFrame, warehouse: str, table: str, *, partner: str | None = None) -> str:
-    """Write Parquet so readers never see a half-written table.
-
-    On a local warehouse the new version is written beside the old and swapped in by rename.
-    A partner's partition is swapped alone, so re-running one partner leaves the others.
-    On object stores (s3a://) Spark's overwrite is used: rename is not atomic there.
+    The version goes in a folder of its own beside the current one; readers keep seeing the
+    current version until the run commits. Returns the new folder, for the run to read back.
     """
-    path = table_path(warehouse, table, partner)
+    commit = run.tables()
+    unit = unit_name(table, partner)
+    path = run.claim(commit.version_folder(unit))
     if partner:
-        frame = frame.drop("partner")  # the partition folder carries it
-    if "://" in path and not path.startswith("file://"):
-        frame.write.mode("overwrite").parquet(path)
-        return path
-    target = Path(path.removeprefix("file://"))
-    staged = _staging_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    frame.write.parquet(str(staged))
-    replace_path(staged, target)
-    return str(target)
+        frame = frame.drop("partner")  # the unit carries it
+    frame.write.parquet(path)
+    commit.stage_version(unit)
+    fault_point(f"wrote:{unit}")
+    return path
+
+
+def read_version(spark: SparkSession, path: str, partner: str | None = None) -> DataFrame:
+    """A version this run just wrote (with its `partner` column restored for a partition)."""
+    frame = spark.read.parquet(path)
+    return _with_partner(frame, partner) if partner else frame
+
+
+def committed_table(
+    spark: SparkSession, warehouse: str, table: str, partner: str | None = None
+) -> DataFrame | None:
+    """A table's committed version (this run's own, once staged), or None before any."""
+    unit = unit_name(table, partner)
+    folders = staged_by_this_run(unit) or committed_uris(warehouse, unit, spark)
+    if not folders:
+        return None
+    return read_version(spark, folders[0], partner)
+
+
+def read_committed(
+    spark: SparkSession,
+    warehouse: str,
+    table: str,
+    partner: str | None = None,
+    *,
+    remedy: str = "run the job that writes it first",
+) -> DataFrame:
+    """A table's committed version, or one clear error naming it and what writes it."""
+    frame = committed_table(spark, warehouse, table, partner)
+    if frame is None:
+        what = f"the {table} of partner {partner}" if partner else f"the {table} table"
+        raise WorkspaceError(
+            f"{warehouse.rstrip('/')}/{unit_name(table, partner)}", f"{what}; {remedy}"
+        )
+    return frame
+
+
+def staged_by_this_run(unit: str) -> list[str] | None:
+    """What the current run (or a run it reads from) staged for a unit, if anything."""
+    run = current_run()
+    if run is None:
+        return None
+    for writer in (run, *run.upstream):
+        staged = writer.commit.staged_uris(unit) if writer.commit else None
+        if staged:
+            return staged
+    return None
+
+
+def committed_folder(warehouse: str, table: str, partner: str | None = None) -> str | None:
+    """The folder of a table's committed version, for readers that are not Spark (pyarrow)."""
+    folders = committed_uris(warehouse, unit_name(table, partner))
+    return folders[0] if folders else None
 
 
 PROSPECT_LINEAGE = "_partnerkit_lineage.json"
@@ -116,56 +168,21 @@ def save_prospect_lineage(path: str, *, partner: str, expression: str, fields: l
 
 def load_prospects(spark: SparkSession, warehouse: str, name: str) -> tuple[DataFrame, dict]:
     """A saved prospect audience and its lineage, or an error saying how to make one."""
-    path = table_path(warehouse, f"{PROSPECTS_TABLE}/{name}")
+    path = committed_folder(warehouse, f"{PROSPECTS_TABLE}/{name}")
+    remedy = "a prospect audience; save one with `partnerkit lookalike ... --save NAME`"
+    if path is None or not Path(path, PROSPECT_LINEAGE).is_file():
+        raise WorkspaceError(f"{warehouse.rstrip('/')}/{PROSPECTS_TABLE}/{name}", remedy)
     lineage = Path(path, PROSPECT_LINEAGE)
-    if not lineage.is_file():
-        raise WorkspaceError(
-            path, "a prospect audience; save one with `partnerkit lookalike ... --save NAME`"
-        )
     return spark.read.parquet(path), json.loads(lineage.read_text(encoding="utf-8"))
 
 
 def read_profiles(spark: SparkSession, warehouse: str) -> DataFrame:
     """The profiles table, or an error saying which job writes it."""
-    path = table_path(warehouse, PROFILES_TABLE)
-    return read_written(
-        spark, path, what="the profiles table", remedy="run `partnerkit enrich` first"
-    )
-
-
-def read_partition(spark: SparkSession, warehouse: str, table: str, partner: str) -> DataFrame:
-    """One partner's partition of a table, with its `partner` column restored."""
-    return _with_partner(spark.read.parquet(table_path(warehouse, table, partner)), partner)
+    return read_committed(spark, warehouse, PROFILES_TABLE, remedy="run `partnerkit enrich` first")
 
 
 def _with_partner(frame: DataFrame, partner: str) -> DataFrame:
     return frame.select(F.lit(partner).alias("partner"), *frame.columns)
-
-
-def path_exists(spark: SparkSession, path: str) -> bool:
-    """Whether a file or folder exists, asked through Hadoop so any warehouse URI works."""
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
-    return bool(hadoop_path.getFileSystem(conf).exists(hadoop_path))
-
-
-def read_written(spark: SparkSession, path: str, *, what: str, remedy: str) -> DataFrame:
-    """A Parquet table, or one clear error naming it and what writes it (instead of Spark's
-    AnalysisException after a Java stack trace in its log)."""
-    if not path_exists(spark, path):
-        raise WorkspaceError(path, f"{what}; {remedy}")
-    return spark.read.parquet(path)
-
-
-def read_written_partition(
-    spark: SparkSession, warehouse: str, table: str, partner: str, *, remedy: str
-) -> DataFrame:
-    """read_partition, or read_written's error."""
-    path = table_path(warehouse, table, partner)
-    what = f"the {table} of partner {partner}"
-    return _with_partner(read_written(spark, path, what=what, remedy=remedy), partner)
 
 
 def export_table(frame: DataFrame, target: Path, export_format: str) -> Path:

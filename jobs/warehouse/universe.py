@@ -22,20 +22,58 @@ from ingest.ledger import Ledger
 from ingest.matching import IdentifierSource, universe_identifiers
 from ingest.readers import read_file, require_columns
 from jobs.config import PartnerConfig, Workspace
-from jobs.errors import WorkspaceError
+from jobs.errors import PartialDeliveryError, WorkspaceError
+from jobs.runtime.runs import current_run
 from jobs.warehouse.catalogue import CLUSTERS_TABLE, PARTNER_TABLE
-from jobs.warehouse.tables import write_table
+from jobs.warehouse.commits import committed_uris, read_manifest
+from jobs.warehouse.tables import committed_table, write_table
 
 logger = logging.getLogger(__name__)
 
 
+def universe_unit(partner: str) -> str:
+    return f"{PARTNER_TABLE}/{partner}"
+
+
+def current_batch_ids(workspace: Workspace, partner: str) -> list[str]:
+    """The batches of the partner's committed delivery ([] before its first)."""
+    entry = read_manifest(workspace.warehouse).tables.get(universe_unit(partner))
+    return [folder.removeprefix("batch_id=") for folder in entry.folders] if entry else []
+
+
+UNPUBLISHED = ("failed", "unpublished", "abandoned")
+
+
+def require_whole_delivery(workspace: Workspace, partner: str) -> None:
+    """Refuse to use a universe when the partner's newest delivery was not published.
+
+    The committed universe is then an older delivery (or none): matching on it would look
+    like success on data the partner has replaced.
+    """
+    newest = Ledger(workspace.ledger_path).latest_delivery(partner)
+    entry = read_manifest(workspace.warehouse).tables.get(universe_unit(partner))
+    if not newest or (entry is not None and newest[0].workflow_id == entry.workflow_id):
+        return
+    broken = [b for b in newest if b.status in UNPUBLISHED]
+    if not broken:
+        return
+    first = broken[0]
+    reason = f"{first.status}: {first.error}" if first.error else first.status
+    in_use = "the previous delivery is still current" if entry else "no delivery is published"
+    raise PartialDeliveryError(
+        f"partner {partner}: its newest delivery ({len(newest)} file(s), started "
+        f"{newest[0].started_at}) was not published because {first.source_uri} "
+        f"{reason}; {in_use}. Fix the file and run `partnerkit ingest --partner {partner}` "
+        "on the whole delivery again"
+    )
+
+
 def current_universe(workspace: Workspace, spark: SparkSession, partner: str) -> DataFrame | None:
-    """The batches of the partner's latest delivery (see Ledger.current_batches), or None."""
-    batch_ids = Ledger(workspace.ledger_path).current_batches(partner)
-    if not batch_ids:
+    """The batches of the partner's committed delivery (all of them, or none), or None."""
+    folders = committed_uris(workspace.warehouse, universe_unit(partner), spark)
+    if not folders:
         return None
-    table = f"{workspace.warehouse.rstrip('/')}/{PARTNER_TABLE}/{partner}"
-    folders = [f"{table}/batch_id={batch_id}" for batch_id in batch_ids]
+    table = f"{workspace.warehouse.rstrip('/')}/{universe_unit(partner)}"
     return spark.read.option("basePath", table).parquet(*folders)
 
 
@@ -48,6 +86,7 @@ def load_universe_identifiers(
     """
     mapping = partner.mapping
     identifiers = [IdentifierSource(i.column, i.kind) for i in mapping.identifiers]
+    require_whole_delivery(workspace, partner.name)
     universe = current_universe(workspace, spark, partner.name)
     if universe is not None:
         confidence = "confidence" if mapping.confidence else None
@@ -103,33 +142,33 @@ def load_clusters(
     """The partner's attribute clusters and universe size, rebuilt when the delivery changed.
 
     Stored as `clusters/<partner>` with the batch IDs it was built from, so a new delivery
-    (a new `partnerkit ingest`) rebuilds it and an unchanged one is read back.
+    (a new `partnerkit ingest`) rebuilds it and an unchanged one is read back. Kept only
+    when a writing job asks (icp, lookalike); `partnerkit clusters` builds without keeping.
     """
-    batches = ",".join(Ledger(workspace.ledger_path).current_batches(partner.name))
+    batches = ",".join(current_batch_ids(workspace, partner.name))
     universe = current_universe(workspace, spark, partner.name)
     if universe is None:
         expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
         raise WorkspaceError(f"partner/{partner.name}", expected)
-    path = f"{workspace.warehouse.rstrip('/')}/{CLUSTERS_TABLE}/{partner.name}"
-    if "://" in path or Path(path).is_dir():
-        try:
-            stored = spark.read.parquet(path)
-            first = stored.select("source_batches", "universe_size").first()
-            if first is not None and first["source_batches"] == batches:
-                return stored.drop("source_batches", "universe_size"), int(first["universe_size"])
-        except Exception:  # AnalysisException: not built yet (an object store path)
-            logger.info("no cluster table for %s yet", partner.name)
+    table = f"{CLUSTERS_TABLE}/{partner.name}"
+    stored = committed_table(spark, workspace.warehouse, table)
+    if stored is not None:
+        first = stored.select("source_batches", "universe_size").first()
+        if first is not None and first["source_batches"] == batches:
+            return stored.drop("source_batches", "universe_size"), int(first["universe_size"])
     logger.info("building clusters for %s", partner.name)
     columns, domains = partner_attribute_columns(partner)
     size = universe.select("partner_id").distinct().count()
     clusters = attribute_clusters(
         universe, partner=partner.name, attributes=columns, domains=domains
     )
-    write_table(
-        clusters.withColumns({"source_batches": F.lit(batches), "universe_size": F.lit(size)}),
-        workspace.warehouse,
-        f"{CLUSTERS_TABLE}/{partner.name}",
+    labelled = clusters.withColumns(
+        {"source_batches": F.lit(batches), "universe_size": F.lit(size)}
     )
+    run = current_run()
+    if run is None or run.commit is None:  # a read outside a writing job: built, not kept
+        return labelled.drop("source_batches", "universe_size"), size
+    path = write_table(labelled, run, table)
     return spark.read.parquet(path).drop("source_batches", "universe_size"), size
 
 

@@ -24,7 +24,7 @@ import jobs
 from jobs import match
 from jobs import seed_prepare as prepare
 from jobs.config import load_workspace
-from jobs.warehouse.tables import read_partition
+from jobs.warehouse.tables import read_committed
 from tests.conftest import copy_workspace
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -173,7 +173,7 @@ def test_spark_submit_on_standalone_cluster_matches_local_run(
     assert cluster_stats == local_stats
 
     def matches(root: Path) -> list[tuple]:
-        frame = read_partition(spark, str(root / "warehouse"), "matches", "acme")
+        frame = read_committed(spark, str(root / "warehouse"), "matches", "acme")
         rows = frame.select("profile_id", "partner_id", "overall_quality_score").collect()
         return sorted(tuple(r) for r in rows)
 

@@ -1,23 +1,19 @@
 """End to end: the installed `partnerkit` command in a fresh process, where a test needs one.
 
-Exit codes and messages of the real entry point, a Java-less machine, and a process killed
-midway. Everything else about the commands runs in-process (tests/jobs/).
+Exit codes and messages of the real entry point and a Java-less machine (processes killed
+midway are in test_faults.py). Everything else about the commands runs in-process (tests/jobs/).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import Cli, copy_workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -89,60 +85,3 @@ def test_a_policy_block_exits_3_from_the_installed_command(tmp_path: Path) -> No
     assert [v["policy_id"] for v in json.loads(done.stdout)["violations"]] == [
         "no_third_party_resale"
     ]
-
-
-@pytest.mark.slow
-def test_ingest_killed_midway_leaves_the_table_as_it_was(
-    tmp_path: Path, cli: Cli, generated_workspace: Path
-) -> None:
-    """SIGKILL during a load: the published batches are unchanged and still readable.
-
-    Only the killed ingest needs its own process; the rest runs in-process."""
-    import signal
-    import time
-
-    workspace = copy_workspace(generated_workspace, tmp_path / "ws")
-    first = cli("ingest", "--workspace", str(workspace), "--partner", "acme", "--json")
-    assert first.code == 0, first.stderr
-    table = workspace / "warehouse" / "partner" / "acme"
-    before = sorted(p.name for p in table.iterdir())
-
-    bigger = workspace / "data" / "partners" / "acme-bigger" / "universe-00000.csv.gz"
-    write_repeated_rows(next(table_source(workspace)), bigger, times=80)
-    process = subprocess.Popen(
-        [PARTNERKIT, "ingest", "--workspace", str(workspace), "--partner", "acme", str(bigger)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    staging = workspace / "warehouse" / ".staging"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if any(staging.glob("*/checked/*.parquet")):
-            break
-        time.sleep(0.1)
-    assert process.poll() is None, "the ingest finished before it could be killed"
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-    assert sorted(p.name for p in table.iterdir()) == before
-    listed = cli("batches", "--workspace", str(workspace), "--json")
-    statuses = [b["status"] for b in listed.json()["batches"]]
-    assert statuses == ["running", "loaded"]  # the killed one never claims to be loaded
-    again = cli("match", "--workspace", str(workspace), "--prepare", "--json")
-    assert again.code == 0, again.stderr
-    rerun = again.json()
-    assert rerun["job"] == "match" and rerun["seed_prepare"]["job"] == "seed_prepare"
-    assert rerun["counts"]["acme"]["universe"]["format"] == "ingested batches"
-
-
-def table_source(workspace: Path) -> Iterator[Path]:
-    return (workspace / "data" / "partners" / "acme").glob("universe-*.csv.gz")
-
-
-def write_repeated_rows(source: Path, target: Path, times: int) -> None:
-    """A file `times` as long as `source` (one header), large enough to be caught mid-load;
-    its repeated partner IDs never matter, the load is killed before the gate."""
-    header, rows = gzip.decompress(source.read_bytes()).split(b"\n", 1)
-    target.parent.mkdir(parents=True)
-    target.write_bytes(gzip.compress(header + b"\n" + rows * times, compresslevel=1))

@@ -48,3 +48,30 @@ def test_ledger_rejects_unknown_status(tmp_path: Path) -> None:
 def test_ledger_survives_reopening(tmp_path: Path) -> None:
     Ledger(tmp_path / "ledger.sqlite").start_run("wf-1", "generate")
     assert Ledger(tmp_path / "ledger.sqlite").runs()[0].workflow_id == "wf-1"
+
+
+def test_batches_group_into_deliveries_with_the_reason_one_was_not_published(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for workflow, outcomes in (
+        ("wf-1", ["loaded", "duplicate"]),
+        ("wf-2", ["unpublished", "failed"]),
+    ):
+        for number, status in enumerate(outcomes):
+            batch = f"{workflow}-{number}"
+            ledger.start_batch(
+                batch_id=batch,
+                partner="acme",
+                source_uri=f"part-{number}.csv",
+                size_bytes=10,
+                checksum=f"sum-{batch}",
+                workflow_id=workflow,
+            )
+            ledger.finish_batch(batch, status=status, counts={"input_rows": 10})
+    found = ledger.deliveries(partner="acme")
+    assert [(d.workflow_id, d.status, len(d.files)) for d in found] == [
+        ("wf-2", "failed", 2),
+        ("wf-1", "published", 2),
+    ]
+    assert ledger.deliveries(partner="other") == []

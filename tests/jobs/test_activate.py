@@ -15,10 +15,9 @@ from pyspark.sql import SparkSession
 from ingest.ledger import Ledger
 from jobs import activate, segments
 from jobs.config import Workspace
-from jobs.warehouse.tables import table_path
 from jobs.workspace_schema import profile_fields
 from schemas.registry import to_struct_type
-from tests.conftest import EditConfig
+from tests.conftest import EditConfig, commit_table
 
 PARTNER = {"provenance": {"partner": "acme", "expiresAt": "2100-01-01T00:00:00"}}
 # Emails and phones from the identity case table (tests/ingest/identity/cases.py), whose
@@ -93,7 +92,7 @@ def workspace(spark: SparkSession, tmp_path: Path, edit_config: EditConfig) -> W
     struct = to_struct_type(profile_fields(loaded))
     lines = spark.sparkContext.parallelize([json.dumps(p) for p in PROFILES])
     frame = spark.read.schema(struct).json(lines)
-    frame.write.parquet(table_path(loaded.warehouse, "profiles"))
+    commit_table(loaded, frame, "profiles")
     return loaded
 
 
@@ -185,7 +184,7 @@ def test_google_layout_uses_the_google_rules_and_headers(
     assert sha256("john.doe@googlemail.com") in {r["Email"] for r in rows}
 
 
-def test_killed_local_export_leaves_no_manifest_and_no_visible_files(
+def test_a_failed_local_export_removes_its_staging_and_publishes_nothing(
     spark: SparkSession, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def die(*_args: object, **_kwargs: object) -> None:
@@ -195,11 +194,10 @@ def test_killed_local_export_leaves_no_manifest_and_no_visible_files(
     with pytest.raises(KeyboardInterrupt):
         activate.run(workspace, spark, segment="loyal_gold", destination="meta_ads")
     folder = workspace.root / "exports" / "meta_ads"
-    assert [p.name.startswith(".staging-") for p in folder.iterdir()] == [True]
-    assert not list(folder.rglob("manifest.json"))
+    assert list(folder.iterdir()) == []  # the plaintext staging went with the run
 
 
-def test_killed_s3_export_leaves_only_staging_objects(
+def test_a_failed_s3_export_deletes_its_uploaded_objects(
     spark: SparkSession,
     workspace: Workspace,
     s3_endpoint: str,
@@ -227,9 +225,7 @@ def test_killed_s3_export_leaves_only_staging_objects(
             loaded, spark, segment="high_earning_homeowners", destination="web_personalization"
         )
     listed = boto3.client("s3").list_objects_v2(Bucket="act-killed").get("Contents", [])
-    keys = [o["Key"] for o in listed]
-    assert keys and all("/_staging/" in k for k in keys)
-    assert not [k for k in keys if k.endswith("manifest.json")]
+    assert [o["Key"] for o in listed] == []  # staging and copied files, no manifest: gone
 
 
 def test_policy_change_blocks_a_previously_allowed_activation_and_says_what_changed(
@@ -281,15 +277,19 @@ def test_segments_job_counts_members_and_rejects_a_bad_predicate(
 
 
 def save_prospects(spark: SparkSession, workspace: Workspace, name: str) -> None:
-    from jobs.warehouse.tables import save_prospect_lineage, write_table
+    from jobs.warehouse.tables import save_prospect_lineage
 
     persons = spark.createDataFrame([("P7",), ("P8",), ("P9",)], "partner_id string")
-    path = write_table(persons, workspace.warehouse, f"prospects/{name}")
-    save_prospect_lineage(
-        path,
-        partner="acme",
-        expression="is_home_owner=Yes",
-        fields=["_partner.acme.lifestyle.isHomeOwner"],
+    commit_table(
+        workspace,
+        persons,
+        f"prospects/{name}",
+        then=lambda path: save_prospect_lineage(
+            path,
+            partner="acme",
+            expression="is_home_owner=Yes",
+            fields=["_partner.acme.lifestyle.isHomeOwner"],
+        ),
     )
 
 

@@ -112,7 +112,7 @@ def test_parse_config_rejects_unknown_normalization_profile() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(yaml.safe_dump(data), file="partnerkit.yaml")
     (problem,) = caught.value.problems
-    assert problem.startswith("partners[0].profile: Value error, unknown normalization profile")
+    assert problem.startswith("partners[0].profile: unknown normalization profile")
     assert "ndc" in problem
 
 

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from pyspark.sql import SparkSession
 
-from ingest.errors import QualityGateError, SourceError
+from ingest.errors import EmptyFileError, QualityGateError, SourceError
 from ingest.ledger import Ledger
 from ingest.sources import list_s3, upload_files
 from jobs import match
@@ -18,7 +18,8 @@ from jobs import partner_ingest as ingest
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_ERROR, EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace
-from tests.conftest import GENERATED, EditConfig, copy_workspace
+from jobs.errors import ConfigError, PartialDeliveryError
+from tests.conftest import GENERATED, Cli, EditConfig, copy_workspace
 
 pytestmark = pytest.mark.s3
 
@@ -100,9 +101,12 @@ def test_s3_ingest_loads_once_and_match_reads_the_batch(
 def test_too_many_bad_rows_fail_the_gate_and_publish_nothing(
     spark: SparkSession, workspace_dir: Path
 ) -> None:
+    """Case 9: a batch that failed its gate kept no counts and threw its quarantine away."""
     source = workspace_dir / "bad.csv.gz"
     # 10% > 5%; in an attribute, so the file-level hash detection still agrees
-    with_bad_rows(universe_file(workspace_dir), source, every=10, column="gender", value="Robot")
+    broken = with_bad_rows(
+        universe_file(workspace_dir), source, every=10, column="gender", value="Robot"
+    )
     workspace = load_workspace(workspace_dir)
     with pytest.raises(QualityGateError) as caught:
         ingest.run(workspace, spark, partner="acme", sources=[str(source)])
@@ -111,6 +115,11 @@ def test_too_many_bad_rows_fail_the_gate_and_publish_nothing(
     assert published(workspace_dir) == []
     (record,) = Ledger(workspace.ledger_path).batches()
     assert record.status == "failed" and "quality gate failed" in (record.error or "")
+    counts = record.counts
+    assert counts["quarantined_rows"] == broken
+    assert counts["input_rows"] == counts["accepted_rows"] + counts["quarantined_rows"]
+    kept = workspace_dir / f"warehouse/quarantine/acme/batch_id={record.batch_id}"
+    assert spark.read.parquet(str(kept)).count() == broken
     assert not list((workspace_dir / "warehouse/.staging").glob("*/"))
 
 
@@ -125,12 +134,67 @@ def test_truncated_gzip_is_a_named_failure(spark: SparkSession, workspace_dir: P
     assert Ledger(workspace.ledger_path).batches()[0].status == "failed"
 
 
-def test_header_only_file_is_a_named_failure(spark: SparkSession, workspace_dir: Path) -> None:
+def test_header_only_file_is_refused_with_the_gate_exit_code(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
     header = gzip.decompress(universe_file(workspace_dir).read_bytes()).splitlines()[0]
     source = workspace_dir / "header.csv"
     source.write_bytes(header + b"\n")
-    with pytest.raises(SourceError, match="header.csv: the file has a header but no rows"):
+    with pytest.raises(EmptyFileError, match="header.csv: the file has a header but no rows"):
         ingest.run(load_workspace(workspace_dir), spark, partner="acme", sources=[str(source)])
+    assert exit_code_for(EmptyFileError(file="x", problem="y")) == EXIT_QUALITY_GATE
+    assert published(workspace_dir) == []
+
+
+def universe_lines(root: Path) -> list[str]:
+    return gzip.decompress(universe_file(root).read_bytes()).decode().splitlines()
+
+
+def test_a_file_name_with_glob_characters_is_read_literally(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    """Case 4: `universe[1].csv` was read as the glob `universe1.csv`, under its checksum."""
+    header, *rows = universe_lines(workspace_dir)
+    literal = workspace_dir / "drop" / "universe[1].csv"
+    literal.parent.mkdir()
+    literal.write_text("\n".join([header, *rows[:100]]) + "\n")
+    (workspace_dir / "drop" / "universe1.csv").write_text("\n".join([header, *rows[100:]]) + "\n")
+    result = ingest.run(
+        load_workspace(workspace_dir), spark, partner="acme", sources=[str(literal)]
+    )
+    (batch,) = result.counts["batches"]
+    assert batch["input_rows"] == 100
+
+
+def test_quoted_newlines_in_a_csv_are_one_record(spark: SparkSession, workspace_dir: Path) -> None:
+    header, *rows = universe_lines(workspace_dir)
+    columns = header.split(",")
+    cells = rows[0].split(",")
+    cells[columns.index("gender")] = '"Fe\nmale"'  # quarantined for its value, as one row
+    source = workspace_dir / "newline.csv"
+    source.write_text("\n".join([header, ",".join(cells), *rows[1:200]]) + "\n")
+    result = ingest.run(load_workspace(workspace_dir), spark, partner="acme", sources=[str(source)])
+    (batch,) = result.counts["batches"]
+    assert (batch["input_rows"], batch["quarantined_rows"]) == (200, 1)
+
+
+@pytest.mark.parametrize(
+    "option", ["mode", "columnNameOfCorruptRecord", "dropFieldIfAllNull", "pathGlobFilter"]
+)
+def test_reader_options_that_drop_rows_are_refused(
+    workspace_dir: Path, edit_config: EditConfig, option: str
+) -> None:
+    """Case 3: `mode: DROPMALFORMED` made five malformed rows vanish while counts reconciled."""
+    with pytest.raises(ConfigError) as caught:
+        edit_config(
+            workspace_dir,
+            lambda config: config["partners"][0]["source"].update(options={option: "x"}),
+        )
+    assert f"partners[0].source.options: reader option {option!r}" in str(caught.value)
+    with pytest.raises(ConfigError, match="seeds.source.options: reader option 'MODE'"):
+        edit_config(
+            workspace_dir, lambda config: config["seeds"]["source"].update(options={"MODE": "x"})
+        )
 
 
 def test_missing_s3_key_names_the_uri(s3_endpoint: str) -> None:
@@ -204,3 +268,58 @@ def test_s3_staging_unpacks_while_it_downloads_parts_in_parallel(
     (cut,) = upload_files([delivered], "drops-d", "cut")
     with pytest.raises(SourceError, match="big.csv.gz: the gzip stream is truncated"):
         sources.stage_s3_object(list_s3(cut)[0], tmp_path / "again")
+
+
+def split_universe(root: Path, folder: Path, parts: int) -> list[Path]:
+    """The universe file as `parts` gzip CSV files of one delivery folder."""
+    header, *rows = universe_lines(root)
+    folder.mkdir(parents=True)
+    size = -(-len(rows) // parts)
+    files = []
+    for number in range(parts):
+        chunk = rows[number * size : (number + 1) * size]
+        path = folder / f"part-{number}.csv.gz"
+        path.write_bytes(gzip.compress(("\n".join([header, *chunk]) + "\n").encode()))
+        files.append(path)
+    return files
+
+
+def test_a_delivery_is_published_whole_or_not_at_all(
+    spark: SparkSession, workspace_dir: Path, cli: Cli
+) -> None:
+    """Case 1: the second of three files failed its gate; match ran on the first file alone,
+    and after the fix the first file was skipped as a duplicate for good."""
+    workspace = load_workspace(workspace_dir)
+    prepare.run(workspace, spark, partner="acme")
+    whole = ingest.run(workspace, spark, partner="acme")
+    expected = match.run(workspace, spark, partner="acme").counts["acme"]["resolved"]
+    assert expected > 0
+
+    delivery = workspace_dir / "delivery-2"
+    files = split_universe(workspace_dir, delivery, 3)
+    good_second = files[1].read_bytes()
+    with_bad_rows(universe_file(workspace_dir), files[1], every=5, column="gender", value="Robot")
+    with pytest.raises(QualityGateError):
+        ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
+    statuses = [b.status for b in Ledger(workspace.ledger_path).latest_delivery("acme")]
+    assert statuses == ["unpublished", "failed"]  # the third was never reached
+    listed = cli("batches", "--workspace", str(workspace_dir), "--json").json()["deliveries"]
+    assert [(d["status"], d["current"], len(d["files"])) for d in listed] == [
+        ("failed", False, 2),
+        ("published", True, 1),
+    ]
+    assert listed[0]["files"][1]["counts"]["quarantined_rows"] > 0  # a failed batch keeps counts
+    with pytest.raises(PartialDeliveryError, match="part-1.csv.gz failed: .*quality gate") as no:
+        match.run(workspace, spark, partner="acme")
+    assert exit_code_for(no.value) == EXIT_QUALITY_GATE
+    assert "the previous delivery is still current" in str(no.value)
+    assert published(workspace_dir) == [f"batch_id={whole.counts['batches'][0]['batch_id']}"]
+
+    files[1].write_bytes(good_second)
+    fixed = ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
+    assert [b["status"] for b in fixed.counts["batches"]] == ["loaded"] * 3
+    assert match.run(workspace, spark, partner="acme").counts["acme"]["resolved"] == expected
+
+    again = ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
+    assert [b["status"] for b in again.counts["batches"]] == ["duplicate"] * 3
+    assert match.run(workspace, spark, partner="acme").counts["acme"]["resolved"] == expected

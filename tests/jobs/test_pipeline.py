@@ -91,7 +91,9 @@ def test_demo_records_every_job_in_the_ledger(demo: dict[str, Any], cli: Cli) ->
 
 def test_demo_ingests_the_partner_file_from_a_local_s3(demo: dict[str, Any], cli: Cli) -> None:
     listed = cli("batches", "--workspace", str(demo["root"]), "--partner", "acme", "--json")
-    (batch,) = listed.json()["batches"]
+    (delivery,) = listed.json()["deliveries"]
+    assert delivery["status"] == "published" and delivery["current"]
+    (batch,) = delivery["files"]
     assert batch["status"] == "loaded" and batch["source_uri"].startswith("s3://partnerkit-demo/")
     assert batch["counts"]["input_rows"] == 1200
 

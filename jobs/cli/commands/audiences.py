@@ -117,19 +117,26 @@ def activations(
     from ingest.ledger import Ledger
 
     loaded = load_workspace(chosen_workspace(workspace))
-    records = Ledger(loaded.ledger_path).runs(job=activate_job.JOB, limit=limit)
+    ledger = Ledger(loaded.ledger_path)
+    records = ledger.runs(job=activate_job.JOB, limit=limit)
+    outcomes = [activate_job.activation_outcome(ledger, record) for record in records]
 
     def render() -> None:
         table = new_table(
-            "activations", ("started_at", "segment", "destination", "decision", "rows", "manifest")
+            "activations",
+            ("started_at", "status", "segment", "destination", "decision", "rows", "manifest"),
         )
-        for record in records:
-            counts = record.counts
+        for record, counts in zip(records, outcomes, strict=True):
             decision = "allowed" if counts.get("allowed") else "blocked"
             if counts.get("dry_run"):
                 decision += " (dry run)"
+            status = record.status
+            if status in ("abandoned", "running"):
+                published = counts.get("published")
+                status += ": files published" if published else ": nothing exported"
             table.add_row(
                 record.started_at,
+                status,
                 counts.get("segment", ""),
                 counts.get("destination", ""),
                 decision,
@@ -138,7 +145,11 @@ def activations(
             )
         stderr.print(table)
 
-    emit({"activations": [record.model_dump() for record in records]}, as_json, render)
+    listed = [
+        {**record.model_dump(), "outcome": outcome}
+        for record, outcome in zip(records, outcomes, strict=True)
+    ]
+    emit({"activations": listed}, as_json, render)
 
 
 def clusters(

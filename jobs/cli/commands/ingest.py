@@ -60,28 +60,43 @@ def ingest(
     emit(result.model_dump(), as_json, render)
 
 
+ROW_COUNTS = ("input_rows", "accepted_rows", "quarantined_rows")
+
+
 def batches(
     workspace: WorkspaceOption = None,
     partner: PartnerOption = None,
-    limit: Annotated[int, typer.Option("--limit", help="How many batches, newest first.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", help="How many deliveries, newest first.")] = 20,
     as_json: JsonOption = False,
 ) -> None:
-    """List delivered files (batches) with their status and counts, newest first.
+    """List deliveries (the files of one ingest) and their files, with status and counts.
+
+    A delivery is published whole or not at all; `current` marks the one readers use.
 
     Example: partnerkit batches --workspace ./partnerkit-demo --partner acme
     """
     from ingest.ledger import Ledger
+    from jobs.warehouse.commits import read_manifest
+    from jobs.warehouse.universe import universe_unit
 
     loaded = load_workspace(chosen_workspace(workspace))
-    records = Ledger(loaded.ledger_path).batches(partner=partner, limit=limit)
+    found = Ledger(loaded.ledger_path).deliveries(partner=partner, limit=limit)
+    tables = read_manifest(loaded.warehouse).tables
+    current = {
+        unit.workflow_id
+        for p in loaded.config.partners
+        if (unit := tables.get(universe_unit(p.name)))
+    }
+    items = [{**d.model_dump(), "current": d.workflow_id in current} for d in found]
 
     def render() -> None:
         table = new_table(
-            f"batches in {loaded.ledger_path}",
+            f"deliveries in {loaded.ledger_path}",
             (
                 "started_at",
                 "partner",
-                "batch",
+                "delivery",
+                "file",
                 "status",
                 "input",
                 "accepted",
@@ -90,22 +105,34 @@ def batches(
                 "error",
             ),
         )
-        for record in records:
-            counts = record.counts
+        for delivery, item in zip(found, items, strict=True):
+            mark = " (current)" if item["current"] else ""
             table.add_row(
-                record.started_at,
-                record.partner,
-                record.batch_id,
-                record.status + (f" of {record.duplicate_of}" if record.duplicate_of else ""),
-                f"{counts.get('input_rows', 0):,}",
-                f"{counts.get('accepted_rows', 0):,}",
-                f"{counts.get('quarantined_rows', 0):,}",
-                escape(record.source_uri),
-                escape(record.error or ""),
+                delivery.started_at,
+                delivery.partner,
+                delivery.workflow_id[:8],
+                f"{len(delivery.files)} file(s)",
+                delivery.status + mark,
+                *(f"{sum(f.counts.get(k, 0) for f in delivery.files):,}" for k in ROW_COUNTS),
+                "",
+                "",
+                style="bold",
             )
+            for record in delivery.files:
+                counts = record.counts
+                table.add_row(
+                    "",
+                    "",
+                    "",
+                    record.batch_id,
+                    record.status + (f" of {record.duplicate_of}" if record.duplicate_of else ""),
+                    *(f"{counts.get(k, 0):,}" for k in ROW_COUNTS),
+                    escape(record.source_uri),
+                    escape(record.error or ""),
+                )
         stderr.print(table)
 
-    emit({"batches": [record.model_dump() for record in records]}, as_json, render)
+    emit({"deliveries": items}, as_json, render)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""Commands about the workspace itself: init, generate, demo, runs."""
+"""Commands about the workspace itself: init, generate, demo, runs, vacuum."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from jobs import activate, pipeline
 from jobs import generate as generate_job
+from jobs import vacuum as vacuum_job
 from jobs.cli.options import (
     JsonOption,
     MasterOption,
@@ -21,7 +22,7 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, spark_session, stderr
+from jobs.cli.output import emit, new_table, run_spark_job, spark_session, stderr
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import (
     activation_summary,
@@ -192,9 +193,56 @@ def runs(
     emit({"runs": [record.model_dump() for record in records]}, as_json, render)
 
 
+def vacuum(
+    workspace: WorkspaceOption = None,
+    keep_days: Annotated[
+        float | None,
+        typer.Option(
+            "--keep-days",
+            min=0,
+            help="Keep versions replaced within this many days (default: keep_versions_days).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be removed; remove nothing.")
+    ] = False,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove table versions replaced longer ago than the workspace keeps them.
+
+    Current versions, commit records and the ledger are never removed.
+
+    Example: partnerkit vacuum --workspace ./partnerkit-demo --keep-days 7 --dry-run
+    """
+    loaded = load_workspace(chosen_workspace(workspace))
+    if "://" in loaded.warehouse:  # an object store is reached through Spark's file systems
+        result = run_spark_job(
+            workspace,
+            master,
+            "vacuum",
+            lambda ws, spark: vacuum_job.run(ws, spark, keep_days=keep_days, dry_run=dry_run),
+        )
+    else:
+        result = vacuum_job.run(loaded, keep_days=keep_days, dry_run=dry_run)
+
+    def render() -> None:
+        counts = result.counts
+        verb = "would remove" if dry_run else "removed"
+        stderr.print(
+            f"{verb} {counts['versions']} version(s) replaced more than "
+            f"{counts['keep_days']:g} day(s) ago from {escape(loaded.warehouse)}"
+        )
+        for folder in counts["folders"]:
+            stderr.print(f"  {escape(folder)}")
+
+    emit(result.model_dump(), as_json, render)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command()(init)
     app.command()(generate)
     app.command()(demo)
     app.command()(runs)
+    app.command()(vacuum)

@@ -1,4 +1,4 @@
-"""Warehouse tables: a table a job needs but nobody wrote yet is one clear error."""
+"""Warehouse tables: committed reads, and a table nobody wrote yet is one clear error."""
 
 from __future__ import annotations
 
@@ -7,24 +7,26 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from jobs.config import load_workspace, write_starter_workspace
 from jobs.errors import WorkspaceError
-from jobs.warehouse.tables import read_written_partition, write_table
+from jobs.warehouse.tables import read_committed
+from tests.conftest import commit_table
 
 
 def test_a_missing_partition_names_the_table_and_the_command_that_writes_it(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    warehouse = str(tmp_path)
+    write_starter_workspace(tmp_path, force=False)
+    workspace = load_workspace(tmp_path)
+    warehouse = workspace.warehouse
     with pytest.raises(WorkspaceError) as raised:
-        read_written_partition(
-            spark, warehouse, "matches", "acme", remedy="run `partnerkit match` first"
-        )
+        read_committed(spark, warehouse, "matches", "acme", remedy="run `partnerkit match` first")
     assert raised.value.path == f"{warehouse}/matches/partner=acme"
     assert raised.value.expected == "the matches of partner acme; run `partnerkit match` first"
 
     rows = spark.createDataFrame(
         [("p1", "acme", "X")], "profile_id string, partner string, x string"
     )
-    write_table(rows, warehouse, "matches", partner="acme")
-    read = read_written_partition(spark, warehouse, "matches", "acme", remedy="unused")
+    commit_table(workspace, rows, "matches", partner="acme")
+    read = read_committed(spark, warehouse, "matches", "acme", remedy="unused")
     assert [tuple(r) for r in read.collect()] == [("acme", "p1", "X")]
