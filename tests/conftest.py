@@ -59,24 +59,22 @@ ConfigChange = Callable[[dict[str, Any]], None]
 EditConfig = Callable[[Path, ConfigChange], Workspace]
 
 
+def edit_workspace_config(root: Path, change: ConfigChange) -> Workspace:
+    """Call `change(data)` on a workspace's parsed partnerkit.yaml, write it back and load the
+    workspace (validated as a user's is); a starter file is written first when there is none."""
+    path = root / CONFIG_FILE_NAME
+    if not path.is_file():
+        write_starter_workspace(root, force=False)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return load_workspace(root)
+
+
 @pytest.fixture
 def edit_config() -> EditConfig:
-    """Edit a workspace's partnerkit.yaml as data and load it again (validated as a user's is).
-
-    `edit_config(root, change)` calls `change(data)` on the parsed file, writes it back, and
-    returns the loaded workspace; a starter file is written first when the folder has none.
-    """
-
-    def edit(root: Path, change: ConfigChange) -> Workspace:
-        path = root / CONFIG_FILE_NAME
-        if not path.is_file():
-            write_starter_workspace(root, force=False)
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        change(data)
-        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        return load_workspace(root)
-
-    return edit
+    """`edit_config(root, change)`: edit a workspace's partnerkit.yaml as data and load it."""
+    return edit_workspace_config
 
 
 @dataclass

@@ -9,10 +9,14 @@ The kills run two at a time in fresh processes; the checks run in-process.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import signal
 import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -23,10 +27,9 @@ from jobs import partner_ingest as ingest
 from jobs import seed_prepare as prepare
 from jobs.cli.app import run_cli
 from jobs.cli.output import lend_session
-from jobs.config import load_workspace
 from jobs.runtime.runs import FAULT_POINT_VARIABLE
 from jobs.warehouse.commits import Manifest, read_manifest
-from tests.conftest import Cli, EditConfig, copy_workspace
+from tests.conftest import Cli, copy_workspace, edit_workspace_config
 from tests.e2e.test_demo_cli import PARTNERKIT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -38,9 +41,9 @@ ACTIVATE = ("activate", "--segment", "loyal_gold", "--destination", "meta_ads")
 KILLS: dict[str, tuple[tuple[str, ...], str]] = {
     "ingest, first file checked": (INGEST, "ingested_file#1"),
     "ingest, a batch moved": (INGEST, "moved_batch#1"),
-    "ingest, after its commit": (INGEST, "committed"),
     "match, evidence written": (("match",), "wrote:match_evidence/partner=acme"),
     "match, matches written": (("match",), "wrote:matches/partner=acme"),
+    "match, after its commit": (("match",), "committed"),
     "enrich, profiles written": (("enrich",), "wrote:profiles"),
     "enrich, evidence written": (("enrich",), "wrote:attribute_evidence"),
     "enrich, canonical written": (("enrich",), "wrote:canonical_attributes"),
@@ -50,9 +53,10 @@ KILLS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 # Killed as a fresh `partnerkit` process with its own JVM, as a user's would die. The others
 # are killed in a fork of this test process that shares its warm JVM: a fault point is never
-# inside a Spark call, so the JVM outliving the child changes no file, and a fork costs
-# seconds where a fresh CLI costs half a minute.
-FRESH_PROCESS = {"enrich, profiles written", "activate, export staged"}
+# inside a Spark call and these jobs start no Spark work on other threads, so the JVM
+# outliving the child changes no file, and a fork costs seconds where a fresh CLI costs half
+# a minute.
+FRESH_PROCESS = {"enrich, profiles written"}
 # Rerun with the same command; the others are followed by `vacuum`, the cheapest writer
 # (any writer recovers what a dead run left).
 RERUN_SAME = {
@@ -66,6 +70,12 @@ RERUN_SAME = {
 def command_in(root: Path, args: tuple[str, ...]) -> list[str]:
     """The command with the delivery folder made absolute (runs here are not inside `root`)."""
     return [str(root / a) if a == DELIVERY else a for a in args] + ["--workspace", str(root)]
+
+
+def acme_only(config: dict[str, Any]) -> None:
+    """One partner is enough to kill jobs with; a second would double every job's work."""
+    config["partners"] = [p for p in config["partners"] if p["name"] == "acme"]
+    config["canonical"]["domain_order"] = {}
 
 
 def two_file_delivery(root: Path) -> None:
@@ -84,10 +94,8 @@ def enriched(
     spark_session: SparkSession, generated_workspace: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """A workspace with every job run once, so each kill has an old state to keep."""
-    import sys, time
-    t0 = time.monotonic()
     root = copy_workspace(generated_workspace, tmp_path_factory.mktemp("faults") / "ws")
-    workspace = load_workspace(root)
+    workspace = edit_workspace_config(root, acme_only)
     for partner in workspace.config.partners:
         ingest.run(workspace, spark_session, partner=partner.name)
     prepare.run(workspace, spark_session)
@@ -95,11 +103,11 @@ def enriched(
     enrich.run(workspace, spark_session)
     segments.run(workspace, spark_session)
     two_file_delivery(root)
-    print("TIMING enriched", time.monotonic() - t0, file=sys.stderr)
     return root
 
 
-def kill_fresh(root: Path, args: tuple[str, ...], point: str) -> subprocess.Popen[str]:
+def run_fresh(root: Path, args: tuple[str, ...], point: str = "") -> subprocess.Popen[str]:
+    """The installed command in a fresh process (and JVM), killed at `point` if one is given."""
     env = {**os.environ, FAULT_POINT_VARIABLE: point}
     return subprocess.Popen(
         [PARTNERKIT, *command_in(root, args)],
@@ -110,9 +118,10 @@ def kill_fresh(root: Path, args: tuple[str, ...], point: str) -> subprocess.Pope
     )
 
 
-def kill_in_fork(spark: SparkSession, root: Path, args: tuple[str, ...], point: str) -> int:
-    """Run the command in a forked child on this process's session; the child SIGKILLs itself
-    at `point`. Returns minus the signal, or the exit code if it never got there."""
+def run_in_fork(spark: SparkSession, root: Path, args: tuple[str, ...], point: str = "") -> int:
+    """The command in a forked child on this process's session, which SIGKILLs itself at
+    `point`. Returns minus the signal, else the exit code. This process waits meanwhile, so
+    the two never talk to the JVM at once."""
     pid = os.fork()
     if pid == 0:  # the child never returns into pytest
         code = 98
@@ -126,28 +135,55 @@ def kill_in_fork(spark: SparkSession, root: Path, args: tuple[str, ...], point: 
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
+def wait_until_writing(root: Path, process: subprocess.Popen[str]) -> None:
+    """Until `process` holds the workspace's writer lock (its PID is in the lock file)."""
+    lock = root / ".ledger.sqlite.lock"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        text = lock.read_text() if lock.exists() else ""
+        if text and json.loads(text).get("pid") == process.pid:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the first ingest ended (or never wrote) before the second started")
+
+
+@dataclass
+class Outcomes:
+    """What the module's processes did: each kill (workspace, exit status, stderr), and case
+    7's two ingests of one file (workspace, file, first process's status and stderr, the
+    second's exit code)."""
+
+    killed: dict[str, tuple[Path, int, str]]
+    twice: tuple[Path, str, int, str, int]
+
+
 @pytest.fixture(scope="module")
-def killed(
+def outcomes(
     spark_session: SparkSession, enriched: Path, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, tuple[Path, int, str]]:
-    """Every kill of KILLS on its own copy of `enriched`: (workspace, exit status, stderr).
-    The fresh processes run while the forks take their turns."""
+) -> Outcomes:
+    """Every kill of KILLS on its own copy of `enriched`, and case 7's two ingests. The fresh
+    processes run while this process's forks take their turns."""
     base = tmp_path_factory.mktemp("killed")
     roots = {case: copy_workspace(enriched, base / f"ws-{n}") for n, case in enumerate(KILLS)}
-    import sys, time
-    t0 = time.monotonic()
-    fresh = {case: kill_fresh(roots[case], *KILLS[case]) for case in FRESH_PROCESS}
-    done = {
-        case: (roots[case], kill_in_fork(spark_session, roots[case], *KILLS[case]), "")
+    fresh = {case: run_fresh(roots[case], *KILLS[case]) for case in FRESH_PROCESS}
+
+    twice = copy_workspace(enriched, base / "twice")
+    edit_workspace_config(twice, lambda config: config.update(commits={"writer_wait_seconds": 600}))
+    one_file = ("ingest", "--partner", "acme", str(twice / DELIVERY / "part-0.csv.gz"))
+    first = run_fresh(twice, one_file)
+    wait_until_writing(twice, first)
+    second = run_in_fork(spark_session, twice, one_file)  # waits for the lock, then ingests
+
+    killed = {
+        case: (roots[case], run_in_fork(spark_session, roots[case], *KILLS[case]), "")
         for case in KILLS
         if case not in fresh
     }
-    print("TIMING forks", time.monotonic() - t0, file=sys.stderr)
     for case, process in fresh.items():
         _, err = process.communicate(timeout=600)
-        done[case] = (roots[case], process.returncode, err)
-    print("TIMING fresh", time.monotonic() - t0, file=sys.stderr)
-    return done
+        killed[case] = (roots[case], process.returncode, err)
+    _, first_err = first.communicate(timeout=600)
+    return Outcomes(killed, (twice, one_file[-1], first.returncode, first_err, second))
 
 
 def committed_state(root: Path) -> Manifest:
@@ -165,12 +201,12 @@ def leftovers(root: Path) -> list[str]:
 @pytest.mark.parametrize("case", list(KILLS))
 def test_a_killed_job_leaves_old_or_new_and_the_next_run_cleans_up(
     case: str,
-    killed: dict[str, tuple[Path, int, str]],
+    outcomes: Outcomes,
     enriched: Path,
     spark: SparkSession,
     cli: Cli,
 ) -> None:
-    root, status, stderr = killed[case]
+    root, status, stderr = outcomes.killed[case]
     args, point = KILLS[case]
     assert status == -signal.SIGKILL, stderr[-3000:]
     ledger = Ledger(root / "ledger.sqlite")
@@ -213,34 +249,13 @@ def test_a_killed_job_leaves_old_or_new_and_the_next_run_cleans_up(
         assert [b.status for b in delivery] in (["loaded"] * 2, ["duplicate"] * 2)
 
 
-def test_two_ingests_of_one_file_publish_it_once(
-    enriched: Path, tmp_path: Path, cli: Cli, edit_config: EditConfig
-) -> None:
+def test_two_ingests_of_one_file_publish_it_once(outcomes: Outcomes) -> None:
     """Case 7: two `ingest` runs of the same file 0.5 s apart both published it.
 
-    The second starts (in-process) once the first process holds the writer lock, so the two
-    overlap for certain; it waits, then finds the first one's batch."""
-    import json
-    import time
-
-    root = copy_workspace(enriched, tmp_path / "ws")
-    edit_config(root, lambda config: config.update(commits={"writer_wait_seconds": 600}))
-    source = str(root / DELIVERY / "part-0.csv.gz")
-    args = ["ingest", "--workspace", str(root), "--partner", "acme", source, "--json"]
-    first = subprocess.Popen(
-        [PARTNERKIT, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    lock = root / ".ledger.sqlite.lock"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and first.poll() is None:
-        text = lock.read_text() if lock.exists() else ""
-        if text and json.loads(text).get("pid") == first.pid:
-            break
-        time.sleep(0.1)
-    assert first.poll() is None, "the first ingest ended before the second started"
-    second = cli(*args)
-    assert first.wait(timeout=600) == 0, first.stderr.read() if first.stderr else ""
-    assert second.code == 0, second.stderr
+    Here the second (a fork of this process) started once the first process held the writer
+    lock, so the two overlapped for certain; it waited, then found the first one's batch."""
+    root, source, first, first_err, second = outcomes.twice
+    assert (first, second) == (0, 0), first_err[-3000:]
     batches = [b for b in Ledger(root / "ledger.sqlite").batches() if b.source_uri == source]
     assert sorted(b.status for b in batches) == ["duplicate", "loaded"]
     (loaded,) = [b for b in batches if b.status == "loaded"]
