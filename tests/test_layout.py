@@ -234,6 +234,7 @@ def test_every_job_is_found_from_its_module() -> None:
         "generate",
         "resolve",
         "policy_evaluate",
+        "vacuum",
     }
     assert found == expected
 

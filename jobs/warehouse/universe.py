@@ -57,7 +57,7 @@ def require_whole_delivery(workspace: Workspace, partner: str) -> None:
     broken = [b for b in newest if b.status in UNPUBLISHED]
     if not broken:
         return
-    first = broken[0]
+    first = min(broken, key=lambda b: UNPUBLISHED.index(b.status))  # the cause, not its echo
     reason = f"{first.status}: {first.error}" if first.error else first.status
     in_use = "the previous delivery is still current" if entry else "no delivery is published"
     raise PartialDeliveryError(

@@ -135,45 +135,46 @@ def run_in_fork(spark: SparkSession, root: Path, args: tuple[str, ...], point: s
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
-def wait_until_writing(root: Path, process: subprocess.Popen[str]) -> None:
-    """Until `process` holds the workspace's writer lock (its PID is in the lock file)."""
+def start_in_fork(spark: SparkSession, root: Path, args: tuple[str, ...]) -> int:
+    """Start the command in a forked child on this process's session and return its PID
+    once it holds the workspace's writer lock (its PID is in the lock file). Until the child
+    ends, this process may wait for that lock but must not call Spark."""
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        code = 98
+        try:
+            with lend_session(spark):
+                code = run_cli(command_in(root, args))
+        finally:
+            os._exit(code)
     lock = root / ".ledger.sqlite.lock"
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
+    while time.monotonic() < deadline:
         text = lock.read_text() if lock.exists() else ""
-        if text and json.loads(text).get("pid") == process.pid:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the first ingest ended (or never wrote) before the second started")
+        if text and json.loads(text).get("pid") == pid:
+            return pid
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            raise AssertionError("the first ingest ended before it took the writer lock")
+        time.sleep(0.05)
+    raise AssertionError("the first ingest never took the writer lock")
 
 
 @dataclass
 class Outcomes:
-    """What the module's processes did: each kill (workspace, exit status, stderr), and case
-    7's two ingests of one file (workspace, file, first process's status and stderr, the
-    second's exit code)."""
+    """Each kill of KILLS: (workspace, exit status, stderr)."""
 
     killed: dict[str, tuple[Path, int, str]]
-    twice: tuple[Path, str, int, str, int]
 
 
 @pytest.fixture(scope="module")
 def outcomes(
     spark_session: SparkSession, enriched: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Outcomes:
-    """Every kill of KILLS on its own copy of `enriched`, and case 7's two ingests. The fresh
-    processes run while this process's forks take their turns."""
+    """Every kill of KILLS on its own copy of `enriched`. The fresh processes run while this
+    process's forks take their turns."""
     base = tmp_path_factory.mktemp("killed")
     roots = {case: copy_workspace(enriched, base / f"ws-{n}") for n, case in enumerate(KILLS)}
     fresh = {case: run_fresh(roots[case], *KILLS[case]) for case in FRESH_PROCESS}
-
-    twice = copy_workspace(enriched, base / "twice")
-    edit_workspace_config(twice, lambda config: config.update(commits={"writer_wait_seconds": 600}))
-    one_file = ("ingest", "--partner", "acme", str(twice / DELIVERY / "part-0.csv.gz"))
-    first = run_fresh(twice, one_file)
-    wait_until_writing(twice, first)
-    second = run_in_fork(spark_session, twice, one_file)  # waits for the lock, then ingests
-
     killed = {
         case: (roots[case], run_in_fork(spark_session, roots[case], *KILLS[case]), "")
         for case in KILLS
@@ -182,8 +183,7 @@ def outcomes(
     for case, process in fresh.items():
         _, err = process.communicate(timeout=600)
         killed[case] = (roots[case], process.returncode, err)
-    _, first_err = first.communicate(timeout=600)
-    return Outcomes(killed, (twice, one_file[-1], first.returncode, first_err, second))
+    return Outcomes(killed)
 
 
 def committed_state(root: Path) -> Manifest:
@@ -249,14 +249,22 @@ def test_a_killed_job_leaves_old_or_new_and_the_next_run_cleans_up(
         assert [b.status for b in delivery] in (["loaded"] * 2, ["duplicate"] * 2)
 
 
-def test_two_ingests_of_one_file_publish_it_once(outcomes: Outcomes) -> None:
+def test_two_ingests_of_one_file_publish_it_once(
+    spark_session: SparkSession, enriched: Path, tmp_path: Path
+) -> None:
     """Case 7: two `ingest` runs of the same file 0.5 s apart both published it.
 
-    Here the second (a fork of this process) started once the first process held the writer
-    lock, so the two overlapped for certain; it waited, then found the first one's batch."""
-    root, source, first, first_err, second = outcomes.twice
-    assert (first, second) == (0, 0), first_err[-3000:]
-    batches = [b for b in Ledger(root / "ledger.sqlite").batches() if b.source_uri == source]
+    The first runs in a forked process; the second starts here once the first holds the
+    writer lock, so the two overlap for certain. It waits, then finds the first one's batch."""
+    root = copy_workspace(enriched, tmp_path / "ws")
+    edit_workspace_config(root, lambda config: config.update(commits={"writer_wait_seconds": 600}))
+    one_file = ("ingest", "--partner", "acme", str(root / DELIVERY / "part-0.csv.gz"))
+    first = start_in_fork(spark_session, root, one_file)
+    with lend_session(spark_session):
+        second = run_cli([*command_in(root, one_file), "--json"])
+    _, status = os.waitpid(first, 0)
+    assert (os.waitstatus_to_exitcode(status), second) == (0, 0)
+    batches = [b for b in Ledger(root / "ledger.sqlite").batches() if b.source_uri == one_file[-1]]
     assert sorted(b.status for b in batches) == ["duplicate", "loaded"]
     (loaded,) = [b for b in batches if b.status == "loaded"]
     assert [b.duplicate_of for b in batches if b.status == "duplicate"] == [loaded.batch_id]
