@@ -25,6 +25,38 @@ CSV_DEFAULTS = {
 }
 
 
+def csv_options(given: Mapping[str, str], *, has_quotes: bool | None) -> dict[str, str]:
+    """The user's reader options, parsed line by line when the file has no quote character.
+
+    `multiLine` lets a quoted value hold a newline, but then Spark cannot split a file: one
+    big file is parsed on one core. Without a quote no value can hold a newline, so a file
+    known to have none (`has_quotes=False`, seen while it was staged) is read split.
+    """
+    options = dict(given)
+    custom_quote = options.get("quote", '"') != '"'
+    if has_quotes is False and not custom_quote and "multiLine" not in options:
+        options["multiLine"] = "false"
+    return options
+
+
+def local_files_have_quotes(path: str) -> bool | None:
+    """Whether a local file (or the files of a local folder) holds a `"`; gzip is read
+    decompressed. None for anything else (a glob, a URI): then it is not known."""
+    import gzip
+
+    root = Path(path)
+    if "://" in path or not root.exists():
+        return None
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    for file in files:
+        opener = gzip.open if file.name.endswith(".gz") else open
+        with opener(file, "rb") as handle:
+            while block := handle.read(8 * 1024 * 1024):
+                if b'"' in block:
+                    return True
+    return False
+
+
 _GLOB_CHARACTERS = "\\*?[]{}"
 
 

@@ -141,6 +141,7 @@ class LocalCopy:
     sha256: str  # of the bytes as delivered: identifies a re-delivery in the batch ledger
     etag: str  # the S3 ETag those bytes would have with the given part size
     size: int  # bytes as delivered
+    has_quotes: bool | None = None  # whether the copy holds a `"` (None: not looked at)
 
 
 class _EtagDigest:
@@ -214,21 +215,31 @@ class _DeliveryPass:
         self.gunzip = _Gunzip(uri) if gunzip else None
         self.sink = copy_to.open("wb") if copy_to is not None else None
         self.size = 0
+        # Spark's copy is plain text unless it is a gzip file read as it is
+        self.has_quotes: bool | None = None if uri.endswith(".gz") and not gunzip else False
 
     def write(self, data: bytes) -> int:
         self.sha.update(data)
         self.etag.update(data)
         self.size += len(data)
+        plain = self.gunzip.feed(data) if self.gunzip is not None else data
+        if self.has_quotes is False and b'"' in plain:
+            self.has_quotes = True
         if self.sink is not None:
-            self.sink.write(self.gunzip.feed(data) if self.gunzip is not None else data)
+            self.sink.write(plain)
         return len(data)
 
     def finish(self, path: Path) -> LocalCopy:
         """Check the gzip stream ended; the copy at `path` and the checksums."""
         if self.sink is not None and self.gunzip is not None:
-            self.sink.write(self.gunzip.finish())
+            tail = self.gunzip.finish()
+            if self.has_quotes is False and b'"' in tail:
+                self.has_quotes = True
+            self.sink.write(tail)
         self.close()  # closing twice is harmless
-        return LocalCopy(path, self.sha.hexdigest(), self.etag.hexdigest(), self.size)
+        return LocalCopy(
+            path, self.sha.hexdigest(), self.etag.hexdigest(), self.size, self.has_quotes
+        )
 
     def close(self) -> None:
         if self.sink is not None:

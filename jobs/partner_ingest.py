@@ -43,7 +43,7 @@ from ingest.partner_files import (
     with_duplicates,
 )
 from ingest.quality import GateResult, GateSettings, run_gate
-from ingest.readers import literal_path
+from ingest.readers import csv_options, literal_path
 from ingest.sources import (
     SourceFile,
     list_sources,
@@ -168,8 +168,11 @@ def ingest_file(
             else:
                 copy = read_delivery(Path(source.uri), uri=source.uri, unpack_to=unpacked)
         readable = literal_path(str(copy.path))
+        options = dict(partner.source.options)
+        if partner.source.format == "csv":
+            options = csv_options(options, has_quotes=copy.has_quotes)
         return _ingest_readable(
-            workspace, spark, partner, source, readable, copy.sha256, seconds, job, ledger
+            workspace, spark, partner, source, readable, copy.sha256, seconds, job, ledger, options
         )
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
@@ -189,8 +192,9 @@ def _ingest_directly(
     with timed(seconds, "stage"), _recorded_if_failing(ledger, partner, source, job):
         fingerprint = s3_fingerprint(source)
     readable = "s3a://" + source.uri.removeprefix("s3://")
+    options = dict(partner.source.options)  # not looked at: quoted newlines stay possible
     return _ingest_readable(
-        workspace, spark, partner, source, readable, fingerprint, seconds, job, ledger
+        workspace, spark, partner, source, readable, fingerprint, seconds, job, ledger, options
     )
 
 
@@ -226,6 +230,7 @@ def _ingest_readable(
     seconds: dict[str, float],
     job: RunContext,
     ledger: Ledger,
+    options: dict[str, str],
 ) -> dict[str, Any]:
     batch_id = new_batch_id()
     previous = _reusable_batch(workspace, ledger, partner.name, checksum)
@@ -248,7 +253,9 @@ def _ingest_readable(
     job.claim(paths.work)
     counts: dict[str, Any] = {"batch_id": batch_id, "seconds": seconds}
     try:
-        _load_batch(workspace, spark, partner, source, readable, paths, seconds, job, counts)
+        _load_batch(
+            workspace, spark, partner, source, readable, options, paths, seconds, job, counts
+        )
     except Exception as error:
         failure = error
         if isinstance(error, Py4JJavaError | PySparkException):
@@ -282,6 +289,7 @@ def _load_batch(
     partner: PartnerConfig,
     source: SourceFile,
     readable: str,
+    options: dict[str, str],
     paths: BatchPaths,
     seconds: dict[str, float],
     job: RunContext,
@@ -292,9 +300,7 @@ def _load_batch(
     mapping = file_mapping(partner)
     batch_id = paths.work.name
     with timed(seconds, "read_check"):
-        rows = read_rows(
-            spark, readable, file_format=partner.source.format, options=partner.source.options
-        )
+        rows = read_rows(spark, readable, file_format=partner.source.format, options=options)
         extras = require_mapped_columns(rows, mapping, file=source.uri)
         identifier_columns = [i.column for i in mapping.identifiers]
         require_declared_forms(

@@ -41,6 +41,7 @@ ACTIVATE = ("activate", "--segment", "loyal_gold", "--destination", "meta_ads")
 KILLS: dict[str, tuple[tuple[str, ...], str]] = {
     "ingest, first file checked": (INGEST, "ingested_file#1"),
     "ingest, a batch moved": (INGEST, "moved_batch#1"),
+    "ingest, after its commit": (INGEST, "committed"),
     "match, evidence written": (("match",), "wrote:match_evidence/partner=acme"),
     "match, matches written": (("match",), "wrote:matches/partner=acme"),
     "match, after its commit": (("match",), "committed"),

@@ -23,6 +23,8 @@ from ingest.partner_files import (
     require_mapped_columns,
     with_duplicates,
 )
+from ingest.readers import csv_options, local_files_have_quotes
+from ingest.sources import read_delivery
 
 MAPPING = FileMapping(
     partner_id="pid",
@@ -188,3 +190,32 @@ def test_hash_form_tolerates_case_and_0x_but_not_foreign_characters(
     lines = [HEADER, f"P1,0X{digest.upper()},Male,0.5", f"P2,{digest[:-1]}g,Male,0.5"]
     path = write(tmp_path, ("\n".join(lines) + "\n").encode())
     assert list(judged(spark, path).values()) == [[], ["hash_form:email1"]]
+
+
+def test_a_file_without_quotes_is_read_split_and_one_with_quotes_record_by_record(
+    tmp_path: Path,
+) -> None:
+    """multiLine keeps a quoted newline in one record but stops Spark splitting the file, so
+    it is turned off only for a copy the staging pass saw no quote in."""
+    plain, quoted = tmp_path / "plain.csv.gz", tmp_path / "quoted.csv.gz"
+    plain.write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    quoted.write_bytes(gzip.compress(b'a,b\n1,"x\ny"\n'))
+    seen = {
+        path.name: read_delivery(
+            path, uri=str(path), unpack_to=tmp_path / "out" / path.name
+        ).has_quotes
+        for path in (plain, quoted)
+    }
+    assert seen == {"plain.csv.gz": False, "quoted.csv.gz": True}
+    assert read_delivery(plain, uri=str(plain), unpack_to=None).has_quotes is None  # unread
+    assert csv_options({}, has_quotes=False) == {"multiLine": "false"}
+    assert csv_options({}, has_quotes=True) == {} == csv_options({}, has_quotes=None)
+    assert csv_options({"quote": "'"}, has_quotes=False) == {"quote": "'"}
+
+
+def test_local_seed_files_are_scanned_for_quotes(tmp_path: Path) -> None:
+    (tmp_path / "plain.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "quoted.csv.gz").write_bytes(gzip.compress(b'a,b\n1,"2"\n'))
+    assert local_files_have_quotes(str(tmp_path / "plain.csv")) is False
+    assert local_files_have_quotes(str(tmp_path)) is True  # the folder holds a quoted file
+    assert local_files_have_quotes(str(tmp_path / "*.csv")) is None
