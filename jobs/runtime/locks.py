@@ -17,9 +17,18 @@ from jobs.errors import WorkspaceBusyError
 
 POLL_SECONDS = 0.2
 
-# Runs on several threads of one process (prepare beside match) share the process's lock.
-_process = {"depth": 0}
+# Runs on several threads of one process (prepare beside match) share the process's lock;
+# the lock file stays open (the lock held) until the last of them ends, whichever that is.
+_process: dict[str, Any] = {"depth": 0, "handle": None}
 _process_guard = threading.Lock()
+
+
+def _leave() -> None:
+    with _process_guard:
+        _process["depth"] -= 1
+        if _process["depth"] == 0 and _process["handle"] is not None:
+            _process["handle"].close()  # releases the lock
+            _process["handle"] = None
 
 
 def _try_lock(handle: IO[str]) -> bool:
@@ -47,17 +56,14 @@ def writer_lock(path: Path, *, wait_seconds: float, holder: dict[str, Any]) -> I
     process that holds it joins it: the pipeline's own jobs do not wait for each other.
     """
     with _process_guard:
-        if _process["depth"] > 0:
+        joined = _process["depth"] > 0
+        if joined:
             _process["depth"] += 1
-            joined = True
-        else:
-            joined = False
     if joined:
         try:
             yield
         finally:
-            with _process_guard:
-                _process["depth"] -= 1
+            _leave()
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+", encoding="utf-8")
@@ -77,15 +83,16 @@ def writer_lock(path: Path, *, wait_seconds: float, holder: dict[str, Any]) -> I
         handle.truncate()
         handle.write(json.dumps({**holder, "pid": os.getpid()}))
         handle.flush()
-        with _process_guard:
-            _process["depth"] += 1
-        try:
-            yield
-        finally:
-            with _process_guard:
-                _process["depth"] -= 1
+    except BaseException:
+        handle.close()
+        raise
+    with _process_guard:
+        _process["depth"] += 1
+        _process["handle"] = handle
+    try:
+        yield
     finally:
-        handle.close()  # releases the lock
+        _leave()
 
 
 @contextmanager

@@ -53,3 +53,45 @@ def test_a_live_mark_is_held_until_its_run_ends(tmp_path: Path) -> None:
         assert is_alive(tmp_path, "wf-1")
     assert not is_alive(tmp_path, "wf-1")
     assert not is_alive(tmp_path, "never-started")
+
+
+PROBE = """
+import sys
+from pathlib import Path
+from jobs.errors import WorkspaceBusyError
+from jobs.runtime.locks import writer_lock
+try:
+    with writer_lock(Path(sys.argv[1]), wait_seconds=0, holder={"job": "probe"}):
+        print("free")
+except WorkspaceBusyError:
+    print("busy")
+"""
+
+
+def probe(lock: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(lock)], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_lock_stays_held_until_the_last_joined_run_ends(tmp_path: Path) -> None:
+    """`match --prepare`: prepare (the first holder) ends while match, which joined, runs on."""
+    import threading
+
+    lock = tmp_path / ".ledger.sqlite.lock"
+    joined, release = threading.Event(), threading.Event()
+
+    def later_run() -> None:
+        with writer_lock(lock, wait_seconds=0, holder={"job": "match"}):
+            joined.set()
+            release.wait(30)
+
+    with writer_lock(lock, wait_seconds=0, holder={"job": "seed_prepare"}):
+        thread = threading.Thread(target=later_run)
+        thread.start()
+        assert joined.wait(30)
+    assert probe(lock) == "busy"  # the joined run still holds it
+    release.set()
+    thread.join()
+    assert probe(lock) == "free"
