@@ -132,10 +132,12 @@ def delivery_status(files: list[BatchRecord]) -> str:
     """`published` when every file loaded (or was a duplicate of a loaded one); otherwise the
     reason it was not: `running`, `abandoned` (its run died), `failed` or `unpublished`."""
     statuses = {record.status for record in files}
-    for status in ("running", "abandoned", "failed"):
-        if status in statuses or (status == "running" and "checked" in statuses):
+    if statuses & {"running", "checked"}:
+        return "running"
+    for status in ("abandoned", "failed", "unpublished"):
+        if status in statuses:
             return status
-    return "unpublished" if "unpublished" in statuses else "published"
+    return "published"
 
 
 def deliveries(records: list[BatchRecord]) -> list[Delivery]:
@@ -345,18 +347,12 @@ class Ledger:
         with self._connect() as connection:
             rows = connection.execute(query, (*params, limit)).fetchall()
         records = [BatchRecord(**{**dict(r), "counts": json.loads(r["counts"])}) for r in rows]
-        return deliveries([r for r in records if partner in (None, r.partner)])
+        return deliveries(records)
 
     def latest_delivery(self, partner: str) -> list[BatchRecord]:
         """The batches of the partner's newest ingest run (its newest delivery attempt)."""
-        with self._connect() as connection:
-            rows = connection.execute(
-                f"SELECT * FROM {BATCHES_TABLE} WHERE workflow_id = (SELECT workflow_id"
-                f" FROM {BATCHES_TABLE} WHERE partner = ? ORDER BY started_at DESC, rowid DESC"
-                " LIMIT 1) ORDER BY started_at, rowid",
-                (partner,),
-            ).fetchall()
-        return [BatchRecord(**{**dict(row), "counts": json.loads(row["counts"])}) for row in rows]
+        newest = self.deliveries(partner=partner, limit=1)
+        return newest[0].files if newest else []
 
     def running_runs(self) -> list[RunRecord]:
         """Runs the ledger still calls running: alive, or killed before they could say so."""
