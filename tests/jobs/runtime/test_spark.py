@@ -92,3 +92,26 @@ def test_build_spark_applies_local_defaults(spark: SparkSession) -> None:
     assert spark.sparkContext.getConf().get("spark.ui.enabled") == "false"
     assert spark.sparkContext.master == "local[2]"
     assert os.environ.get("SPARK_LOCAL_IP") == "127.0.0.1"
+
+
+def test_a_column_function_is_one_jvm_call(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """py4j finds the class and method, then calls it: three commands. Spark's call-site capture
+    would add ten more to every column function (a job builds thousands)."""
+    from pyspark.sql import functions as F
+
+    F.col("warm_up")  # pyspark reads the setting once per process, on first use
+    client = spark.sparkContext._gateway._gateway_client  # type: ignore[union-attr]
+    commands: list[str] = []
+    send = client.send_command
+
+    def counted(command: str, *args: object, **kwargs: object) -> object:
+        commands.append(command)
+        return send(command, *args, **kwargs)
+
+    monkeypatch.setattr(client, "send_command", counted)
+    F.col("profile_id")
+    assert [c.split("\n")[:3][-1] for c in commands] == ["org.apache.spark.sql.functions"] * 2 + [
+        "col"
+    ]
