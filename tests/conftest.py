@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,11 @@ from jobs.runtime.runs import open_run
 from jobs.runtime.spark import SparkSettings, build_spark
 from jobs.warehouse.tables import write_table
 
+INTERPRETED = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
 
 @pytest.fixture(scope="session")
 def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
@@ -32,10 +38,27 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSes
         master="local[2]",  # CI has 2 cores
         shuffle_partitions=2,  # inline DataFrames are tiny; 200 partitions would be 200 tasks
         warehouse_dir=str(tmp_path_factory.mktemp("spark-warehouse")),
+        # Tests run thousands of queries on a few hundred rows, where compiling each stage's
+        # generated Java costs more than running it: Spark's interpreted operators give the
+        # same results (Spark's own suites run both). The demo fixture, and every test process
+        # with a JVM of its own (cold command, fresh kill, cluster, class archive), generate code.
+        conf=INTERPRETED,
     )
     spark = build_spark(settings)
     yield spark
     spark.stop()
+
+
+@contextmanager
+def generated_code(spark: SparkSession) -> Iterator[None]:
+    """Spark's code generation on, as in a user's session, for the duration of the block."""
+    for key in INTERPRETED:
+        spark.conf.unset(key)
+    try:
+        yield
+    finally:
+        for key, value in INTERPRETED.items():
+            spark.conf.set(key, value)
 
 
 @pytest.fixture

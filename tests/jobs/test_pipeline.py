@@ -20,7 +20,7 @@ from pyspark.sql import SparkSession
 from jobs.cli.app import run_cli
 from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED, EXIT_STEWARD_CHECK
 from jobs.cli.output import lend_session
-from tests.conftest import Cli, CliRun, EditConfig
+from tests.conftest import Cli, CliRun, EditConfig, generated_code
 
 pytestmark = pytest.mark.slow
 
@@ -44,10 +44,17 @@ DEMO_JOBS = [
 
 @pytest.fixture(scope="module")
 def demo(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`partnerkit demo --json` on 300 seeds and 1,200 partner persons; its JSON document."""
+    """`partnerkit demo --json` on 300 seeds and 1,200 partner persons; its JSON document.
+
+    Every job of the demo runs with Spark's code generation, as a user's session does."""
     workspace = tmp_path_factory.mktemp("demo") / "ws"
     out, err = io.StringIO(), io.StringIO()
-    with lend_session(spark_session), redirect_stdout(out), redirect_stderr(err):
+    with (
+        generated_code(spark_session),
+        lend_session(spark_session),
+        redirect_stdout(out),
+        redirect_stderr(err),
+    ):
         code = run_cli(
             [
                 "demo",
