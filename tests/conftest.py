@@ -19,8 +19,9 @@ from jobs.cli.app import run_cli
 from jobs.cli.output import lend_session
 from jobs.config import CONFIG_FILE_NAME, Workspace, load_workspace, write_starter_workspace
 from jobs.demo.synthetic import GeneratorSettings
+from jobs.runtime.class_archive import ARCHIVE_ENV
 from jobs.runtime.local_s3 import local_s3_server
-from jobs.runtime.runs import open_run
+from jobs.runtime.runs import JobResult, open_run
 from jobs.runtime.spark import SparkSettings, build_spark
 from jobs.warehouse.tables import write_table
 
@@ -44,7 +45,12 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSes
         # with a JVM of its own (cold command, fresh kill, cluster, class archive), generate code.
         conf=INTERPRETED,
     )
-    spark = build_spark(settings)
+    # Without a class archive: with an empty cache (CI) this JVM would write one as it exits,
+    # half a minute for the classes of a whole suite. The cold-command test writes the one
+    # the later fresh processes map.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ARCHIVE_ENV, "off")
+        spark = build_spark(settings)
     yield spark
     spark.stop()
 
@@ -137,18 +143,38 @@ def cli(spark: SparkSession, capsys: pytest.CaptureFixture[str]) -> Cli:
 GENERATED = GeneratorSettings(seeds=300, universe=1200, seed=11)
 
 
+@dataclass(frozen=True)
+class GeneratedRun:
+    """The session's generated workspace and what its generate run returned."""
+
+    root: Path
+    result: JobResult
+
+
 @pytest.fixture(scope="session")
-def generated_workspace(
+def generated_run(
     spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A starter workspace with GENERATED's seed set and universe and nothing run on it.
+) -> GeneratedRun:
+    """A starter workspace with GENERATED's seed set and universe and nothing else run on it.
 
     Read-only: tests copy it (`copy_workspace`) before running jobs on it.
     """
     root = tmp_path_factory.mktemp("generated") / "ws"
     write_starter_workspace(root, force=False)
-    generate.run(load_workspace(root), spark_session, settings=GENERATED)
-    return root
+    result = generate.run(load_workspace(root), spark_session, settings=GENERATED)
+    return GeneratedRun(root, result)
+
+
+@pytest.fixture(scope="session")
+def generated_workspace(generated_run: GeneratedRun) -> Path:
+    """The root of `generated_run`'s workspace (read-only)."""
+    return generated_run.root
+
+
+def acme_only(config: dict[str, Any]) -> None:
+    """A config change: the first partner alone (for tests whose point needs only one)."""
+    config["partners"] = [p for p in config["partners"] if p["name"] == "acme"]
+    config["canonical"]["domain_order"] = {}
 
 
 def copy_workspace(source: Path, target: Path) -> Path:

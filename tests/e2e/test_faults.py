@@ -16,7 +16,6 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -29,7 +28,7 @@ from jobs.cli.app import run_cli
 from jobs.cli.output import lend_session
 from jobs.runtime.runs import FAULT_POINT_VARIABLE
 from jobs.warehouse.commits import Manifest, read_manifest
-from tests.conftest import Cli, copy_workspace, edit_workspace_config
+from tests.conftest import Cli, acme_only, copy_workspace, edit_workspace_config
 from tests.e2e.test_demo_cli import PARTNERKIT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -73,12 +72,6 @@ def command_in(root: Path, args: tuple[str, ...]) -> list[str]:
     return [str(root / a) if a == DELIVERY else a for a in args] + ["--workspace", str(root)]
 
 
-def acme_only(config: dict[str, Any]) -> None:
-    """One partner is enough to kill jobs with; a second would double every job's work."""
-    config["partners"] = [p for p in config["partners"] if p["name"] == "acme"]
-    config["canonical"]["domain_order"] = {}
-
-
 def two_file_delivery(root: Path) -> None:
     (source,) = sorted((root / "data/partners/acme").glob("*.csv.gz"))
     header, *rows = gzip.decompress(source.read_bytes()).decode().splitlines()
@@ -96,7 +89,7 @@ def enriched(
 ) -> Path:
     """A workspace with every job run once, so each kill has an old state to keep."""
     root = copy_workspace(generated_workspace, tmp_path_factory.mktemp("faults") / "ws")
-    workspace = edit_workspace_config(root, acme_only)
+    workspace = edit_workspace_config(root, acme_only)  # a second partner doubles each job
     for partner in workspace.config.partners:
         ingest.run(workspace, spark_session, partner=partner.name)
     prepare.run(workspace, spark_session)

@@ -14,21 +14,19 @@ from jobs import generate
 from jobs.config import load_workspace, write_starter_workspace
 from jobs.demo.synthetic import GROUND_TRUTH_COLUMNS, SEED_COLUMNS, GeneratorSettings
 from schemas.attributes import load_attribute_catalog
+from tests.conftest import GENERATED, GeneratedRun
 
 
 def test_generate_run_writes_files_the_starter_config_points_at(
-    spark: SparkSession, tmp_path: Path
+    generated_run: GeneratedRun,
 ) -> None:
-    write_starter_workspace(tmp_path, force=False)
-    workspace = load_workspace(tmp_path)
-    settings = GeneratorSettings(seeds=300, universe=900, seed=4)
-
-    result = generate.run(workspace, spark, settings=settings)
+    """The session's generated workspace: a starter config, then `generate` with GENERATED."""
+    workspace, result = load_workspace(generated_run.root), generated_run.result
 
     seeds_path = Path(workspace.resolve(workspace.config.seeds.source.path))
     with seeds_path.open(newline="", encoding="utf-8") as handle:
         seed_rows = list(csv.DictReader(handle))
-    assert len(seed_rows) == 300
+    assert len(seed_rows) == GENERATED.seeds
     assert list(seed_rows[0]) == list(SEED_COLUMNS)
     # Spark trims CSV values unless told not to; the messy whitespace must survive the write.
     assert any(row["email"] != row["email"].strip() for row in seed_rows)
@@ -40,7 +38,7 @@ def test_generate_run_writes_files_the_starter_config_points_at(
     for part in parts:
         with gzip.open(part, "rt", encoding="utf-8", newline="") as handle:
             universe_rows.extend(csv.DictReader(handle))
-    assert len(universe_rows) == 900
+    assert len(universe_rows) == GENERATED.universe
     mapping = workspace.config.partners[0].mapping
     expected_columns = {mapping.partner_id, mapping.confidence}
     expected_columns |= {identifier.column for identifier in mapping.identifiers}
@@ -56,7 +54,7 @@ def test_generate_run_writes_files_the_starter_config_points_at(
 
     (run,) = Ledger(workspace.ledger_path).runs()
     assert (run.job, run.status, run.workflow_id) == ("generate", "succeeded", result.workflow_id)
-    assert run.counts["seeds"] == 300
+    assert run.counts["seeds"] == GENERATED.seeds
 
 
 def data_digests(folder: Path) -> dict[str, str]:
@@ -69,24 +67,19 @@ def data_digests(folder: Path) -> dict[str, str]:
 
 
 def test_generate_run_replaces_previous_files_atomically_and_is_byte_identical_per_seed(
-    spark: SparkSession, tmp_path: Path
+    spark: SparkSession, tmp_path: Path, generated_workspace: Path
 ) -> None:
-    """A second run replaces the first run's files whole; the same seed gives the same bytes."""
-    small, same = (
-        GeneratorSettings(seeds=20, universe=40, seed=1),
-        GeneratorSettings(seeds=80, universe=200, seed=9),
-    )
-    fresh, rerun = tmp_path / "fresh", tmp_path / "rerun"
-    for folder in (fresh, rerun):
-        write_starter_workspace(folder, force=False)
-    generate.run(load_workspace(fresh), spark, settings=same)
-    generate.run(load_workspace(rerun), spark, settings=small)
-    generate.run(load_workspace(rerun), spark, settings=same)
+    """A second run replaces the first run's files whole; the same seed gives the same bytes
+    (as the session's generated workspace, made with GENERATED in another folder)."""
+    rerun = tmp_path / "rerun"
+    write_starter_workspace(rerun, force=False)
+    generate.run(load_workspace(rerun), spark, settings=GeneratorSettings(seeds=20, universe=40))
+    generate.run(load_workspace(rerun), spark, settings=GENERATED)
 
     seeds_file = rerun / "data" / "seeds.csv"
-    assert len(seeds_file.read_text(encoding="utf-8").splitlines()) == 81
+    assert len(seeds_file.read_text(encoding="utf-8").splitlines()) == GENERATED.seeds + 1
     leftovers = [p.name for p in (rerun / "data").rglob("*") if ".staging-" in p.name]
     assert leftovers == []
-    first = data_digests(fresh)
+    first = data_digests(generated_workspace)
     assert len(first) >= 3
     assert data_digests(rerun) == first

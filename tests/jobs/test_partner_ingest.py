@@ -19,6 +19,7 @@ from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_ERROR, EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace
 from jobs.errors import ConfigError, PartialDeliveryError
+from jobs.warehouse.commits import read_manifest
 from tests.conftest import GENERATED, Cli, EditConfig, copy_workspace
 
 pytestmark = pytest.mark.s3
@@ -38,6 +39,11 @@ def universe_file(root: Path) -> Path:
 def published(root: Path) -> list[str]:
     table = root / "warehouse/partner/acme"
     return sorted(p.name for p in table.iterdir()) if table.exists() else []
+
+
+def current_folders(root: Path) -> list[str]:
+    """The batch folders the committed `partner/acme` table reads."""
+    return read_manifest(str(root / "warehouse")).tables["partner/acme"].folders
 
 
 def with_bad_rows(
@@ -319,7 +325,13 @@ def test_a_delivery_is_published_whole_or_not_at_all(
     fixed = ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
     assert [b["status"] for b in fixed.counts["batches"]] == ["loaded"] * 3
     assert match.run(workspace, spark, partner="acme").counts["acme"]["resolved"] == expected
+    current = current_folders(workspace_dir)
 
+    # Delivered again: every file is a duplicate of a published one; the delivery they form
+    # is the same folders (so match reads exactly what it just matched).
     again = ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
     assert [b["status"] for b in again.counts["batches"]] == ["duplicate"] * 3
-    assert match.run(workspace, spark, partner="acme").counts["acme"]["resolved"] == expected
+    assert [b.status for b in Ledger(workspace.ledger_path).latest_delivery("acme")] == [
+        "duplicate"
+    ] * 3
+    assert current_folders(workspace_dir) == current
