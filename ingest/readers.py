@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,14 +26,18 @@ CSV_DEFAULTS = {
 }
 
 
-def csv_options(given: Mapping[str, str], *, has_quotes: bool | None) -> dict[str, str]:
-    """The user's reader options, parsed line by line when the file has no quote character.
+def reader_options(
+    given: Mapping[str, str], *, file_format: str, has_quotes: bool | None
+) -> dict[str, str]:
+    """The user's reader options; a CSV file with no quote character is parsed line by line.
 
     `multiLine` lets a quoted value hold a newline, but then Spark cannot split a file: one
     big file is parsed on one core. Without a quote no value can hold a newline, so a file
     known to have none (`has_quotes=False`, seen while it was staged) is read split.
     """
     options = dict(given)
+    if file_format != "csv":
+        return options
     custom_quote = options.get("quote", '"') != '"'
     if has_quotes is False and not custom_quote and "multiLine" not in options:
         options["multiLine"] = "false"
@@ -42,8 +47,6 @@ def csv_options(given: Mapping[str, str], *, has_quotes: bool | None) -> dict[st
 def local_files_have_quotes(path: str) -> bool | None:
     """Whether a local file (or the files of a local folder) holds a `"`; gzip is read
     decompressed. None for anything else (a glob, a URI): then it is not known."""
-    import gzip
-
     root = Path(path)
     if "://" in path or not root.exists():
         return None

@@ -223,19 +223,20 @@ class _DeliveryPass:
         self.etag.update(data)
         self.size += len(data)
         plain = self.gunzip.feed(data) if self.gunzip is not None else data
+        self._copy(plain)
+        return len(data)
+
+    def _copy(self, plain: bytes) -> None:
+        """Write decoded bytes to the copy, noting a quote character on the way."""
         if self.has_quotes is False and b'"' in plain:
             self.has_quotes = True
         if self.sink is not None:
             self.sink.write(plain)
-        return len(data)
 
     def finish(self, path: Path) -> LocalCopy:
         """Check the gzip stream ended; the copy at `path` and the checksums."""
         if self.sink is not None and self.gunzip is not None:
-            tail = self.gunzip.finish()
-            if self.has_quotes is False and b'"' in tail:
-                self.has_quotes = True
-            self.sink.write(tail)
+            self._copy(self.gunzip.finish())
         self.close()  # closing twice is harmless
         return LocalCopy(
             path, self.sha.hexdigest(), self.etag.hexdigest(), self.size, self.has_quotes

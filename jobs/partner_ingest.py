@@ -43,7 +43,7 @@ from ingest.partner_files import (
     with_duplicates,
 )
 from ingest.quality import GateResult, GateSettings, run_gate
-from ingest.readers import csv_options, literal_path
+from ingest.readers import literal_path, reader_options
 from ingest.sources import (
     SourceFile,
     list_sources,
@@ -168,9 +168,9 @@ def ingest_file(
             else:
                 copy = read_delivery(Path(source.uri), uri=source.uri, unpack_to=unpacked)
         readable = literal_path(str(copy.path))
-        options = dict(partner.source.options)
-        if partner.source.format == "csv":
-            options = csv_options(options, has_quotes=copy.has_quotes)
+        options = reader_options(
+            partner.source.options, file_format=partner.source.format, has_quotes=copy.has_quotes
+        )
         return _ingest_readable(
             workspace, spark, partner, source, readable, copy.sha256, seconds, job, ledger, options
         )

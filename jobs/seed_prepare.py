@@ -9,7 +9,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ingest.errors import EmptyFileError
 from ingest.identity.profiles import get_profile
-from ingest.readers import csv_options, local_files_have_quotes, read_file, require_columns
+from ingest.readers import local_files_have_quotes, read_file, reader_options, require_columns
 from ingest.seeds import (
     SeedColumnNames,
     count_outcomes,
@@ -60,10 +60,12 @@ def run(
     source = workspace.resolve(config.seeds.source.path)
     names = seed_column_names(workspace)
     with open_run(workspace, JOB, spark=spark) as job, ThreadPoolExecutor(1) as side:
-        options = dict(config.seeds.source.options)
-        if config.seeds.source.format == "csv":  # read split when no value can hold a newline
-            options = csv_options(options, has_quotes=local_files_have_quotes(source))
-        raw = read_file(spark, source, file_format=config.seeds.source.format, options=options)
+        file_format = config.seeds.source.format
+        quotes = local_files_have_quotes(source) if file_format == "csv" else None
+        options = reader_options(
+            config.seeds.source.options, file_format=file_format, has_quotes=quotes
+        )
+        raw = read_file(spark, source, file_format=file_format, options=options)
         mapped = [*names.__dict__.values(), *config.seeds.attributes]
         require_columns(raw, mapped, file=source)
         raw = raw.cache()  # parsed once: judged, counted, written and prepared from memory

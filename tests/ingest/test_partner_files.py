@@ -23,7 +23,7 @@ from ingest.partner_files import (
     require_mapped_columns,
     with_duplicates,
 )
-from ingest.readers import csv_options, local_files_have_quotes
+from ingest.readers import local_files_have_quotes, reader_options
 from ingest.sources import read_delivery
 
 MAPPING = FileMapping(
@@ -192,6 +192,10 @@ def test_hash_form_tolerates_case_and_0x_but_not_foreign_characters(
     assert list(judged(spark, path).values()) == [[], ["hash_form:email1"]]
 
 
+def csv(given: dict[str, str] | None = None, *, has_quotes: bool | None) -> dict[str, str]:
+    return reader_options(given or {}, file_format="csv", has_quotes=has_quotes)
+
+
 def test_a_file_without_quotes_is_read_split_and_one_with_quotes_record_by_record(
     tmp_path: Path,
 ) -> None:
@@ -208,9 +212,10 @@ def test_a_file_without_quotes_is_read_split_and_one_with_quotes_record_by_recor
     }
     assert seen == {"plain.csv.gz": False, "quoted.csv.gz": True}
     assert read_delivery(plain, uri=str(plain), unpack_to=None).has_quotes is None  # unread
-    assert csv_options({}, has_quotes=False) == {"multiLine": "false"}
-    assert csv_options({}, has_quotes=True) == {} == csv_options({}, has_quotes=None)
-    assert csv_options({"quote": "'"}, has_quotes=False) == {"quote": "'"}
+    assert csv(has_quotes=False) == {"multiLine": "false"}
+    assert csv(has_quotes=True) == {} == csv(has_quotes=None)
+    assert csv({"quote": "'"}, has_quotes=False) == {"quote": "'"}
+    assert reader_options({}, file_format="json", has_quotes=False) == {}
 
 
 def test_local_seed_files_are_scanned_for_quotes(tmp_path: Path) -> None:

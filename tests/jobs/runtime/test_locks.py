@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def test_a_live_mark_is_held_until_its_run_ends(tmp_path: Path) -> None:
 
 PROBE = """
 import sys
+import threading
 from pathlib import Path
 from jobs.errors import WorkspaceBusyError
 from jobs.runtime.locks import writer_lock
@@ -77,8 +79,6 @@ def probe(lock: Path) -> str:
 
 def test_the_lock_stays_held_until_the_last_joined_run_ends(tmp_path: Path) -> None:
     """`match --prepare`: prepare (the first holder) ends while match, which joined, runs on."""
-    import threading
-
     lock = tmp_path / ".ledger.sqlite.lock"
     joined, release = threading.Event(), threading.Event()
 
