@@ -20,9 +20,10 @@ from governance.catalogs import Governance
 from governance.lineage import leaves_under
 from governance.policies import DatasetView, Evaluation, LabelUse, dataset_uses, evaluate_policies
 
-Role = Literal["segment", "export", "consent"]
+Role = Literal["segment", "analysis", "export", "consent"]
 ROLE_TEXT = {
     "segment": "in the segment predicate",
+    "analysis": "analysed",
     "export": "exported",
     "consent": "read for consent",
 }
@@ -264,13 +265,16 @@ def build_lineage(
     consent_field: str | None,
     field_datasets: Mapping[str, str],
     identity_field: str,
+    analysed_fields: Sequence[str] = (),
 ) -> list[LineageItem]:
-    """Lineage items for an activation; struct paths expand to the leaves under them."""
+    """Lineage items for a use of profile data; struct paths (a partner's struct, the whole
+    `_partner` struct) expand to every leaf under them, each with its own dataset."""
 
     items = [
         LineageItem(dataset=field_datasets[leaf], field=leaf, role=role)
         for role, paths in (
             ("segment", predicate_fields),
+            ("analysis", analysed_fields),
             ("export", export_fields),
             ("consent", [consent_field] if consent_field else []),
         )

@@ -40,7 +40,16 @@ class UnknownDatasetFieldError(GovernanceError, LookupError):
 class SegmentError(GovernanceError, ValueError):
     """A predicate that is not allowed, with where it is and what was expected."""
 
+    # How much of a long predicate is shown either side of the position.
+    CONTEXT = 60
+
     def __init__(self, where: str, text: str, position: int, problem: str) -> None:
         self.position = position
-        pointer = " " * position + "^"
-        super().__init__(f"{where}: position {position + 1}: {problem}\n  {text}\n  {pointer}")
+        start = max(position - self.CONTEXT, 0)
+        shown = text[start : position + self.CONTEXT]
+        prefix = "..." if start else ""
+        suffix = "..." if position + self.CONTEXT < len(text) else ""
+        pointer = " " * (len(prefix) + position - start) + "^"
+        super().__init__(
+            f"{where}: position {position + 1}: {problem}\n  {prefix}{shown}{suffix}\n  {pointer}"
+        )

@@ -14,7 +14,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from governance.activation import ActivationDecision, build_lineage, decide_activation
+from governance.activation import ActivationDecision, decide_activation
 from governance.activation import describe_changes as changes_between
 from governance.lineage import leaves_under
 from ingest.audiences.exports import (
@@ -42,14 +42,11 @@ from jobs.warehouse.delivery import (
 )
 from jobs.warehouse.tables import load_prospects, read_profiles
 from jobs.workspace_schema import (
-    IDENTITY_MAP_FIELD,
-    SEEDS_DATASET,
     parse_segment,
-    partner_dataset,
     profile_fields,
+    usage_lineage,
     workspace_datasets,
     workspace_governance,
-    workspace_namespaces,
 )
 
 JOB = "activate"
@@ -86,35 +83,27 @@ def decide(
     destination = workspace.destination(destination_name)
     fields = profile_fields(workspace)
     parsed = parse_segment(workspace, segment, fields)
-    namespaces = workspace_namespaces(workspace)
-    field_datasets = {
-        f.path: partner_dataset(f.partner) if f.partner else SEEDS_DATASET for f in fields
-    }
+    known_paths = {f.path for f in fields}
     exported = list(destination.attributes)
     if destination.format in AD_PLATFORM_LAYOUTS:
         exported += [EMAIL_FIELD, PHONE_FIELD, COUNTRY_FIELD]
     unknown = [
         p
         for p in [*exported, destination.consent_field or ""]
-        if p and not leaves_under(p, field_datasets)
+        if p and not leaves_under(p, known_paths)
     ]
     if unknown:
         raise WorkspaceError(
             f"destination {destination.name}: {', '.join(unknown)}",
             "profile field paths (see `partnerkit schema show`)",
         )
-    identity_datasets = []
-    for code in destination.identities:
-        namespace = namespaces.get(code)
-        dataset = partner_dataset(namespace.partner) if namespace.partner else SEEDS_DATASET
-        identity_datasets.append(dataset)
-    lineage = build_lineage(
+    lineage = usage_lineage(
+        workspace,
         predicate_fields=parsed.fields,
         export_fields=exported,
-        identity_datasets=identity_datasets,
+        identity_codes=destination.identities,
         consent_field=destination.consent_field,
-        field_datasets=field_datasets,
-        identity_field=IDENTITY_MAP_FIELD,
+        fields=fields,
     )
     decision = decide_activation(
         workspace_governance(workspace),
@@ -153,14 +142,8 @@ def decide_prospects(
         raise WorkspaceError(
             f"destination {destination.name} for prospects/{name}", "; ".join(problems)
         )
-    dataset = partner_dataset(partner.name)
-    lineage = build_lineage(
-        predicate_fields=lineage_doc["fields"],
-        export_fields=[],
-        identity_datasets=[dataset],
-        consent_field=None,
-        field_datasets={f: dataset for f in lineage_doc["fields"]},
-        identity_field=IDENTITY_MAP_FIELD,
+    lineage = usage_lineage(
+        workspace, predicate_fields=lineage_doc["fields"], identity_codes=[partner.namespace]
     )
     decision = decide_activation(
         workspace_governance(workspace),
@@ -185,7 +168,7 @@ def run_prospects(
 ) -> JobResult:
     """Activate a saved lookalike audience (partner IDs) under the same policy evaluation."""
     ledger = Ledger(workspace.ledger_path)
-    persons, lineage_doc = load_prospects(spark, workspace.warehouse, prospects)
+    persons, lineage_doc = load_prospects(spark, workspace.warehouse, ledger, prospects)
     decision, target, namespace = decide_prospects(workspace, prospects, destination, lineage_doc)
     with open_run(workspace, JOB, spark=spark) as job:
         ledger.record_event(job.workflow_id, DECISION_EVENT, decision.model_dump(mode="json"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -20,7 +22,7 @@ from pydantic import (
 
 from governance.models import Label, MarketingAction, Policy
 from ingest.identity.profiles import load_profiles
-from jobs.errors import ConfigError, WorkspaceError
+from jobs.errors import ConfigError, InvalidNameError, WorkspaceError
 from schemas.errors import NamespaceError
 from schemas.namespaces import bundled_namespaces
 
@@ -32,7 +34,19 @@ HashEncoding = Literal["hex", "base64"]
 FileFormat = Literal["csv", "json", "jsonl", "parquet"]
 IdentifierKind = Literal["email", "phone", "address", "maid"]
 
-Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+# Names become folder and file names (prospects/<name>, exports/<destination>): no separator,
+# dot or space can reach another folder. Config names are checked by pydantic with the same
+# pattern; names from the command line by `check_name`.
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+NAME_RULE = "a lowercase letter, then up to 62 lowercase letters, digits or underscores"
+Slug = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+def check_name(kind: str, name: str) -> str:
+    """A name given on the command line (a segment, destination, partner or saved audience)."""
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise InvalidNameError(kind, name, NAME_RULE)
+    return name
 
 
 def _require_spark_keys(conf: dict[str, str]) -> dict[str, str]:
@@ -289,6 +303,10 @@ class DestinationConfig(StrictModel):
     # a 1P consent field that must be "y" for a member to be exported (others are counted)
     consent_field: str | None = None
     max_rows_per_file: int = Field(default=1_000_000, ge=1)
+    outside_workspace: bool = Field(
+        default=False,
+        description="A file destination's folder may lie outside the workspace only when true.",
+    )
 
     @model_validator(mode="after")
     def _path_matches_type(self) -> DestinationConfig:
@@ -336,6 +354,7 @@ Named = TypeVar("Named", PartnerConfig, SegmentConfig, DestinationConfig)
 
 
 def _named(kind: str, items: list[Named], name: str) -> Named:
+    check_name(kind, name)
     for item in items:
         if item.name == name:
             return item
@@ -422,7 +441,20 @@ def load_workspace(root: str | Path) -> Workspace:
             str(config_path), "a workspace file; create one with `partnerkit init DIR`"
         )
     config = parse_config(config_path.read_text(encoding="utf-8"), file=str(config_path))
-    return Workspace(root=root_path, config=config)
+    workspace = Workspace(root=root_path, config=config)
+    outside = [
+        f"destinations[{number}].path: {destination.path} is outside the workspace; "
+        "set outside_workspace: true if exports belong there"
+        for number, destination in enumerate(config.destinations)
+        if destination.type == "file"
+        and not destination.outside_workspace
+        and not Path(os.path.realpath(workspace.resolve(destination.path))).is_relative_to(
+            root_path
+        )
+    ]
+    if outside:
+        raise ConfigError(str(config_path), outside)
+    return workspace
 
 
 def workspace_json_schema() -> dict[str, Any]:

@@ -6,15 +6,15 @@ any row is touched, and the evaluation is an audit event of the run.
 
 from __future__ import annotations
 
-from governance.lineage import leaves_under
+from governance.activation import lineage_uses
 from governance.policies import Evaluation, dataset_uses, evaluate_policies
 from ingest.ledger import Ledger
 from jobs.config import Workspace
 from jobs.runtime.runs import JobResult, RunContext
 from jobs.workspace_schema import (
-    SEEDS_DATASET,
     partner_dataset,
     profile_fields,
+    usage_lineage,
     workspace_datasets,
     workspace_governance,
 )
@@ -39,17 +39,18 @@ def evaluate_data_science(
     fields: list[str],
     segment_fields: tuple[str, ...] = (),
 ) -> Evaluation:
-    """Evaluate `dataScience` over the partner fields used (and a segment's), and audit it."""
-    views = workspace_datasets(workspace, profile_fields(workspace))
-    requested: dict[str, list[str]] = {partner_dataset(partner): list(fields)}
-    for path in segment_fields:
-        dataset = path.split(".")[1] if path.startswith("_partner.") else None
-        key = partner_dataset(dataset) if dataset else SEEDS_DATASET
-        requested.setdefault(key, []).extend(leaves_under(path, views[key].fields))
+    """Evaluate `dataScience` over the partner's universe (its dataset labels), the fields
+    analysed and a segment's predicate (the lineage activation decides from), and audit it."""
+    profile = profile_fields(workspace)
+    views = workspace_datasets(workspace, profile)
+    lineage = usage_lineage(
+        workspace, analysed_fields=fields, predicate_fields=segment_fields, fields=profile
+    )
+    universe = dataset_uses(views, {partner_dataset(partner): []})
     evaluation = evaluate_policies(
         workspace_governance(workspace),
         DATA_SCIENCE,
-        dataset_uses(views, requested),
+        [*universe, *lineage_uses(views, lineage)],
         where=f"{job.job}",
     )
     Ledger(workspace.ledger_path).record_event(

@@ -30,6 +30,27 @@ class WorkspaceError(PartnerkitError, FileNotFoundError):
         super().__init__(f"{path}: expected {expected}")
 
 
+class InvalidNameError(PartnerkitError, ValueError):
+    """A segment, destination, partner or audience name that could not be a folder name."""
+
+    def __init__(self, kind: str, name: str, rule: str) -> None:
+        self.kind = kind
+        self.name = name
+        super().__init__(f"{kind} name {name!r}: expected {rule}")
+
+
+class OutsideWorkspaceError(PartnerkitError, ValueError):
+    """A path partnerkit would write or delete lies outside every folder it may change."""
+
+    def __init__(self, path: str, roots: Sequence[str]) -> None:
+        self.path = path
+        self.roots = list(roots)
+        super().__init__(
+            f"{path}: expected a path inside {' or '.join(self.roots)} (partnerkit writes and "
+            "deletes only there)"
+        )
+
+
 class JavaUnavailableError(PartnerkitError, RuntimeError):
     """Spark cannot start because Java is missing or too old."""
 

@@ -16,7 +16,7 @@ from ingest.audiences.lookalike import (
     resolve_terms,
     within_radius,
 )
-from jobs.config import Workspace
+from jobs.config import Workspace, check_name
 from jobs.data_science import attribute_fields, evaluate_data_science, refused
 from jobs.errors import WorkspaceError
 from jobs.runtime.runs import JobResult, open_run
@@ -41,6 +41,8 @@ def run(
 ) -> JobResult:
     """Parse, check policy, evaluate over the universe: total, a sample, optionally save."""
     config = workspace.partner(partner)
+    if save is not None:
+        check_name("prospect audience", save)
     node = parse_expression(expression)
     fields = attribute_fields(workspace, partner)
     with open_run(workspace, JOB, spark=spark) as job:
@@ -84,7 +86,9 @@ def run(
         ]
         if save:
             path = write_table(persons, job, f"{PROSPECTS_TABLE}/{save}")
-            save_prospect_lineage(path, partner=partner, expression=expression, fields=used)
+            save_prospect_lineage(
+                path, job, audience=save, partner=partner, expression=expression, fields=used
+            )
             job.outputs[f"{PROSPECTS_TABLE}.{save}"] = path
         persons.unpersist()
     return job.result()

@@ -13,7 +13,6 @@ file leaves the previous universe current.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -54,6 +53,7 @@ from ingest.sources import (
 from jobs.config import PartnerConfig, Workspace
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
 from jobs.warehouse.catalogue import PARTNER_TABLE, QUARANTINE_TABLE
+from jobs.warehouse.paths import remove
 from jobs.warehouse.universe import universe_unit
 from schemas.attributes import load_attribute_catalog
 
@@ -111,10 +111,10 @@ class BatchPaths:
         job.claim(self.accepted)
         self.accepted.parent.mkdir(parents=True, exist_ok=True)
         self.staged(self.accepted).rename(self.accepted)
-        shutil.rmtree(self.work, ignore_errors=True)
+        self.discard()
 
     def discard(self) -> None:
-        shutil.rmtree(self.work, ignore_errors=True)
+        remove(self.work, [self.work.parent])
 
 
 def _spark_failure(file: str, error: Exception) -> SourceError:
@@ -175,7 +175,7 @@ def ingest_file(
             workspace, spark, partner, source, readable, copy.sha256, seconds, job, ledger, options
         )
     finally:
-        shutil.rmtree(unpacked, ignore_errors=True)
+        remove(unpacked, [unpacked.parent])
 
 
 def _ingest_directly(

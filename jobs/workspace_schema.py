@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from governance.activation import LineageItem, build_lineage
 from governance.catalogs import (
     Governance,
     assemble_governance,
@@ -111,5 +114,59 @@ def parse_segment(
     workspace: Workspace, segment: SegmentConfig, fields: list[FieldDef] | None = None
 ) -> ParsedPredicate:
     """The segment's checked predicate and lineage (errors point at the position)."""
-    known = field_paths_with_parents([f.path for f in fields or profile_fields(workspace)])
+    kinds = {f.path: field_kind(f) for f in fields or profile_fields(workspace)}
+    known = field_paths_with_parents(kinds)
     return parse_predicate(segment.predicate, known, where=f"segment {segment.name} predicate")
+
+
+SPARK_KINDS = {
+    "string": "string",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+    "timestamp_ntz": "timestamp",
+    "struct": "struct",
+    "array": "array",
+    "map": "map",
+    **dict.fromkeys(("byte", "short", "integer", "long", "float", "double", "decimal"), "number"),
+}
+
+
+def field_kind(field: FieldDef) -> str:
+    """What a predicate may compare a field with: its Spark type, coarsely."""
+    return SPARK_KINDS.get(field.spark_type.typeName(), "any")
+
+
+def usage_lineage(
+    workspace: Workspace,
+    *,
+    predicate_fields: Sequence[str] = (),
+    analysed_fields: Sequence[str] = (),
+    export_fields: Sequence[str] = (),
+    identity_codes: Sequence[str] = (),
+    consent_field: str | None = None,
+    fields: list[FieldDef] | None = None,
+) -> list[LineageItem]:
+    """What one use of profile data reads: every field with its dataset and role.
+
+    Activation, prospects activation, ICP and lookalikes all decide from this one function, so
+    a predicate reads the same datasets whichever command runs it.
+    """
+    fields = fields or profile_fields(workspace)
+    field_datasets = {
+        f.path: partner_dataset(f.partner) if f.partner else SEEDS_DATASET for f in fields
+    }
+    namespaces = workspace_namespaces(workspace)
+    identity_datasets = []
+    for code in identity_codes:
+        owner = namespaces.get(code).partner
+        identity_datasets.append(partner_dataset(owner) if owner else SEEDS_DATASET)
+    return build_lineage(
+        predicate_fields=predicate_fields,
+        analysed_fields=analysed_fields,
+        export_fields=export_fields,
+        identity_datasets=identity_datasets,
+        consent_field=consent_field,
+        field_datasets=field_datasets,
+        identity_field=IDENTITY_MAP_FIELD,
+    )

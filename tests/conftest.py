@@ -21,7 +21,8 @@ from jobs.config import CONFIG_FILE_NAME, Workspace, load_workspace, write_start
 from jobs.demo.synthetic import GeneratorSettings
 from jobs.runtime.class_archive import ARCHIVE_ENV
 from jobs.runtime.local_s3 import local_s3_server
-from jobs.runtime.runs import JobResult, open_run
+from jobs.runtime.logs import CONSOLE_LEVEL_ENV, FILE_LEVEL_ENV, LOG_ENV
+from jobs.runtime.runs import JobResult, RunContext, open_run
 from jobs.runtime.spark import SparkSettings, build_spark
 from jobs.warehouse.tables import write_table
 
@@ -32,7 +33,15 @@ INTERPRETED = {
 
 
 @pytest.fixture(scope="session")
-def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+def spark_log_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test session's JVM logs, as a command's does to its workspace's log file."""
+    return tmp_path_factory.mktemp("spark-log") / "spark.log"
+
+
+@pytest.fixture(scope="session")
+def spark_session(
+    tmp_path_factory: pytest.TempPathFactory, spark_log_file: Path
+) -> Iterator[SparkSession]:
     """The production factory with test settings; built once because a start costs ~10 s."""
     settings = SparkSettings(
         app_name="partnerkit-tests",
@@ -50,6 +59,9 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSes
     # the later fresh processes map.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ARCHIVE_ENV, "off")
+        patch.setenv(LOG_ENV, str(spark_log_file))
+        patch.setenv(FILE_LEVEL_ENV, "warn")
+        patch.setenv(CONSOLE_LEVEL_ENV, "off")
         spark = build_spark(settings)
     yield spark
     spark.stop()
@@ -188,12 +200,12 @@ def commit_table(
     table: str,
     *,
     partner: str | None = None,
-    then: Callable[[str], None] | None = None,
+    then: Callable[[str, RunContext], object] | None = None,
 ) -> str:
     """Write and commit one table version as a job would (a run of its own); `then` gets the
-    written folder before the commit (to add files beside the data)."""
+    written folder and the run before the commit (to add files beside the data)."""
     with open_run(workspace, "test_fixture", spark=frame.sparkSession) as run:
         path = write_table(frame, run, table, partner=partner)
         if then is not None:
-            then(path)
+            then(path, run)
     return path

@@ -202,6 +202,28 @@ def error_class_offences(modules: dict[str, Module]) -> list[str]:
     return offences
 
 
+DELETER = "jobs.warehouse.paths"
+# Calls that delete a file or folder (`os.remove` and `os.unlink` by their module name).
+DELETING_METHODS = {"rmtree", "unlink", "rmdir", "removedirs"}
+DELETING_OS_FUNCTIONS = {"remove", "unlink", "rmdir", "removedirs"}
+
+
+def deletion_offences(modules: dict[str, Module]) -> list[str]:
+    """Only jobs/warehouse/paths.py deletes (it refuses paths outside the workspace's roots)."""
+    offences = []
+    for module in modules.values():
+        if module.name == DELETER:
+            continue
+        for node in ast.walk(module.tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name, owner = node.func.attr, node.func.value
+            by_os = isinstance(owner, ast.Name) and owner.id in ("os", "shutil")
+            if name in DELETING_METHODS or (by_os and name in DELETING_OS_FUNCTIONS):
+                offences.append(f"{module.name}:{node.lineno} deletes with .{name}()")
+    return offences
+
+
 CHECKS = {
     "package direction": package_direction_offences,
     "jobs named as their job": job_naming_offences,
@@ -210,6 +232,7 @@ CHECKS = {
     "no HTML in governance": html_offences,
     "no Spark queries in commands": command_spark_offences,
     "errors in errors.py": error_class_offences,
+    "one deleting function": deletion_offences,
 }
 
 
@@ -282,6 +305,10 @@ PLANTED = {
         "from pyspark.sql import functions as F\ndef go(frame):\n    return frame.collect()\n",
     ),
     "errors in errors.py": ("ingest/thing.py", "class ThingError(ValueError):\n    pass\n"),
+    "one deleting function": (
+        "jobs/cleanup.py",
+        "import os, shutil\ndef go(p):\n    shutil.rmtree(p)\n    os.remove(p)\n    p.unlink()\n",
+    ),
 }
 
 

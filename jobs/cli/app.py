@@ -8,6 +8,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
 from rich.markup import escape
 
 from governance.errors import GovernanceError
@@ -17,6 +19,7 @@ from jobs.cli.exit_codes import EXIT_ERROR, EXIT_OK, exit_code_for
 from jobs.cli.options import JsonOption, MasterOption, State, WorkspaceOption
 from jobs.cli.output import configure_logging, stderr
 from jobs.errors import PartnerkitError
+from jobs.runtime.logs import record_spark_failure
 from schemas.errors import SchemaError
 
 app = typer.Typer(
@@ -84,10 +87,15 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         stderr.print("[bold red]Interrupted.[/]")
         return 130
+    except (PySparkException, Py4JError) as error:
+        # Spark's text can quote row values: one sentence here, the scrubbed detail in the log.
+        if State.debug:
+            raise
+        stderr.print(f"[bold red]Error:[/] {escape(record_spark_failure(State.spark_log, error))}")
+        return EXIT_ERROR
     except Exception as error:
         if State.debug:
             raise
-        # Not ours: Spark's text can quote row values, so show the type and where to look.
         stderr.print(
             f"[bold red]Error:[/] unexpected {type(error).__name__}; "
             "run again with --debug for the full traceback."

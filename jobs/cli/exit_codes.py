@@ -14,7 +14,9 @@ from ingest.errors import (
 )
 from jobs.errors import (
     ConfigError,
+    InvalidNameError,
     JavaUnavailableError,
+    OutsideWorkspaceError,
     PartialDeliveryError,
     WorkspaceBusyError,
     WorkspaceError,
@@ -48,6 +50,8 @@ EXIT_STEWARD_CHECK = 5
 # Each error type the packages define maps to one exit code; anything else is 1.
 EXIT_CODES: dict[type[BaseException], int] = {
     ConfigError: EXIT_USAGE,
+    InvalidNameError: EXIT_USAGE,
+    OutsideWorkspaceError: EXIT_USAGE,
     WorkspaceError: EXIT_USAGE,
     JavaUnavailableError: EXIT_ERROR,
     WorkspaceBusyError: EXIT_ERROR,

@@ -18,11 +18,13 @@ class State:
     as_json = False
     workspace: Path | None = None
     master: str | None = None
+    spark_log: Path | None = None  # the workspace's Spark log, once a command has one
 
     @classmethod
     def reset(cls) -> None:
         cls.debug = os.environ.get("PARTNERKIT_DEBUG", "") not in ("", "0", "false")
         cls.as_json, cls.workspace, cls.master = False, None, None
+        cls.spark_log = None
 
 
 WorkspaceOption = Annotated[

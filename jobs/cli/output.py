@@ -11,20 +11,23 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pyspark.logger import PySparkLogger
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from jobs.cli.options import chosen_master, chosen_workspace, wants_json
+from jobs.cli.options import State, chosen_master, chosen_workspace, wants_json
 from jobs.cli.progress import spark_progress
 from jobs.config import (
     Workspace,
     load_workspace,
 )
+from jobs.runtime.logs import route_spark_logs, spark_log_path
 from jobs.runtime.runs import WorkflowIdFilter
 from jobs.runtime.spark import SparkSettings, build_spark
 
 stderr = Console(stderr=True)
+QUERY_CONTEXT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 Outcome = TypeVar("Outcome")  # what the job or read returns
 _lent_session: ContextVar[Any] = ContextVar("lent_session", default=None)
 
@@ -53,6 +56,12 @@ def configure_logging(debug: bool) -> None:
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
     for noisy in ("py4j", "pyspark"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.ERROR)
+    # PySpark logs every SQL error it converts, message and all (values included), to stderr
+    # from loggers of its own: silent unless --debug (the CLI reports the error itself).
+    for name in QUERY_CONTEXT_LOGGERS:
+        query_logger = PySparkLogger.getLogger(name)
+        query_logger.handlers.clear()
+        query_logger.addHandler(logging.StreamHandler() if debug else logging.NullHandler())
 
 
 def emit(document: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
@@ -82,10 +91,12 @@ def spark_session(workspace: Workspace, master: str | None) -> Iterator[Any]:
 
     Under `lend_session` (tests, a notebook) the lent session is used and left running.
     """
+    State.spark_log = spark_log_path(workspace)
     lent = _lent_session.get()
     if lent is not None:
         yield lent
         return
+    route_spark_logs(workspace, debug=State.debug)
     spark_config = workspace.config.spark
     settings = SparkSettings(
         app_name="partnerkit",

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pyspark
 
+from jobs.warehouse.paths import remove
+
 ARCHIVE_ENV = "PARTNERKIT_CLASS_ARCHIVE"
 # The JVM reports an archive it cannot use on stdout; an unusable archive is only slower.
 QUIET = "-Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off"
@@ -67,7 +69,7 @@ def archive_java_options(java_version: str, java_options: str) -> str:
 
 def discard_archive(java_version: str, java_options: str) -> None:
     """Delete the archive (damaged: its JVM would not start); the next run makes a new one."""
-    archive_path(java_version, java_options).unlink(missing_ok=True)
+    remove(archive_path(java_version, java_options), [archive_dir()])
     logger.warning("the JVM would not start with its class archive; removed it, running without")
 
 
@@ -77,7 +79,7 @@ def _remove_stale_drafts(folder: Path) -> None:
     for draft in folder.glob("*.tmp"):
         try:
             if now - draft.stat().st_mtime > STALE_SECONDS:
-                draft.unlink()
+                remove(draft, [folder])
         except OSError:
             continue
 
@@ -100,4 +102,4 @@ def _publish_at_exit(draft: Path, archive: Path) -> None:
     if process.returncode == 0 and draft.is_file() and not archive.exists():
         os.replace(draft, archive)
     else:
-        draft.unlink(missing_ok=True)
+        remove(draft, [archive_dir()])

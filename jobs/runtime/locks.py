@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from jobs.errors import WorkspaceBusyError
+from jobs.warehouse.paths import remove
 
 POLL_SECONDS = 0.2
 
@@ -105,7 +106,7 @@ def live_mark(folder: Path, workflow_id: str) -> Iterator[None]:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield
     finally:
-        path.unlink(missing_ok=True)
+        remove(path, [folder])
         handle.close()
 
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ingest.ledger import Ledger, utc_now
 from jobs.config import Workspace
-from jobs.errors import PartnerkitError
+from jobs.errors import OutsideWorkspaceError, PartnerkitError
 from jobs.runtime.locks import is_alive, live_mark, writer_lock
 from jobs.warehouse.commits import (
     PendingCommit,
@@ -33,6 +33,7 @@ from jobs.warehouse.commits import (
     read_manifest,
     remove_uncommitted_records,
 )
+from jobs.warehouse.paths import remove, writable_roots
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -249,20 +250,10 @@ def _remove_claimed(workspace: Workspace, store: Store, path: str) -> None:
 
             remove_unpublished_s3_export(path)
         return
-    local = Path(path.removeprefix("file://"))
-    allowed = [workspace.root, Path(workspace.warehouse.removeprefix("file://"))]
-    allowed += [
-        Path(workspace.resolve(d.path)) for d in workspace.config.destinations if d.type == "file"
-    ]
-    if not any(local.resolve().is_relative_to(root.resolve()) for root in allowed):
-        logger.warning("not removing %s: outside the workspace", local)
-        return
-    if local.is_dir() and not local.is_symlink():
-        import shutil
-
-        shutil.rmtree(local, ignore_errors=True)
-    else:
-        local.unlink(missing_ok=True)
+    try:
+        remove(path, writable_roots(workspace))
+    except OutsideWorkspaceError:
+        logger.warning("not removing %s: outside the workspace", path)
 
 
 @contextmanager

@@ -17,7 +17,6 @@ so they see each unit entirely old or entirely new. Only the one writer (see
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from pydantic import BaseModel, Field
 from pyspark.sql import SparkSession
 
 from ingest.ledger import utc_now
+from jobs.warehouse.paths import remove
 
 logger = logging.getLogger(__name__)
 
@@ -137,11 +137,7 @@ class Store:
 
     def remove(self, relative: str) -> None:
         if self.local:
-            path = self.path(relative)
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+            remove(self.path(relative), [self.path("")])
             return
         fs, path = self._fs(relative)
         fs.delete(path, True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame
 
 from ingest.sources import s3_client, split_s3_uri
+from jobs.warehouse.paths import remove
 from jobs.warehouse.tables import CSV_WRITE_OPTIONS
 
 MANIFEST = "manifest.json"
@@ -69,7 +69,7 @@ def write_files(
                 "sha256": file_sha256(target),
             }
         )
-    shutil.rmtree(scratch)
+    remove(scratch, [scratch.parent])
     return files
 
 
@@ -119,5 +119,5 @@ def publish_s3(staging: Path, uri: str, manifest: dict[str, Any]) -> str:
         client.delete_object(Bucket=bucket, Key=temporary + name)
     body = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8") + b"\n"
     client.put_object(Bucket=bucket, Key=prefix + MANIFEST, Body=body)
-    shutil.rmtree(staging)
+    remove(staging, [staging.parent])
     return f"s3://{bucket}/{prefix}{MANIFEST}"

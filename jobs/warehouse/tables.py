@@ -10,10 +10,13 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ingest.ledger import Ledger
+from jobs.config import check_name
 from jobs.errors import WorkspaceError
 from jobs.runtime.runs import RunContext, current_run, fault_point
 from jobs.warehouse.catalogue import PROFILES_TABLE, PROSPECTS_TABLE
-from jobs.warehouse.commits import committed_uris, unit_name
+from jobs.warehouse.commits import committed_uris, read_manifest, unit_name
+from jobs.warehouse.paths import remove
 
 # Spark's CSV writer trims values by default; delivered files must keep them byte for byte.
 CSV_WRITE_OPTIONS = {
@@ -44,7 +47,7 @@ def replace_path(staged: Path, target: Path) -> None:
         retired = _staging_path(target)
         target.rename(retired)
         staged.rename(target)
-        shutil.rmtree(retired)
+        remove(retired, [target.parent])
     else:
         staged.replace(target)
 
@@ -64,7 +67,7 @@ def write_csv_folder(
         part.rename(staged / f"{stem}-{number:05d}{suffix}")
     for leftover in staged.iterdir():
         if not leftover.name.startswith(stem):
-            leftover.unlink()
+            remove(leftover, [staged])
     replace_path(staged, target)
     return sorted(target.iterdir())
 
@@ -80,7 +83,7 @@ def write_csv_file(frame: DataFrame, target: str | Path) -> Path:
         for part in _spark_parts(staged_parts):
             with part.open("rb") as chunk:
                 shutil.copyfileobj(chunk, out, length=4 * 1024 * 1024)
-    shutil.rmtree(staged_parts)
+    remove(staged_parts, [target.parent])
     replace_path(staged_file, target)
     return target
 
@@ -157,23 +160,58 @@ def committed_folder(warehouse: str, table: str, partner: str | None = None) -> 
     return folders[0] if folders else None
 
 
-PROSPECT_LINEAGE = "_partnerkit_lineage.json"
+PROSPECT_LINEAGE = "_partnerkit_lineage.json"  # a copy for people; Spark ignores `_` files
+PROSPECT_LINEAGE_EVENT = "prospect_lineage"  # the record activation decides from
 
 
-def save_prospect_lineage(path: str, *, partner: str, expression: str, fields: list[str]) -> None:
-    """Keep what a prospect audience was built from next to it (Spark ignores `_` files)."""
-    document = {"partner": partner, "expression": expression, "fields": fields}
+def save_prospect_lineage(
+    path: str, run: RunContext, *, audience: str, partner: str, expression: str, fields: list[str]
+) -> dict:
+    """Record what a prospect audience was built from in the run's ledger, and a copy beside it."""
+    document = {
+        "audience": audience,
+        "partner": partner,
+        "expression": expression,
+        "fields": fields,
+    }
+    run.ledger.record_event(run.workflow_id, PROSPECT_LINEAGE_EVENT, document)
     Path(path, PROSPECT_LINEAGE).write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return document
 
 
-def load_prospects(spark: SparkSession, warehouse: str, name: str) -> tuple[DataFrame, dict]:
-    """A saved prospect audience and its lineage, or an error saying how to make one."""
-    path = committed_folder(warehouse, f"{PROSPECTS_TABLE}/{name}")
-    remedy = "a prospect audience; save one with `partnerkit lookalike ... --save NAME`"
-    if path is None or not Path(path, PROSPECT_LINEAGE).is_file():
-        raise WorkspaceError(f"{warehouse.rstrip('/')}/{PROSPECTS_TABLE}/{name}", remedy)
-    lineage = Path(path, PROSPECT_LINEAGE)
-    return spark.read.parquet(path), json.loads(lineage.read_text(encoding="utf-8"))
+def load_prospects(
+    spark: SparkSession, warehouse: str, ledger: Ledger, name: str
+) -> tuple[DataFrame, dict]:
+    """A saved prospect audience and the lineage the ledger recorded when its version was saved.
+
+    The copy beside the audience must still say the same: an edited copy is refused, so no
+    one can change what a policy decides from by editing a file.
+    """
+    check_name("prospect audience", name)
+    unit = f"{PROSPECTS_TABLE}/{name}"
+    entry = read_manifest(warehouse, spark).tables.get(unit)
+    saved = f"{warehouse.rstrip('/')}/{unit}"
+    if entry is None:
+        remedy = "a prospect audience; save one with `partnerkit lookalike ... --save NAME`"
+        raise WorkspaceError(saved, remedy)
+    recorded = [
+        event["payload"]
+        for event in ledger.events(entry.workflow_id)
+        if event["kind"] == PROSPECT_LINEAGE_EVENT and event["payload"].get("audience") == name
+    ]
+    if not recorded:
+        raise WorkspaceError(
+            saved, "an audience whose lineage the ledger recorded (save it again with --save)"
+        )
+    (path,) = committed_uris(warehouse, unit, spark)
+    copy = Path(path, PROSPECT_LINEAGE)
+    if not copy.is_file() or json.loads(copy.read_text(encoding="utf-8")) != recorded[-1]:
+        raise WorkspaceError(
+            str(copy),
+            "the lineage recorded in the ledger when the audience was saved; the file was "
+            "changed or removed, so the audience is not activated (save it again with --save)",
+        )
+    return spark.read.parquet(path), recorded[-1]
 
 
 def read_profiles(spark: SparkSession, warehouse: str) -> DataFrame:
@@ -217,6 +255,6 @@ def export_table(frame: DataFrame, target: Path, export_format: str) -> Path:
                     first = False
         if export_format == "json":
             out.write(b"\n]\n")
-    shutil.rmtree(staged)
+    remove(staged, [target.parent])
     replace_path(merged, target)
     return target

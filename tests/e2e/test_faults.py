@@ -21,14 +21,11 @@ import pytest
 from pyspark.sql import SparkSession
 
 from ingest.ledger import Ledger
-from jobs import enrich, match, segments
-from jobs import partner_ingest as ingest
-from jobs import seed_prepare as prepare
 from jobs.cli.app import run_cli
 from jobs.cli.output import lend_session
 from jobs.runtime.runs import FAULT_POINT_VARIABLE
 from jobs.warehouse.commits import Manifest, read_manifest
-from tests.conftest import Cli, acme_only, copy_workspace, edit_workspace_config
+from tests.conftest import Cli, copy_workspace, edit_workspace_config
 from tests.e2e.test_demo_cli import PARTNERKIT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -84,18 +81,10 @@ def two_file_delivery(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def enriched(
-    spark_session: SparkSession, generated_workspace: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A workspace with every job run once, so each kill has an old state to keep."""
-    root = copy_workspace(generated_workspace, tmp_path_factory.mktemp("faults") / "ws")
-    workspace = edit_workspace_config(root, acme_only)  # a second partner doubles each job
-    for partner in workspace.config.partners:
-        ingest.run(workspace, spark_session, partner=partner.name)
-    prepare.run(workspace, spark_session)
-    match.run(workspace, spark_session)
-    enrich.run(workspace, spark_session)
-    segments.run(workspace, spark_session)
+def enriched(enriched_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with every job run once, so each kill has an old state to keep, and a
+    two-file delivery beside it."""
+    root = copy_workspace(enriched_workspace, tmp_path_factory.mktemp("faults") / "ws")
     two_file_delivery(root)
     return root
 

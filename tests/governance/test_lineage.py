@@ -12,15 +12,20 @@ from governance.models import Label, Policy
 from governance.policies import DatasetView
 from schemas.models import LabelRef
 
-LEAVES = [
-    "loyalty.tier",
-    "person.name.firstName",
-    "_partner.acme.financial.householdNetWorthRange",
-    "_partner.acme.lifestyle.isHomeOwner",
-    "personalEmail.address",
-    "identityMap",
-]
-KNOWN = field_paths_with_parents(LEAVES)
+KINDS = {
+    "loyalty.tier": "string",
+    "loyalty.lifetimeValue": "number",
+    "loyalty.joinDate": "date",
+    "person.name.firstName": "string",
+    "person.hasFinancialAdvisor": "boolean",
+    "_partner.acme.financial.householdNetWorthRange": "string",
+    "_partner.acme.lifestyle.isHomeOwner": "string",
+    "personalEmail.address": "string",
+    "mobilePhone.number": "string",
+    "identityMap": "map",
+}
+LEAVES = list(KINDS)
+KNOWN = field_paths_with_parents(KINDS)
 
 
 @pytest.mark.parametrize(
@@ -76,6 +81,81 @@ def test_parse_predicate_rejects_with_a_position(
     assert raised.value.position + 1 == position
     assert problem in str(raised.value)
     assert str(raised.value).startswith(f"segment s predicate: position {position}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "problem"),
+    [
+        # Case 1: both passed and made Spark's cast error print customers' emails and phones.
+        (
+            "personalEmail.address = 1",
+            25,
+            "personalEmail.address is a string; it cannot be compared with 1, which is a number",
+        ),
+        (
+            "abs(mobilePhone.number) > 0",
+            5,
+            "abs needs a number, but mobilePhone.number is a string",
+        ),
+        (
+            "loyalty.lifetimeValue IN (10, 'x')",
+            31,
+            "loyalty.lifetimeValue is a number; it cannot be compared with 'x', which is a string",
+        ),
+        ("lower(loyalty.lifetimeValue) = 'a'", 7, "lower needs a string"),
+        ("loyalty.tier LIKE 5", 19, "LIKE needs a string, but 5 is a number"),
+        ("loyalty.joinDate > 'soon'", 20, "it cannot be compared with 'soon'"),
+        ("identityMap = 'x'", 1, "EQ cannot compare identityMap, which is a map"),
+        ("_partner.acme > 1", 1, "GT cannot compare _partner.acme, which is a struct"),
+        ("year(loyalty.tier) = 2024", 6, "year needs a date or a timestamp"),
+        ("loyalty.tier = 'Gold' AND length(loyalty.tier)", 27, "AND needs a boolean"),
+        # Case 4: an AttributeError, a Java stack trace, a RecursionError, a 64 KB code warning.
+        ("named_struct('a', 1).a IS NOT NULL", 1, "only a field can be followed by .name"),
+        ("`loyalty.tier` = 'Gold'", 1, "write the nested field loyalty.tier without backticks"),
+        ("(" * 50 + "loyalty.tier = 'Gold'" + ")" * 50, 17, "nested deeper than 16 levels"),
+        (
+            " OR ".join(f"loyalty.tier = 'T{n}'" for n in range(5000)),
+            10001,
+            "longer than 10,000 characters",
+        ),
+        (
+            " OR ".join(f"loyalty.tier='{n}'" for n in range(450)),
+            1,
+            "2,699 parts (fields, values, operators and functions); at most 2,000",
+        ),
+    ],
+)
+def test_a_predicate_with_a_type_or_size_it_cannot_have_is_refused_where_it_goes_wrong(
+    text: str, position: int, problem: str
+) -> None:
+    with pytest.raises(SegmentError) as raised:
+        parse_predicate(text, KNOWN, where="segment s predicate")
+    assert problem in str(raised.value)
+    assert raised.value.position + 1 == position, str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "year(loyalty.joinDate) = 2024",
+        "month(loyalty.joinDate) IN (11, 12)",
+        "datediff(current_date(), loyalty.joinDate) < 30",
+        "loyalty.joinDate >= '2024-01-01'",
+        "loyalty.joinDate BETWEEN '2024-01-01' AND current_date()",
+        "upper(trim(loyalty.tier)) = 'GOLD' AND length(person.name.firstName) > 1",
+        "coalesce(loyalty.tier, 'none') <> 'Gold'",
+        "abs(loyalty.lifetimeValue) > 10 OR -loyalty.lifetimeValue < 0",
+        "person.hasFinancialAdvisor = true AND person.hasFinancialAdvisor IS NOT NULL",
+        "personalEmail.address ILIKE '%@example.org'",
+        "loyalty.tier IN ('Gold', NULL)",
+        "loyalty.tier IN (" + ", ".join(f"'{n}'" for n in range(1000)) + ")",
+    ],
+)
+def test_every_allowed_function_and_operator_takes_the_types_it_is_documented_for(
+    text: str,
+) -> None:
+    parsed = parse_predicate(text, KNOWN, where="segment s")
+    assert parsed.fields
 
 
 def test_leaves_under_expands_a_struct_path() -> None:

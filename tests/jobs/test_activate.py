@@ -17,7 +17,7 @@ from jobs import activate, segments
 from jobs.config import Workspace
 from jobs.workspace_schema import profile_fields
 from schemas.registry import to_struct_type
-from tests.conftest import EditConfig, commit_table
+from tests.conftest import Cli, EditConfig, commit_table
 
 PARTNER = {"provenance": {"partner": "acme", "expiresAt": "2100-01-01T00:00:00"}}
 # Emails and phones from the identity case table (tests/ingest/identity/cases.py), whose
@@ -284,8 +284,10 @@ def save_prospects(spark: SparkSession, workspace: Workspace, name: str) -> None
         workspace,
         persons,
         f"prospects/{name}",
-        then=lambda path: save_prospect_lineage(
+        then=lambda path, run: save_prospect_lineage(
             path,
+            run,
+            audience=name,
             partner="acme",
             expression="is_home_owner=Yes",
             fields=["_partner.acme.lifestyle.isHomeOwner"],
@@ -335,3 +337,46 @@ def test_prospects_cannot_go_where_profiles_fields_or_other_ids_are_exported(
     save_prospects(spark, workspace, "owners")
     with pytest.raises(WorkspaceError, match="exactly identities \\[acmePersonId\\]"):
         activate.run_prospects(workspace, spark, prospects="owners", destination="data_broker")
+
+
+def test_an_edited_lineage_file_is_refused_not_trusted(
+    spark: SparkSession, workspace: Workspace, cli: Cli
+) -> None:
+    """Case 2: a hand-edited `fields: []` used to drop the field labels from the decision."""
+    from jobs.warehouse.tables import PROSPECT_LINEAGE, committed_folder
+
+    save_prospects(spark, workspace, "owners")
+    copy = Path(str(committed_folder(workspace.warehouse, "prospects/owners")), PROSPECT_LINEAGE)
+    copy.write_text(json.dumps({**json.loads(copy.read_text()), "fields": []}))
+    done = cli(
+        "activate",
+        "--prospects",
+        "owners",
+        "--destination",
+        "partner_id_audience",
+        "--workspace",
+        str(workspace.root),
+    )
+    assert done.code == 2
+    message = " ".join(done.stderr.split())  # the terminal wraps long lines
+    assert "the file was changed or removed, so the audience is not activated" in message
+    assert not (workspace.root / "exports" / "prospects").exists()
+
+
+@pytest.mark.parametrize("name", ["../../../../x", "owners/../../x", "/tmp/x"])
+def test_a_prospects_name_cannot_reach_outside_the_warehouse(
+    workspace: Workspace, cli: Cli, name: str
+) -> None:
+    """Case 2: `--prospects ../../../../x` read an audience and its lineage from anywhere."""
+    done = cli(
+        "activate",
+        "--prospects",
+        name,
+        "--destination",
+        "partner_id_audience",
+        "--workspace",
+        str(workspace.root),
+    )
+    assert done.code == 2
+    message = " ".join(done.stderr.split())  # the terminal wraps long lines
+    assert f"prospect audience name {name!r}: expected a lowercase letter" in message

@@ -12,12 +12,14 @@ import yaml
 
 from jobs.config import (
     SCHEMA_FILE_NAME,
+    check_name,
     load_workspace,
     parse_config,
     workspace_json_schema,
     write_starter_workspace,
 )
-from jobs.errors import ConfigError, WorkspaceError
+from jobs.errors import ConfigError, InvalidNameError, WorkspaceError
+from tests.conftest import EditConfig
 
 STARTER = files("jobs").joinpath("templates/partnerkit.yaml").read_text(encoding="utf-8")
 
@@ -148,3 +150,26 @@ def test_init_points_editors_at_the_schema_it_writes(tmp_path: Path) -> None:
     assert first_line == f"# yaml-language-server: $schema={SCHEMA_FILE_NAME}"
     written = json.loads((tmp_path / SCHEMA_FILE_NAME).read_text(encoding="utf-8"))
     assert written == workspace_json_schema()
+
+
+@pytest.mark.parametrize("path", ["../exports", "/tmp/partnerkit-exports"])
+def test_a_file_destination_outside_the_workspace_must_say_so(
+    tmp_path: Path, edit_config: EditConfig, path: str
+) -> None:
+    def outside(data: dict) -> None:
+        data["destinations"][0].update(type="file", path=path)
+
+    with pytest.raises(ConfigError, match=r"destinations\[0\]\.path: .* outside the workspace"):
+        edit_config(tmp_path / "ws", outside)
+
+    def allowed(data: dict) -> None:
+        data["destinations"][0]["outside_workspace"] = True
+
+    edit_config(tmp_path / "ws", allowed)  # loads
+
+
+@pytest.mark.parametrize("name", ["../../data", "a/b", "Gold", ".hidden", "x" * 64, ""])
+def test_a_name_from_the_command_line_is_one_folder_name(name: str) -> None:
+    with pytest.raises(InvalidNameError, match="expected a lowercase letter"):
+        check_name("audience", name)
+    assert check_name("audience", "loyal_gold_2") == "loyal_gold_2"

@@ -247,3 +247,53 @@ def test_clusters_lists_only_the_named_attributes_of_the_universe(
     names = [c["name"] for c in document["clusters"]]
     assert set(names) == {"gender", "is_investor"} and names == sorted(names)
     assert all(len(c["cluster_hash"]) == 32 and c["size"] > 0 for c in document["clusters"])
+
+
+# One predicate per shape a segment can read partner data in; acme's contract forbids the
+# actions of both uses below, so each shape must be decided alike by every command.
+PREDICATE_SHAPES = {
+    "a field": ("_partner.acme.lifestyle.isHomeOwner = 'Yes'", False),
+    "a function of a field": ("lower(_partner.acme.lifestyle.isHomeOwner) = 'yes'", False),
+    "a partner's struct": ("_partner.acme IS NOT NULL", False),
+    "the whole _partner struct": ("_partner IS NOT NULL AND loyalty.tier = 'Gold'", False),
+    "first-party fields only": ("loyalty.tier = 'Gold'", True),
+}
+
+
+@pytest.fixture(scope="module")
+def shapes_workspace(demo: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with one segment per shape and acme forbidding cross-site ads and data science."""
+    from tests.conftest import edit_workspace_config
+
+    root = tmp_path_factory.mktemp("shapes") / "ws"
+    shutil.copytree(demo["root"], root)
+
+    def shapes(config: dict) -> None:
+        config["segments"] += [
+            {"name": f"shape_{n}", "predicate": predicate}
+            for n, (predicate, _) in enumerate(PREDICATE_SHAPES.values())
+        ]
+        (acme,) = [p for p in config["partners"] if p["name"] == "acme"]
+        acme["contract"]["forbidden_actions"] = ["crossSiteTargeting", "dataScience"]
+
+    edit_workspace_config(root, shapes)
+    return root
+
+
+@pytest.mark.parametrize("shape", PREDICATE_SHAPES)
+@pytest.mark.parametrize("command", ["activate", "icp"])
+def test_every_command_decides_a_predicate_shape_alike(
+    shapes_workspace: Path, cli: Cli, shape: str, command: str
+) -> None:
+    """Case 3: `icp --segment` over `_partner` computed an ICP that activate blocked."""
+    number = list(PREDICATE_SHAPES).index(shape)
+    allowed = PREDICATE_SHAPES[shape][1]
+    use = {
+        "activate": ("activate", "--destination", "meta_ads", "--dry-run"),
+        "icp": ("icp", "--partner", "beta"),  # beta's own data is not restricted
+    }[command]
+    done = cli(*use, "--segment", f"shape_{number}", "--workspace", str(shapes_workspace), "--json")
+    assert done.code == (0 if allowed else EXIT_POLICY_BLOCKED), done.stderr
+    chains = done.json()["counts"].get("chains", [])
+    assert allowed == (chains == [])
+    assert all("contract_acme" in chain for chain in chains)
