@@ -25,7 +25,7 @@ PARTNER = {"provenance": {"partner": "acme", "expiresAt": "2100-01-01T00:00:00"}
 PROFILES = [
     {
         "profileId": "C1",
-        "loyalty": {"tier": "Gold"},
+        "loyalty": {"tier": "Gold", "joinDate": "2024-01-15", "lifetimeValue": -120.5},
         "personalEmail": {"address": " John.Doe+Spam@Gmail.com "},
         "mobilePhone": {"number": "(201) 555-0100"},
         "homeAddress": {"countryCode": "US"},
@@ -274,6 +274,38 @@ def test_segments_job_counts_members_and_rejects_a_bad_predicate(
 
     with pytest.raises(SegmentError, match="segment loyal_gold predicate: position 31"):
         segments.run(bad, spark, name="loyal_gold")
+
+
+# Every function and operator the predicate allow-list names, run by Spark on the profiles.
+ALLOWED_IN_SPARK = {
+    "lower(loyalty.tier) = 'gold'": 3,
+    "upper(loyalty.tier) = 'SILVER'": 1,
+    "trim(loyalty.tier) LIKE 'G%'": 3,
+    "length(loyalty.tier) = 6": 1,
+    "coalesce(mobilePhone.number, 'none') = 'none'": 3,
+    "abs(loyalty.lifetimeValue) > 100": 1,
+    "year(loyalty.joinDate) = 2024 AND month(loyalty.joinDate) = 1": 1,
+    "datediff(current_date(), loyalty.joinDate) > 30": 1,
+    "loyalty.joinDate BETWEEN '2024-01-01' AND current_date()": 1,
+    "personalEmail.address ILIKE '%@gmail.com%' OR NOT (loyalty.tier IN ('Gold'))": 2,
+    "loyalty.lifetimeValue IS NULL AND -1 < 0": 3,
+}
+
+
+def test_every_allowed_function_runs_in_spark(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    """Case 4: year, month and datediff were documented and always refused."""
+
+    def one_segment_each(data: dict) -> None:
+        data["segments"] = [
+            {"name": f"uses_{n}", "predicate": predicate}
+            for n, predicate in enumerate(ALLOWED_IN_SPARK)
+        ]
+
+    result = segments.run(edit_config(workspace.root, one_segment_each), spark)
+    members = {p: result.counts[f"uses_{n}"]["members"] for n, p in enumerate(ALLOWED_IN_SPARK)}
+    assert members == ALLOWED_IN_SPARK
 
 
 def save_prospects(spark: SparkSession, workspace: Workspace, name: str) -> None:
