@@ -55,6 +55,14 @@ class EmptyFileError(IngestError, ValueError):
         super().__init__(f"{file}: {problem}")
 
 
+class HeaderError(IngestError, ValueError):
+    """A header that cannot name the columns: a name repeated, or text in another encoding."""
+
+    def __init__(self, *, file: str, problem: str) -> None:
+        self.file = file
+        super().__init__(f"{file}: {problem}")
+
+
 class QualityGateError(IngestError):
     """A batch that failed its batch-level thresholds: nothing was published."""
 

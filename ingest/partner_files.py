@@ -15,7 +15,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from ingest.errors import EmptyFileError, MissingColumnsError
+from ingest.errors import EmptyFileError, HeaderError, MissingColumnsError
 from ingest.identity.detection import BASE64_LENGTHS, HEX_LENGTHS, canonical_hash
 from ingest.readers import CSV_DEFAULTS
 
@@ -63,23 +63,59 @@ def _clean_header(name: str) -> str:
     return name.replace("\ufeff", "").strip()
 
 
-def csv_header(spark: SparkSession, path: str, options: Mapping[str, str]) -> list[str]:
-    """The column names of a CSV file's first line (BOM stripped), or EmptyFileError."""
+def csv_header(
+    spark: SparkSession, path: str, options: Mapping[str, str], *, file: str | None = None
+) -> list[str]:
+    """The column names of a CSV file's first line (BOM stripped); errors name `file` (the
+    delivered file, where `path` is a staged copy)."""
+    shown = file or path
     probe = spark.read.options(**{**CSV_DEFAULTS, **options, "header": "false"}).csv(path)
     first = probe.limit(1).collect()
     if not first:
-        raise EmptyFileError(file=path, problem="the file is empty (no header line)")
-    names = [_clean_header(str(value or "")) for value in first[0]]
+        raise EmptyFileError(file=shown, problem="the file is empty (no header line)")
+    raw = [str(value or "") for value in first[0]]
+    if "encoding" not in {key.lower() for key in options} and "\x00" in "".join(raw):
+        raise HeaderError(file=shown, problem=_encoding_problem(raw[0]))
+    names = [_clean_header(value) for value in raw]
     blank = [str(i + 1) for i, name in enumerate(names) if not name]
     if blank:
         raise EmptyFileError(
-            file=path, problem=f"header cell(s) {', '.join(blank)} are blank; expected names"
+            file=shown, problem=f"header cell(s) {', '.join(blank)} are blank; expected names"
         )
+    _refuse_repeated_names(names, shown)
     return names
 
 
+def _encoding_problem(first_cell: str) -> str:
+    """NUL bytes in a header read as UTF-8: UTF-16 (a byte-order mark reads as two U+FFFD)."""
+    declare = "deliver UTF-8, or declare it in the partner's source options (encoding: UTF-16)"
+    if first_cell.startswith("\ufffd\ufffd") or first_cell.startswith("\ufeff"):
+        return f"the file is UTF-16 (it starts with a byte-order mark); {declare}"
+    return f"the header holds NUL bytes, as UTF-16 text does; {declare}"
+
+
+def _refuse_repeated_names(names: list[str], file: str) -> None:
+    """Spark compares column names ignoring case: `email1` and `EMAIL1` are one column."""
+    seen: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        first = seen.setdefault(name.lower(), number)
+        if first != number:
+            raise HeaderError(
+                file=file,
+                problem=(
+                    f"the header repeats the column {names[first - 1]} (columns {first} and "
+                    f"{number}; names are compared ignoring case); expected each name once"
+                ),
+            )
+
+
 def read_rows(
-    spark: SparkSession, path: str, *, file_format: str, options: Mapping[str, str] | None = None
+    spark: SparkSession,
+    path: str,
+    *,
+    file_format: str,
+    options: Mapping[str, str] | None = None,
+    file: str | None = None,
 ) -> DataFrame:
     """Every record of one file as strings, with `_corrupt_record` and `_row_position`.
 
@@ -88,7 +124,7 @@ def read_rows(
     """
     given = dict(options or {})
     if file_format == "csv":
-        names = csv_header(spark, path, given)
+        names = csv_header(spark, path, given, file=file)
         schema = StructType(
             [StructField(n, StringType()) for n in names] + [StructField(CORRUPT, StringType())]
         )

@@ -300,7 +300,9 @@ def _load_batch(
     mapping = file_mapping(partner)
     batch_id = paths.work.name
     with timed(seconds, "read_check"):
-        rows = read_rows(spark, readable, file_format=partner.source.format, options=options)
+        rows = read_rows(
+            spark, readable, file_format=partner.source.format, options=options, file=source.uri
+        )
         extras = require_mapped_columns(rows, mapping, file=source.uri)
         identifier_columns = [i.column for i in mapping.identifiers]
         require_declared_forms(

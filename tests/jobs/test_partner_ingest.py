@@ -335,3 +335,55 @@ def test_a_delivery_is_published_whole_or_not_at_all(
         "duplicate"
     ] * 3
     assert current_folders(workspace_dir) == current
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())  # the terminal wraps long lines
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_a_header_only_file_exits_with_the_gate_code_from_the_command(
+    workspace_dir: Path, cli: Cli, suffix: str
+) -> None:
+    """Case 5: a header-only partner file exited 1 where the README promises 4."""
+    header = universe_lines(workspace_dir)[0].encode() + b"\n"
+    source = workspace_dir / f"header{suffix}"
+    source.write_bytes(gzip.compress(header) if suffix == ".csv.gz" else header)
+    done = cli("ingest", "--partner", "acme", str(source), "--workspace", str(workspace_dir))
+    assert done.code == EXIT_QUALITY_GATE, done.stderr
+    assert f"{source.name}: the file has a header but no rows" in one_line(done.stderr)
+
+
+def test_an_empty_gzip_names_the_delivered_file(workspace_dir: Path, cli: Cli) -> None:
+    """Case 5: an empty gzip named an internal staging path instead of the delivered file."""
+    source = workspace_dir / "empty.csv.gz"
+    source.write_bytes(gzip.compress(b""))
+    done = cli("ingest", "--partner", "acme", str(source), "--workspace", str(workspace_dir))
+    assert done.code == EXIT_QUALITY_GATE, done.stderr
+    message = one_line(done.stderr)
+    assert f"{source}: the file is empty" in message and ".staging" not in message
+
+
+def test_a_utf16_file_is_named_as_such_not_read_as_garbage(workspace_dir: Path, cli: Cli) -> None:
+    """Case 5: a UTF-16 file gave "missing mapped columns" with NUL bytes echoed back."""
+    source = workspace_dir / "utf16.csv"
+    source.write_bytes("\n".join(universe_lines(workspace_dir)[:5]).encode("utf-16"))
+    done = cli("ingest", "--partner", "acme", str(source), "--workspace", str(workspace_dir))
+    assert done.code == EXIT_QUALITY_GATE, done.stderr
+    message = one_line(done.stderr)
+    assert "\x00" not in done.stderr
+    assert f"{source.name}: the file is UTF-16 (it starts with a byte-order mark)" in message
+
+
+@pytest.mark.parametrize("repeated", ["email1", "EMAIL1"])
+def test_repeated_header_names_are_named(workspace_dir: Path, cli: Cli, repeated: str) -> None:
+    """Case 5: duplicate or case-colliding header names gave "Spark could not read the file"."""
+    header, *rows = universe_lines(workspace_dir)[:5]
+    source = workspace_dir / "repeated.csv"
+    cells = header.split(",")
+    source.write_text(
+        "\n".join([",".join([*cells, repeated]), *(r + ",x" for r in rows)]) + "\n"
+    )
+    done = cli("ingest", "--partner", "acme", str(source), "--workspace", str(workspace_dir))
+    assert done.code == EXIT_QUALITY_GATE, done.stderr
+    assert f"{source.name}: the header repeats the column email1" in one_line(done.stderr)
