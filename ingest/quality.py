@@ -119,7 +119,13 @@ def run_gate(
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(data=batch_definition, suite=suite, name=f"{name}_validation")
     )
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="docs")] if docs_dir else []
+    # Only our site: the ephemeral context's default site would be built too, in a new
+    # temporary folder (about 4 MB) on every run, and never removed.
+    actions = (
+        [gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["partnerkit"])]
+        if docs_dir
+        else []
+    )
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
             name=f"{name}_checkpoint",

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from governance.catalogs import bundled_catalogs
 from governance.models import Label, MarketingAction, Policy
 from ingest.identity.profiles import load_profiles
 from jobs.errors import ConfigError, InvalidNameError, WorkspaceError
@@ -442,19 +443,37 @@ def load_workspace(root: str | Path) -> Workspace:
         )
     config = parse_config(config_path.read_text(encoding="utf-8"), file=str(config_path))
     workspace = Workspace(root=root_path, config=config)
-    outside = [
+    problems = _outside_destinations(workspace) + _unknown_forbidden_actions(config)
+    if problems:
+        raise ConfigError(str(config_path), problems)
+    return workspace
+
+
+def _outside_destinations(workspace: Workspace) -> list[str]:
+    return [
         f"destinations[{number}].path: {destination.path} is outside the workspace; "
         "set outside_workspace: true if exports belong there"
-        for number, destination in enumerate(config.destinations)
+        for number, destination in enumerate(workspace.config.destinations)
         if destination.type == "file"
         and not destination.outside_workspace
         and not Path(os.path.realpath(workspace.resolve(destination.path))).is_relative_to(
-            root_path
+            workspace.root
         )
     ]
-    if outside:
-        raise ConfigError(str(config_path), outside)
-    return workspace
+
+
+def _unknown_forbidden_actions(config: WorkspaceConfig) -> list[str]:
+    """A contract forbidding an action no catalog defines would forbid nothing."""
+    _, bundled, _ = bundled_catalogs()
+    known = [a.name for a in bundled.marketing_actions]
+    known += [a.name for a in config.governance.marketing_actions]
+    return [
+        f"partners[{number}].contract.forbidden_actions: unknown marketing action {action!r} "
+        f"(names are case-sensitive); expected one of {', '.join(sorted(known))}"
+        for number, partner in enumerate(config.partners)
+        for action in partner.contract.forbidden_actions
+        if action not in known
+    ]
 
 
 def workspace_json_schema() -> dict[str, Any]:

@@ -173,3 +173,20 @@ def test_a_name_from_the_command_line_is_one_folder_name(name: str) -> None:
     with pytest.raises(InvalidNameError, match="expected a lowercase letter"):
         check_name("audience", name)
     assert check_name("audience", "loyal_gold_2") == "loyal_gold_2"
+
+
+def test_a_misspelt_forbidden_action_names_the_file_and_the_key(
+    tmp_path: Path, edit_config: EditConfig
+) -> None:
+    """Case 5: a typo in forbidden_actions named neither the file nor the key."""
+
+    def typo(data: dict) -> None:
+        data["partners"][0]["contract"]["forbidden_actions"] = ["emailTargetting"]
+
+    with pytest.raises(ConfigError) as raised:
+        edit_config(tmp_path, typo)
+    assert str(raised.value).startswith(f"{tmp_path / 'partnerkit.yaml'}: 1 problem")
+    assert (
+        "partners[0].contract.forbidden_actions: unknown marketing action 'emailTargetting'"
+        in str(raised.value)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tempfile
 from pathlib import Path
 
 import boto3
@@ -105,9 +106,13 @@ def test_s3_ingest_loads_once_and_match_reads_the_batch(
 
 
 def test_too_many_bad_rows_fail_the_gate_and_publish_nothing(
-    spark: SparkSession, workspace_dir: Path
+    spark: SparkSession, workspace_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Case 9: a batch that failed its gate kept no counts and threw its quarantine away."""
+    """Case 9: a batch that failed its gate kept no counts and threw its quarantine away.
+    And its Data Docs are built only in the workspace, not also in a temporary folder."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     source = workspace_dir / "bad.csv.gz"
     # 10% > 5%; in an attribute, so the file-level hash detection still agrees
     broken = with_bad_rows(
@@ -127,6 +132,8 @@ def test_too_many_bad_rows_fail_the_gate_and_publish_nothing(
     kept = workspace_dir / f"warehouse/quarantine/acme/batch_id={record.batch_id}"
     assert spark.read.parquet(str(kept)).count() == broken
     assert not list((workspace_dir / "warehouse/.staging").glob("*/"))
+    assert list((workspace_dir / "reports/data_docs/acme").glob("index.html"))
+    assert sorted(p.name for p in scratch.rglob("*")) == []
 
 
 def test_truncated_gzip_is_a_named_failure(spark: SparkSession, workspace_dir: Path) -> None:
