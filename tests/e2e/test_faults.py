@@ -27,6 +27,7 @@ from jobs.runtime.runs import FAULT_POINT_VARIABLE
 from jobs.warehouse.commits import Manifest, read_manifest
 from tests.conftest import Cli, copy_workspace, edit_workspace_config
 from tests.e2e.test_demo_cli import PARTNERKIT
+from tests.e2e.test_leaks import leaks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -227,6 +228,7 @@ def test_a_killed_job_leaves_old_or_new_and_the_next_run_cleans_up(
     }
     assert [p for p in left if Path(p).exists() and p not in live] == []
     assert leftovers(root) == []
+    assert leaks(root, stderr + rerun.stdout + rerun.stderr) == []  # nothing leaked either
     if args == INGEST and case in RERUN_SAME:
         delivery = ledger.latest_delivery("acme")
         assert [b.status for b in delivery] in (["loaded"] * 2, ["duplicate"] * 2)

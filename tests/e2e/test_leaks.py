@@ -8,6 +8,7 @@ reaches the workspace's Spark log is scrubbed.
 from __future__ import annotations
 
 import csv
+import gzip
 import re
 import subprocess
 from pathlib import Path
@@ -53,6 +54,35 @@ def files_outside_plaintext_folders(root: Path) -> list[Path]:
     ]
 
 
+def leaks(root: Path, printed: str, *, also: tuple[Path, ...] = ()) -> list[str]:
+    """Every seed email or phone found in `printed`, in a file of the workspace outside the
+    folders that hold plaintext by design, or in the files `also` (gzip decoded)."""
+    secrets = plaintexts(root)
+    found = [f"printed: {s}" for s in sorted(secrets) if s in printed]
+    for path in [*files_outside_plaintext_folders(root), *(p for p in also if p.is_file())]:
+        data = path.read_bytes()
+        data = gzip.decompress(data) if path.suffix == ".gz" else data
+        text = data.decode("utf-8", errors="replace")
+        found += [f"{path}: {s}" for s in sorted(secrets) if s in text]
+    return found
+
+
+def plaintext_delivery(root: Path) -> Path:
+    """A partner file whose hashed email column holds the seed set's emails in plaintext."""
+    (source,) = sorted((root / "data/partners/acme").glob("*.csv.gz"))
+    header, *rows = gzip.decompress(source.read_bytes()).decode().splitlines()
+    column = header.split(",").index("email1")
+    emails = sorted(s for s in plaintexts(root) if "@" in s)
+    lines = [header]
+    for row, email in zip(rows, emails, strict=False):
+        cells = row.split(",")
+        cells[column] = email
+        lines.append(",".join(cells))
+    target = root / "data" / "plaintext.csv.gz"  # delivered input: plaintext by design
+    target.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return target
+
+
 @pytest.fixture(scope="module")
 def failed_runs(
     enriched_workspace: Path, tmp_path_factory: pytest.TempPathFactory
@@ -64,14 +94,16 @@ def failed_runs(
         config["segments"] += [{"name": n, "predicate": p} for n, p in SEGMENTS.items()]
 
     edit_workspace_config(root, bad_segments)
+    commands = {name: ["segment", "--name", name] for name in SEGMENTS}
+    commands["plaintext_delivery"] = ["ingest", "--partner", "acme", str(plaintext_delivery(root))]
     processes = {
         name: subprocess.Popen(
-            [PARTNERKIT, "segment", "--workspace", str(root), "--name", name],
+            [PARTNERKIT, *command, "--workspace", str(root)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for name in SEGMENTS
+        for name, command in commands.items()
     }
     done = {}
     for name, process in processes.items():
@@ -100,12 +132,14 @@ def test_a_failure_inside_spark_is_one_sentence_and_a_scrubbed_log(failed_runs) 
     assert "CAST_INVALID_INPUT" in log.read_text(encoding="utf-8")
 
 
+def test_a_delivery_in_the_wrong_hash_form_is_refused_without_quoting_it(failed_runs) -> None:
+    root, done = failed_runs
+    run = done["plaintext_delivery"]
+    assert run.returncode == 4, run.stderr
+    assert "column 'email1' was declared sha256" in " ".join(run.stderr.split())
+
+
 def test_no_email_or_phone_is_printed_or_written_outside_the_warehouse(failed_runs) -> None:
     root, done = failed_runs
-    secrets = plaintexts(root)
-    assert len(secrets) > 100
-    printed = "".join(run.stdout + run.stderr for run in done.values())
-    assert sorted(s for s in secrets if s in printed) == []
-    for path in files_outside_plaintext_folders(root):
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        assert sorted(s for s in secrets if s in text) == [], path
+    assert len(plaintexts(root)) > 100
+    assert leaks(root, "".join(run.stdout + run.stderr for run in done.values())) == []

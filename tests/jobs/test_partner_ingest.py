@@ -388,9 +388,7 @@ def test_repeated_header_names_are_named(workspace_dir: Path, cli: Cli, repeated
     header, *rows = universe_lines(workspace_dir)[:5]
     source = workspace_dir / "repeated.csv"
     cells = header.split(",")
-    source.write_text(
-        "\n".join([",".join([*cells, repeated]), *(r + ",x" for r in rows)]) + "\n"
-    )
+    source.write_text("\n".join([",".join([*cells, repeated]), *(r + ",x" for r in rows)]) + "\n")
     done = cli("ingest", "--partner", "acme", str(source), "--workspace", str(workspace_dir))
     assert done.code == EXIT_QUALITY_GATE, done.stderr
     assert f"{source.name}: the header repeats the column email1" in one_line(done.stderr)

@@ -68,7 +68,11 @@ def demo(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) 
             ]
         )
     assert code == 0, err.getvalue()[-3000:]
-    return {**json.loads(out.getvalue()), "root": workspace}
+    return {
+        **json.loads(out.getvalue()),
+        "root": workspace,
+        "printed": out.getvalue() + err.getvalue(),
+    }
 
 
 @pytest.fixture
@@ -297,3 +301,13 @@ def test_every_command_decides_a_predicate_shape_alike(
     chains = done.json()["counts"].get("chains", [])
     assert allowed == (chains == [])
     assert all("contract_acme" in chain for chain in chains)
+
+
+def test_the_demo_prints_and_leaves_no_email_or_phone_outside_the_warehouse(
+    demo: dict[str, Any], spark_log_file: Path
+) -> None:
+    """Everything the demo printed, its workspace outside the warehouse, exports and input
+    files, and the Spark log of this session."""
+    from tests.e2e.test_leaks import leaks
+
+    assert leaks(demo["root"], demo["printed"], also=(spark_log_file,)) == []
