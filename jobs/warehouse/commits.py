@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from pyspark.sql import SparkSession
 
 from ingest.ledger import utc_now
-from jobs.warehouse.paths import remove
+from jobs.warehouse.paths import inside, remove
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +175,11 @@ class PendingCommit:
     def version_folder(self, unit: str) -> str:
         """Where this run writes its version of a unit (claim it before writing)."""
         relative = f"{unit}/{VERSION_PREFIX}{self.workflow_id}"
-        return str(self.store.path(relative)) if self.store.local else self.store.uri(relative)
+        if not self.store.local:
+            return self.store.uri(relative)
+        # A table folder that is a link elsewhere would put the version outside the warehouse.
+        inside(self.store.path(relative), [self.store.path("")])
+        return str(self.store.path(relative))
 
     def stage(self, unit: str, folders: list[str], **details: Any) -> None:
         """Make `folders` (relative to the unit) the unit's version when this run commits."""

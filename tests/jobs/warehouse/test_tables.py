@@ -30,3 +30,21 @@ def test_a_missing_partition_names_the_table_and_the_command_that_writes_it(
     commit_table(workspace, rows, "matches", partner="acme")
     read = read_committed(spark, warehouse, "matches", "acme", remedy="unused")
     assert [tuple(r) for r in read.collect()] == [("acme", "p1", "X")]
+
+
+def test_a_table_folder_linked_outside_the_warehouse_is_refused_and_nothing_written(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Case 5: a symlinked table folder wrote versions through the link, outside the warehouse."""
+    from jobs.errors import OutsideWorkspaceError
+
+    write_starter_workspace(tmp_path / "ws", force=False)
+    workspace = load_workspace(tmp_path / "ws")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "ws" / "warehouse" / "profiles").symlink_to(elsewhere, target_is_directory=True)
+    frame = spark.createDataFrame([("C1",)], "profileId string")
+    with pytest.raises(OutsideWorkspaceError, match="profiles/v-.*: expected a path inside"):
+        commit_table(workspace, frame, "profiles")
+    assert list(elsewhere.iterdir()) == []
+    assert not list((tmp_path / "ws" / "warehouse" / ".staging").glob("*"))
