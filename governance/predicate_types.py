@@ -40,6 +40,7 @@ class TypeChecker:
         self.kinds = kinds
         self.field_path = field_path
         self.fail = fail
+        self._known: dict[int, Kind] = {}  # by node id: operands are asked for more than once
 
     def describe(self, node: exp.Expression) -> str:
         if isinstance(node, exp.Column | exp.Dot):
@@ -52,6 +53,11 @@ class TypeChecker:
 
     def kind(self, node: exp.Expression) -> Kind:
         """The kind of an expression node (raises through `fail` on a mismatch)."""
+        if id(node) not in self._known:
+            self._known[id(node)] = self._infer(node)
+        return self._known[id(node)]
+
+    def _infer(self, node: exp.Expression) -> Kind:
         if isinstance(node, exp.Column | exp.Dot):
             return self.kinds.get(self.field_path(node), "any")
         if isinstance(node, exp.Paren):
