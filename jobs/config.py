@@ -443,7 +443,8 @@ def load_workspace(root: str | Path) -> Workspace:
         )
     config = parse_config(config_path.read_text(encoding="utf-8"), file=str(config_path))
     workspace = Workspace(root=root_path, config=config)
-    problems = _outside_destinations(workspace) + _unknown_forbidden_actions(config)
+    problems = _outside_destinations(workspace) + _outside_workspace_files(workspace)
+    problems += _unknown_forbidden_actions(config)
     if problems:
         raise ConfigError(str(config_path), problems)
     return workspace
@@ -458,6 +459,22 @@ def _outside_destinations(workspace: Workspace) -> list[str]:
         and not destination.outside_workspace
         and not Path(os.path.realpath(workspace.resolve(destination.path))).is_relative_to(
             workspace.root
+        )
+    ]
+
+
+def _outside_workspace_files(workspace: Workspace) -> list[str]:
+    """The ledger and the reports live in the workspace or its (local) warehouse."""
+    roots = [workspace.root]
+    if "://" not in workspace.warehouse:
+        roots.append(Path(os.path.realpath(workspace.warehouse)))
+    paths = {"ledger": workspace.config.ledger, "reports": workspace.config.reports}
+    return [
+        f"{key}: {value} is outside the workspace; expected a path inside {workspace.root}"
+        for key, value in paths.items()
+        if not any(
+            Path(os.path.realpath(workspace.resolve(value))).is_relative_to(root)
+            for root in roots
         )
     ]
 

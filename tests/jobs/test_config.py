@@ -190,3 +190,11 @@ def test_a_misspelt_forbidden_action_names_the_file_and_the_key(
         "partners[0].contract.forbidden_actions: unknown marketing action 'emailTargetting'"
         in str(raised.value)
     )
+
+
+@pytest.mark.parametrize("key", ["ledger", "reports"])
+def test_the_ledger_and_reports_stay_inside_the_workspace(
+    tmp_path: Path, edit_config: EditConfig, key: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"{key}: ../elsewhere is outside the workspace"):
+        edit_config(tmp_path / "ws", lambda data: data.update({key: "../elsewhere"}))
