@@ -473,8 +473,7 @@ def _outside_workspace_files(workspace: Workspace) -> list[str]:
         f"{key}: {value} is outside the workspace; expected a path inside {workspace.root}"
         for key, value in paths.items()
         if not any(
-            Path(os.path.realpath(workspace.resolve(value))).is_relative_to(root)
-            for root in roots
+            Path(os.path.realpath(workspace.resolve(value))).is_relative_to(root) for root in roots
         )
     ]
 

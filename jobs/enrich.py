@@ -135,6 +135,7 @@ def run(
             attribute_paths=paths,
             namespaces=workspace_namespaces(workspace),
             primary=config.seeds.primary_identity,
+            default_country=config.seeds.default_country,
         )
         job.outputs[PROFILES_TABLE] = write_table(profiles, job, PROFILES_TABLE)
         written = spark.read.parquet(job.outputs[PROFILES_TABLE])

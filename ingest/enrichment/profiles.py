@@ -25,7 +25,8 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from ingest.identity.columns import WHITESPACE_CHARS
+from ingest.identity.columns import WHITESPACE_CHARS, normalize_email, normalize_phone
+from ingest.identity.profiles import Lowercase, PhoneRule, Trim
 from schemas.errors import UnknownFieldError
 from schemas.models import FieldDef
 from schemas.namespaces import NamespaceCatalog
@@ -194,6 +195,13 @@ def identity_entry(code: str, value: Column, state: str, primary: Column) -> Col
     )
 
 
+# The identity map's own forms: the address as the customer wrote it, trimmed and lowercased
+# (no platform's dot or tag rules), and the phone in E.164 with its `+`, so one number
+# written two ways is one identity. A value the rules reject never becomes an identity.
+IDENTITY_EMAIL = (Trim(step="trim"), Lowercase(step="lowercase"))
+IDENTITY_PHONE = PhoneRule(format="e164_plus")
+
+
 def identity_map(
     *,
     profile_id: Column,
@@ -202,13 +210,21 @@ def identity_map(
     partner_ids: Mapping[str, Column],
     namespaces: NamespaceCatalog,
     primary: str,
+    country: Column | None = None,
+    default_country: str | None = None,
 ) -> Column:
-    """identityMap: CRM key, email and phone (primary marked), partner IDs (never primary).
-
-    With `primary="email"` the email is primary where the profile has one, else the CRM key.
-    """
-    email_value = F.lower(blank_to_null(email)) if email is not None else F.lit(None).cast("string")
-    phone_value = blank_to_null(phone) if phone is not None else F.lit(None).cast("string")
+    """identityMap: CRM key, accepted email and phone (primary marked), partner IDs (never
+    primary). With `primary="email"` the email is primary where the profile has a valid one,
+    else the CRM key."""
+    none = F.lit(None).cast("string")
+    email_value = normalize_email(email, IDENTITY_EMAIL)["value"] if email is not None else none
+    phone_value = (
+        normalize_phone(phone, IDENTITY_PHONE, country=country, default_country=default_country)[
+            "value"
+        ]
+        if phone is not None
+        else none
+    )
     email_primary = email_value.isNotNull() if primary == "email" else F.lit(False)
     entries = [
         identity_entry(namespaces.code_for("crm"), profile_id, "authenticated", ~email_primary),
@@ -304,6 +320,7 @@ def build_profiles(
     attribute_paths: Mapping[str, Mapping[str, str]],
     namespaces: NamespaceCatalog,
     primary: str = "email",
+    default_country: str | None = None,
 ) -> DataFrame:
     """Profiles in the schema's shape from seeds carrying one record column per partner."""
     by_path = leaf_by_path(fields)
@@ -329,6 +346,8 @@ def build_profiles(
         partner_ids=partner_ids,
         namespaces=namespaces,
         primary=primary,
+        country=F.col(c) if (c := contact_columns.get("country")) else None,
+        default_country=default_country,
     )
     types = {path: leaf.spark_type for path, leaf in by_path.items()}
     names = {path: f"__leaf_{number}" for number, path in enumerate(leaves)}

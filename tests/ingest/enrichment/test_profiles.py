@@ -235,3 +235,50 @@ def test_person_domains_numbers_identifiers_and_omits_missing(spark: SparkSessio
     assert persons["P7"]["domains"] == {"age_range": "65+", "email1": "aa" * 32}
     assert persons["P9"]["domains"]["age_range"] == "25-34"  # the newest batch
     assert persons["P9"]["metadata"]["batch_id"] == "b2"
+
+
+def test_the_identity_map_holds_only_accepted_values_in_their_normalized_form(
+    spark: SparkSession,
+) -> None:
+    """Case 4 of the identity issue: `not-an-email` became 80 profiles' primary identity, and
+    one phone written two ways gave two identities that never link."""
+    from pyspark.sql import functions as F
+
+    from ingest.enrichment.profiles import identity_map
+
+    seeds = spark.createDataFrame(
+        [
+            ("C1", "not-an-email", "07 70 09 00 41 3", "GB"),
+            ("C2", " Ann@Example.com ", "+44 7700 900413", None),
+            ("C3", "", "12", "US"),
+            ("C4", None, None, None),
+        ],
+        "profile_id string, email string, phone string, country string",
+    )
+    column = identity_map(
+        profile_id=F.col("profile_id"),
+        email=F.col("email"),
+        phone=F.col("phone"),
+        partner_ids={},
+        namespaces=bundled_namespaces(),
+        primary="email",
+        country=F.col("country"),
+        default_country="GB",
+    )
+    found = {
+        row["profile_id"]: {
+            code: [(i["id"], i["primary"]) for i in identities]
+            for code, identities in row["m"].items()
+        }
+        for row in seeds.select("profile_id", column.alias("m")).collect()
+    }
+    assert found == {
+        "C1": {"CRMID": [("C1", True)], "Phone": [("+447700900413", False)]},
+        "C2": {
+            "CRMID": [("C2", False)],
+            "Email": [("ann@example.com", True)],
+            "Phone": [("+447700900413", False)],
+        },
+        "C3": {"CRMID": [("C3", True)]},
+        "C4": {"CRMID": [("C4", True)]},
+    }
