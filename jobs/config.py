@@ -22,7 +22,7 @@ from pydantic import (
 
 from governance.catalogs import bundled_catalogs
 from governance.models import Label, MarketingAction, Policy
-from ingest.identity.profiles import load_profiles
+from ingest.identity.profiles import profile_references
 from jobs.errors import ConfigError, InvalidNameError, WorkspaceError
 from schemas.errors import NamespaceError
 from schemas.namespaces import bundled_namespaces
@@ -252,7 +252,7 @@ class PartnerConfig(StrictModel):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, profile: str) -> str:
-        known = load_profiles()
+        known = profile_references()
         if profile not in known:
             raise ValueError(f"unknown normalization profile; expected one of {', '.join(known)}")
         return profile

@@ -19,6 +19,7 @@ from ingest.identity.rules import (
     EMAIL_PATTERN,
     MAID_PATTERN,
     STREET_SUFFIXES,
+    UNICODE_EMAIL_PATTERN,
     UNIT_DESIGNATORS,
     WHITESPACE_CHARS,
     calling_code_lengths,
@@ -121,12 +122,16 @@ def is_blank(value: Column) -> Column:
     return value.isNull() | (trim(value) == "")
 
 
-def trim(value: Column) -> Column:
-    """Strip whitespace at both ends; Spark's trim() strips spaces only, not tabs.
+def trim(value: Column, also: str = "") -> Column:
+    """Strip whitespace (and `also`) at both ends; Spark's trim() strips spaces only.
 
     btrim with a character set is a plain scan, several times cheaper than a regex per row.
     """
-    return F.btrim(value, F.lit(WHITESPACE_CHARS))
+    return F.btrim(value, F.lit(WHITESPACE_CHARS + also))
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+EMAIL_SYNTAX = {"ascii": f"(?i){EMAIL_PATTERN}", "unicode": f"(?i){UNICODE_EMAIL_PATTERN}"}
 
 
 def _apply_domain_step(email: Column, step: p.EmailStep) -> Column:
@@ -152,20 +157,22 @@ def _domain_step(step: p.EmailStep) -> Callable[[Column], Column]:
     return lambda bound: _apply_domain_step(bound, step)
 
 
-def normalize_email(value: Column, steps: tuple[p.EmailStep, ...]) -> Column:
+def normalize_email(value: Column, steps: tuple[p.EmailStep, ...], syntax: str = "ascii") -> Column:
     email = value
     for step in steps:
         if isinstance(step, p.Trim):
-            email = trim(email)
+            email = trim(email, step.also)
         elif isinstance(step, p.Lowercase):
-            email = F.lower(email)
+            email = (
+                F.translate(email, _UPPER, _UPPER.lower()) if step.ascii_only else F.lower(email)
+            )
         else:
             email = let(email, _domain_step(step))
     return let(
         F.struct(value.alias("raw"), email.alias("email")),
         lambda e: (
             F.when(is_blank(e["raw"]), _rejected(p.EMPTY))
-            .when(e["email"].rlike(f"(?i){EMAIL_PATTERN}"), _ok(e["email"]))
+            .when(e["email"].rlike(EMAIL_SYNTAX[syntax]), _ok(e["email"]))
             .otherwise(_rejected(p.EMAIL_SYNTAX))
         ),
     )
@@ -186,7 +193,8 @@ def _region(country: Column | None, default_country: str | None) -> Column:
 
 
 def _region_table(default_country: str | None) -> Column:
-    """Region -> (calling code, trunk prefix, shortest, longest national number).
+    """Region -> (calling code, trunk prefix, dialing-out prefix, shortest, longest national
+    number).
 
     One lookup per row instead of four; the default region comes first because a map lookup
     scans its keys in order and most rows of a seed file use the default.
@@ -197,6 +205,7 @@ def _region_table(default_country: str | None) -> Column:
         facts = (
             f"named_struct('code', {sql_literal(region.calling_code)}, "
             f"'prefix', CAST({sql_literal(region.national_prefix)} AS STRING), "
+            f"'idd', CAST({sql_literal(region.international_prefix)} AS STRING), "
             f"'low', {region.min_length}, 'high', {region.max_length})"
         )
         entries += [sql_literal(name), facts]
@@ -216,19 +225,39 @@ def normalize_phone(
         ),
     )
     region = F.try_element_at(_region_table(default_country), _region(country, default_country))
-    located = let(
-        F.struct(parsed.alias("p"), region.alias("r")),
-        lambda b: F.struct(
-            b["p"]["digits"].alias("digits"),
-            b["p"]["international"].alias("international"),
-            F.when(b["p"]["international"], split_calling_code(b["p"]["digits"]))
+    read_as_international = rule.country_unknown == "international"
+
+    def dial(b: Column) -> Column:
+        """A number dialed from the region to abroad ("00 44 ...") is international."""
+        prefix = b["r"]["idd"]
+        dialed_out = F.coalesce(
+            ~b["p"]["international"] & b["p"]["digits"].startswith(prefix), F.lit(False)
+        )
+        international = b["p"]["international"] | dialed_out
+        if read_as_international:
+            international = international | b["r"].isNull()
+        return F.struct(
+            F.when(dialed_out, b["p"]["digits"].substr(F.length(prefix) + 1, F.lit(64)))
+            .otherwise(b["p"]["digits"])
+            .alias("digits"),
+            international.alias("international"),
+            b["r"].alias("r"),
+        )
+
+    def locate(b: Column) -> Column:
+        international = b["international"]
+        return F.struct(
+            b["digits"].alias("digits"),
+            international.alias("international"),
+            F.when(international, split_calling_code(b["digits"]))
             .otherwise(b["r"]["code"])
             .alias("code"),
-            F.when(~b["p"]["international"], b["r"]["prefix"]).alias("prefix"),
+            F.when(~international, b["r"]["prefix"]).alias("prefix"),
             b["r"]["low"].alias("region_low"),
             b["r"]["high"].alias("region_high"),
-        ),
-    )
+        )
+
+    located = let(let(F.struct(parsed.alias("p"), region.alias("r")), dial), locate)
     bounded = let(
         located,
         lambda b: F.struct(
@@ -279,17 +308,25 @@ def normalize_phone(
             "e164_digits": F.concat(code, national),
             "national": national,
         }[rule.format]
-        return (
+        verdict = (
             F.when(b["international"] & code.isNull(), _rejected(p.PHONE_CALLING_CODE_UNKNOWN))
             .when(~b["international"] & code.isNull(), _rejected(p.PHONE_COUNTRY_UNKNOWN))
             .when(F.length(national) < b["low"], _rejected(p.PHONE_TOO_SHORT))
             .when(F.length(national) > b["high"], _rejected(p.PHONE_TOO_LONG))
-            .otherwise(_ok(formatted))
         )
+        if rule.digits:
+            total = F.length(code) + F.length(national)
+            verdict = verdict.when(total < rule.digits[0], _rejected(p.PHONE_TOO_SHORT)).when(
+                total > rule.digits[1], _rejected(p.PHONE_TOO_LONG)
+            )
+        return verdict.otherwise(_ok(formatted))
 
-    return F.when(is_blank(value), _rejected(p.EMPTY)).otherwise(
-        let(let(bounded, national_number), judged)
-    )
+    formatted = F.when(is_blank(value), _rejected(p.EMPTY))
+    if rule.keep_e164:
+        text = trim(value)
+        kept = text if rule.format == "e164_plus" else text.substr(2, 64)
+        formatted = formatted.when(text.rlike(rule.e164_pattern()), _ok(kept))
+    return formatted.otherwise(let(let(bounded, national_number), judged))
 
 
 def clean_address_part(value: Column) -> Column:
@@ -408,7 +445,7 @@ def normalize_identifier(
 ) -> Column:
     """Normalize an email, phone or MAID column with a profile (addresses: normalize_address)."""
     if kind == "email" and profile.email is not None:
-        return normalize_email(value, profile.email)
+        return normalize_email(value, profile.email, profile.email_syntax)
     if kind == "phone" and profile.phone is not None:
         return normalize_phone(
             value, profile.phone, country=country, default_country=default_country

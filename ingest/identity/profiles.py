@@ -7,7 +7,7 @@ from importlib.resources import files
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.errors import UnknownProfileError
 
@@ -32,13 +32,18 @@ class Frozen(BaseModel):
 
 
 class Trim(Frozen):
-    """Remove leading and trailing whitespace (tabs and no-break spaces included)."""
+    """Remove leading and trailing whitespace (tabs and no-break spaces included), and the
+    characters in `also` (Meta's SDK strips edge dots and NUL too)."""
 
     step: Literal["trim"]
+    also: str = ""
 
 
 class Lowercase(Frozen):
+    """Lowercase every letter, or only A-Z (UID2 leaves other letters as written)."""
+
     step: Literal["lowercase"]
+    ascii_only: bool = False
 
 
 class StripDots(Frozen):
@@ -69,9 +74,37 @@ EmailStep = Annotated[
 
 
 class PhoneRule(Frozen):
-    """E.164 with '+', E.164 digits without '+', or the national significant number alone."""
+    """E.164 with '+', E.164 digits without '+', or the national significant number alone.
+
+    `country_unknown`: a number without '+' whose seed has no country (and no default) is
+    rejected, or read as international digits that start with a calling code (what the
+    platforms' SDKs assume). `keep_e164`: a value already written as '+' and `digits` digits is
+    taken as written, whatever its length for its calling code (UID2 accepts exactly that).
+    `digits`: the least and most digits of the whole number, calling code included.
+    """
 
     format: Literal["e164_plus", "e164_digits", "national"]
+    country_unknown: Literal["reject", "international"] = "reject"
+    keep_e164: bool = False
+    digits: tuple[int, int] | None = None
+
+    def e164_pattern(self) -> str:
+        """A value already in E.164 form within the digit bounds (what keep_e164 keeps)."""
+        low, high = self.digits or (1, 15)
+        return rf"^\+[0-9]{{{low},{high}}}$"
+
+    @model_validator(mode="after")
+    def _kept_as_e164(self) -> PhoneRule:
+        if self.keep_e164 and self.format == "national":
+            raise ValueError("keep_e164 needs an E.164 format")
+        return self
+
+
+class Difference(Frozen):
+    """A documented way a profile deliberately differs from the platform's own SDK."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    text: str
 
 
 class AddressRule(Frozen):
@@ -87,10 +120,14 @@ class Profile(Frozen):
     version: int = Field(ge=1)
     source: str
     email: tuple[EmailStep, ...] | None = None
+    # ascii: an address of ASCII letters, digits and the usual symbols; unicode: any other
+    # character too (UID2, Google and Meta hash non-ASCII addresses as UTF-8)
+    email_syntax: Literal["ascii", "unicode"] = "ascii"
     phone: PhoneRule | None = None
     address: AddressRule | None = None
     hash: HashType
     encoding: HashEncoding = "hex"
+    differences: tuple[Difference, ...] = ()
 
     @property
     def label(self) -> str:
@@ -105,7 +142,7 @@ class Profile(Frozen):
         if kind == "email" and self.email:
             return [describe_email_step(step) for step in self.email]
         if kind == "phone" and self.phone:
-            return [f"phone as {self.phone.format}"]
+            return describe_phone_rule(self.phone)
         if kind == "address" and self.address:
             return [f"address as {self.address.format}"]
         if kind == "maid":
@@ -113,7 +150,22 @@ class Profile(Frozen):
         return []
 
 
+def describe_phone_rule(rule: PhoneRule) -> list[str]:
+    steps = [f"phone as {rule.format}"]
+    if rule.country_unknown == "international":
+        steps.append("no country: digits read as international")
+    if rule.keep_e164:
+        steps.append("E.164 as written kept")
+    if rule.digits:
+        steps.append(f"{rule.digits[0]}-{rule.digits[1]} digits")
+    return steps
+
+
 def describe_email_step(step: Trim | Lowercase | StripDots | StripPlusTag | RewriteDomain) -> str:
+    if isinstance(step, Trim) and step.also:
+        return f"trim (and {step.also.encode('unicode_escape').decode()})"
+    if isinstance(step, Lowercase) and step.ascii_only:
+        return "lowercase (A-Z only)"
     if isinstance(step, StripDots | StripPlusTag):
         return f"{step.step} ({', '.join(step.domains)})"
     if isinstance(step, RewriteDomain):
@@ -127,14 +179,34 @@ class ProfileCatalog(Frozen):
 
 @cache
 def load_profiles() -> dict[str, Profile]:
-    """The bundled profiles by name."""
+    """Every bundled profile version by its label, `name@vN`."""
     text = files("ingest").joinpath("identity/profiles.yaml").read_text(encoding="utf-8")
     catalog = ProfileCatalog.model_validate(yaml.safe_load(text))
-    return {profile.name: profile for profile in catalog.profiles}
+    return {profile.label: profile for profile in catalog.profiles}
 
 
-def get_profile(name: str) -> Profile:
-    profiles = load_profiles()
-    if name not in profiles:
-        raise UnknownProfileError(name, sorted(profiles))
-    return profiles[name]
+@cache
+def newest_profiles() -> dict[str, Profile]:
+    """The newest version of each profile by its name: what an unversioned name means."""
+    newest: dict[str, Profile] = {}
+    for profile in load_profiles().values():
+        if profile.name not in newest or profile.version > newest[profile.name].version:
+            newest[profile.name] = profile
+    return newest
+
+
+def profile_references() -> list[str]:
+    """Every name a partner may declare: each profile, and each of its versions."""
+    return sorted([*newest_profiles(), *load_profiles()])
+
+
+def get_profile(reference: str) -> Profile:
+    """`google` is the newest google rule; `google@v1` pins one version.
+
+    A partner whose file was hashed with an older rule pins that version, so a newer rule
+    never changes its matches silently.
+    """
+    found = load_profiles().get(reference) or newest_profiles().get(reference)
+    if found is None:
+        raise UnknownProfileError(reference, profile_references())
+    return found

@@ -17,6 +17,7 @@ from ingest.identity.rules import (
     EMAIL_PATTERN,
     MAID_PATTERN,
     STREET_SUFFIXES,
+    UNICODE_EMAIL_PATTERN,
     UNIT_DESIGNATORS,
     WHITESPACE_CHARS,
     calling_code_lengths,
@@ -25,7 +26,11 @@ from ingest.identity.rules import (
 )
 
 _NOT_ADDRESS_CHARACTERS = re.compile("[^A-Z0-9#]+")
-_EMAIL = re.compile(f"(?i){EMAIL_PATTERN}")
+_EMAIL = {
+    "ascii": re.compile(f"(?i){EMAIL_PATTERN}"),
+    "unicode": re.compile(f"(?i){UNICODE_EMAIL_PATTERN}"),
+}
+_UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _MAID = re.compile(MAID_PATTERN)
 _UNIT = re.compile(unit_pattern())
 
@@ -49,11 +54,13 @@ def is_blank(value: str | None) -> bool:
     return value is None or trim(value) == ""
 
 
-def trim(value: str) -> str:
-    return value.strip(WHITESPACE_CHARS)
+def trim(value: str, also: str = "") -> str:
+    return value.strip(WHITESPACE_CHARS + also)
 
 
-def normalize_email(value: str | None, steps: tuple[p.EmailStep, ...]) -> Normalized:
+def normalize_email(
+    value: str | None, steps: tuple[p.EmailStep, ...], syntax: str = "ascii"
+) -> Normalized:
     """Apply a profile's email steps, then check the syntax."""
     if is_blank(value):
         return _rejected(p.EMPTY)
@@ -61,9 +68,9 @@ def normalize_email(value: str | None, steps: tuple[p.EmailStep, ...]) -> Normal
     email = value
     for step in steps:
         if isinstance(step, p.Trim):
-            email = trim(email)
+            email = trim(email, step.also)
         elif isinstance(step, p.Lowercase):
-            email = email.lower()
+            email = email.translate(_UPPER_ASCII) if step.ascii_only else email.lower()
         elif "@" in email:
             local, _, domain = email.rpartition("@")
             if isinstance(step, p.RewriteDomain) and domain == step.from_domain:
@@ -73,7 +80,7 @@ def normalize_email(value: str | None, steps: tuple[p.EmailStep, ...]) -> Normal
             elif isinstance(step, p.StripDots) and domain in step.domains:
                 local = local.replace(".", "")
             email = f"{local}@{domain}"
-    return _ok(email) if _EMAIL.match(email) else _rejected(p.EMAIL_SYNTAX)
+    return _ok(email) if _EMAIL[syntax].match(email) else _rejected(p.EMAIL_SYNTAX)
 
 
 def split_calling_code(digits: str) -> str | None:
@@ -93,16 +100,27 @@ def normalize_phone(
         return _rejected(p.EMPTY)
     assert value is not None
     text = trim(value)
+    if rule.keep_e164 and re.match(rule.e164_pattern(), text):
+        return _ok(text if rule.format == "e164_plus" else text[1:])
     digits = re.sub(r"[^0-9]", "", text)
-    if text.startswith("+"):
+    region_code = trim(country or "").upper() or default_country
+    region = phone_regions().get(region_code or "")
+    # A number dialed from the region to abroad ("00 44 ...", "011 44 ...") is international.
+    dialing_prefix = region.international_prefix if region and not text.startswith("+") else None
+    dialed_out = bool(dialing_prefix) and digits.startswith(dialing_prefix or "")
+    if dialed_out:
+        digits = digits[len(dialing_prefix or "") :]
+    if (
+        text.startswith("+")
+        or dialed_out
+        or (region is None and rule.country_unknown == "international")
+    ):
         code = split_calling_code(digits)
         if code is None:
             return _rejected(p.PHONE_CALLING_CODE_UNKNOWN)
         national = digits[len(code) :]
         low, high = calling_code_lengths()[code]
     else:
-        region_code = trim(country or "").upper() or default_country
-        region = phone_regions().get(region_code or "")
         if region is None:
             return _rejected(p.PHONE_COUNTRY_UNKNOWN)
         code, low, high = region.calling_code, region.min_length, region.max_length
@@ -120,6 +138,10 @@ def normalize_phone(
     if len(national) < low:
         return _rejected(p.PHONE_TOO_SHORT)
     if len(national) > high:
+        return _rejected(p.PHONE_TOO_LONG)
+    if rule.digits and len(code) + len(national) < rule.digits[0]:
+        return _rejected(p.PHONE_TOO_SHORT)
+    if rule.digits and len(code) + len(national) > rule.digits[1]:
         return _rejected(p.PHONE_TOO_LONG)
     if rule.format == "e164_plus":
         return _ok(f"+{code}{national}")
@@ -203,7 +225,7 @@ def normalize_identifier(
 ) -> Normalized:
     """Normalize one email, phone or MAID value with a profile (addresses: normalize_address)."""
     if kind == "email" and profile.email is not None:
-        return normalize_email(value, profile.email)
+        return normalize_email(value, profile.email, profile.email_syntax)
     if kind == "phone" and profile.phone is not None:
         return normalize_phone(
             value, profile.phone, country=country, default_country=default_country

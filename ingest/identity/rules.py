@@ -12,10 +12,22 @@ from functools import cache
 import phonenumbers
 from phonenumbers import PhoneMetadata
 
-# Whitespace both engines agree on. Java's \s and Python's \s differ (Python also matches
-# no-break spaces and the \x1c-\x1f separators), so the class is spelled out.
-WHITESPACE_CHARS = " \t\n\x0b\f\r\u00a0\u2007\u202f\ufeff"
+# Whitespace both engines agree on: every character Python's str.strip() removes (the
+# platforms' Python SDKs strip with it) and the byte-order mark. Java's \s and Python's \s
+# differ, so the set is spelled out.
+NON_ASCII_SPACES = (
+    "\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+WHITESPACE_CHARS = " \t\n\x0b\f\r\x1c\x1d\x1e\x1f" + NON_ASCII_SPACES
 EMAIL_PATTERN = r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$"
+# The same shape where any non-ASCII character but a space may stand for a letter: Java's and
+# Python's regexes both read \xhh and \uhhhh escapes, and both match a class per code point.
+_OTHER = "[^\\x00-\\x7f" + "".join(f"\\u{ord(c):04x}" for c in NON_ASCII_SPACES) + "]"
+UNICODE_EMAIL_PATTERN = (
+    rf"^(?:[a-z0-9!#$%&'*+/=?^_`{{|}}~.-]|{_OTHER})+"
+    rf"@(?:[a-z0-9-]|{_OTHER})+(?:\.(?:[a-z0-9-]|{_OTHER})+)+$"
+)
 MAID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
@@ -27,6 +39,17 @@ class PhoneRegion:
     national_prefix: str | None
     min_length: int
     max_length: int
+    # What a caller in the region dials before a calling code ("00", "011"); None where the
+    # region's dialing prefix is a pattern or a single digit (it would read as a trunk prefix).
+    international_prefix: str | None = None
+
+
+def _dialing_prefix(metadata: PhoneMetadata) -> str | None:
+    for prefix in (metadata.international_prefix, metadata.preferred_international_prefix):
+        plain = (prefix or "").replace("~", "")
+        if plain.isdigit() and len(plain) >= 2:
+            return plain
+    return None
 
 
 def _lengths(metadata: PhoneMetadata) -> tuple[int, ...]:
@@ -50,6 +73,7 @@ def phone_regions() -> dict[str, PhoneRegion]:
             national_prefix=metadata.national_prefix or None,
             min_length=min(lengths),
             max_length=max(lengths),
+            international_prefix=_dialing_prefix(metadata),
         )
     return regions
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ingest.identity import reference
-from ingest.identity.profiles import get_profile, load_profiles
+from ingest.identity.profiles import get_profile, load_profiles, newest_profiles
+from ingest.identity.rules import phone_regions
 from jobs import match as match_job
 from jobs import pipeline
 from jobs import resolve as resolve_job
@@ -18,6 +20,7 @@ from jobs.cli.options import (
     JsonOption,
     MasterOption,
     PartnerOption,
+    State,
     WorkspaceOption,
     chosen_master,
     chosen_workspace,
@@ -103,7 +106,9 @@ KindOption = Annotated[str, typer.Option("--kind", help="email, phone, address o
 
 def hash_values(
     values: Annotated[list[str], typer.Argument(help="Values to normalize and hash.")],
-    profile: Annotated[str, typer.Option("--profile", help="Normalization profile.")],
+    profile: Annotated[
+        str, typer.Option("--profile", help="Normalization profile: NAME (newest) or NAME@vN.")
+    ],
     kind: KindOption = "email",
     country: Annotated[
         str | None, typer.Option("--country", help="ISO country for national phone numbers.")
@@ -114,6 +119,14 @@ def hash_values(
     ] = None,
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="hex or base64 (default: the profile's).")
+    ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace whose seeds.default_country applies to numbers without --country.",
+        ),
     ] = None,
 ) -> None:
     """Normalize and hash values by hand with a profile's rules; one JSON object per value.
@@ -129,13 +142,27 @@ def hash_values(
         raise typer.BadParameter("expected plaintext, md5, sha1 or sha256", param_hint="--hash")
     if encoding not in (None, "hex", "base64"):
         raise typer.BadParameter("expected hex or base64", param_hint="--encoding")
+    if country is not None and country.strip().upper() not in phone_regions():
+        raise typer.BadParameter(
+            "expected an ISO 3166 two-letter country code with a telephone numbering plan "
+            "(US, GB, DE ...)",
+            param_hint="--country",
+        )
+    chosen_workspace_path = workspace or State.workspace
+    default_country = (
+        load_workspace(chosen_workspace_path).config.seeds.default_country
+        if chosen_workspace_path is not None
+        else None
+    )
     chosen = get_profile(profile)
     algorithm, text_form = hash_type or chosen.hash, encoding or chosen.encoding
     for index, value in enumerate(values):
         if kind == "address":
             result = reference.normalize_address(*reference.split_one_line_address(value))
         else:
-            result = reference.normalize_identifier(kind, chosen, value, country=country)
+            result = reference.normalize_identifier(
+                kind, chosen, value, country=country, default_country=default_country
+            )
         digest = reference.hash_value(result.value, algorithm, text_form) if result.value else None
         document = {
             "index": index,
@@ -143,20 +170,26 @@ def hash_values(
             "normalized": result.value,
             "hash": digest,
             "hash_type": algorithm if algorithm == "plaintext" else f"{algorithm}_{text_form}",
+            "profile": chosen.label,
             "reason": result.reason,
         }
         sys.stdout.write(json.dumps(document) + "\n")
 
 
 def profiles(as_json: JsonOption = False) -> None:
-    """List the normalization profiles, their steps per identifier kind and default hash.
+    """List every version of the normalization profiles: steps per identifier kind, default
+    hash, and how each deliberately differs from the platform's own SDK.
+
+    A partner declares NAME (the newest version) or NAME@vN (pinned).
 
     Example: partnerkit profiles --json
     """
-    catalog = load_profiles()
+    newest = {profile.label for profile in newest_profiles().values()}
     document = {
-        name: {
+        label: {
+            "name": profile.name,
             "version": profile.version,
+            "newest": label in newest,
             "hash": profile.hash,
             "encoding": profile.encoding,
             "source": profile.source,
@@ -165,22 +198,26 @@ def profiles(as_json: JsonOption = False) -> None:
                 for k in ("email", "phone", "address", "maid")
                 if profile.supports(k)
             },
+            "differences": {d.name: d.text for d in profile.differences},
         }
-        for name, profile in catalog.items()
+        for label, profile in load_profiles().items()
     }
 
     def render() -> None:
         table = new_table(
-            "normalization profiles", ("profile", "email", "phone", "address", "hash"), numeric=()
+            "normalization profiles",
+            ("profile", "email", "phone", "address", "hash", "differs from the SDK"),
+            numeric=(),
         )
-        for name, info in document.items():
+        for label, info in document.items():
             steps = info["steps"]
             table.add_row(
-                f"{name} v{info['version']}",
+                f"{label} (newest)" if info["newest"] else label,
                 ", ".join(steps.get("email", [])) or "-",
                 ", ".join(steps.get("phone", [])) or "-",
                 ", ".join(steps.get("address", [])) or "-",
                 f"{info['hash']} {info['encoding']}",
+                ", ".join(info["differences"]) or "-",
             )
         stderr.print(table)
 

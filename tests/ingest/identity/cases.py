@@ -46,7 +46,7 @@ CASES = [
     Case("email", "ndc", "john.doe@gmail.com", None, "johndoe@gmail.com", None),
     Case("email", "ndc", "john.doe+spam@gmail.com", None, "johndoe@gmail.com", None),
     Case("email", "meta", " John.Doe+Spam@Gmail.com ", None, "john.doe+spam@gmail.com", None),
-    Case("email", "google", "John.Doe@GoogleMail.com", None, "john.doe@googlemail.com", None),
+    Case("email", "google@v1", "John.Doe@GoogleMail.com", None, "john.doe@googlemail.com", None),
     Case("email", "google_ads_legacy", "John.Doe@GoogleMail.com", None, "johndoe@googlemail.com", None),
     Case("email", "google_ads_legacy", "John.Doe+x@gmail.com", None, "johndoe+x@gmail.com", None),
     Case("email", "adobe_email_lc_sha256", "\u00a0USER@Example.COM\u00a0", None, "user@example.com", None),
@@ -55,8 +55,24 @@ CASES = [
     Case("email", "uid2", "jane@@example.com", None, None, "email_syntax"),
     Case("email", "uid2", "jane.example.com", None, None, "email_syntax"),
     Case("email", "uid2", "+tag@gmail.com", None, None, "email_syntax"),
-    Case("email", "uid2", "josé@example.com", None, None, "email_syntax"),
-    Case("email", "uid2", "ÉLODIE@EXAMPLE.COM", None, None, "email_syntax"),
+    Case("email", "uid2@v1", "josé@example.com", None, None, "email_syntax"),
+    Case("email", "uid2@v1", "ÉLODIE@EXAMPLE.COM", None, None, "email_syntax"),
+    # uid2@v2 as UID2's operator: non-ASCII kept, only A-Z lowercased, dots/+tag for gmail.com.
+    Case("email", "uid2", "josé@example.com", None, "josé@example.com", None),
+    Case("email", "uid2", "ÉLODIE@EXAMPLE.COM", None, "Élodie@example.com", None),
+    Case("email", "uid2", "Zoë.Q+x@Gmail.com", None, "zoëq@gmail.com", None),
+    Case("email", "uid2", "jane@exämple.de", None, "jane@exämple.de", None),
+    Case("email", "uid2", "jane doe@exämple.de", None, None, "email_syntax"),
+    Case("email", "uid2", "jane\u00a0doe@example.com", None, None, "email_syntax"),
+    # google@v2 as Google's Data Manager formatter: dots and +tag go for both Gmail domains.
+    Case("email", "google", "John.Doe+Shop@GoogleMail.com", None, "johndoe@googlemail.com", None),
+    Case("email", "google", " J.O.H.N@gmail.com ", None, "john@gmail.com", None),
+    Case("email", "google", "John.Doe@Example.com", None, "john.doe@example.com", None),
+    Case("email", "google", "ÉLODIE@EXAMPLE.COM", None, "élodie@example.com", None),
+    Case("email", "google", "+tag@gmail.com", None, None, "email_syntax"),
+    # meta@v2 as facebook-business: edge dots and NUL stripped with the whitespace.
+    Case("email", "meta", "\x00.John@Example.com. ", None, "john@example.com", None),
+    Case("email", "meta@v1", ".John@Example.com.", None, None, "email_syntax"),
     Case("email", "uid2", "", None, None, "empty"),
     Case("email", "uid2", " \t ", None, None, "empty"),
     Case("email", "uid2", None, None, None, "empty"),
@@ -85,6 +101,27 @@ CASES = [
     Case("phone", "uid2", "2015550100123", None, None, "phone_too_long"),
     Case("phone", "uid2", "+999 1234 5678", None, None, "phone_calling_code_unknown"),
     Case("phone", "uid2", "020 7946 0958", "XX", None, "phone_country_unknown"),
+    # uid2@v2: a number already in E.164 with 10 to 15 digits is taken as written; any other
+    # is formatted and must then have 10 to 15 digits (UID2's is_phone_number_normalized).
+    Case("phone", "uid2", "+123456789012345", None, "+123456789012345", None),
+    Case("phone", "uid2@v1", "+123456789012345", None, None, "phone_too_long"),
+    Case("phone", "uid2", "+123456789", None, None, "phone_too_short"),
+    Case("phone", "uid2@v1", "+123456789", None, "+123456789", None),
+    Case("phone", "uid2", "+1 201 555 0100 ", None, "+12015550100", None),
+    # meta@v2 and google@v2 with no country: the digits are read as international, as the
+    # SDKs do; digits that start with no calling code are rejected.
+    Case("phone", "meta", "1 (201) 555-0100", "XX", "12015550100", None),
+    Case("phone", "meta@v1", "1 (201) 555-0100", "XX", None, "phone_country_unknown"),
+    Case("phone", "google", "44 20 7946 0958", "XX", "+442079460958", None),
+    Case("phone", "google", "1-800-FLOWERS", "US", None, "phone_too_short"),
+    Case("phone", "google", "999 1234 5678", "XX", None, "phone_calling_code_unknown"),
+    # Google's examples: digits that already start with the country code.
+    Case("phone", "google", "1 (800) 555-0100", "US", "+18005550100", None),
+    Case("phone", "google", "+1 800 555 0100", None, "+18005550100", None),
+    # Dialed abroad from the seed's country: the dialing prefix is not part of the number.
+    Case("phone", "uid2", "0044 20 7946 0958", "FR", "+442079460958", None),
+    Case("phone", "uid2", "011 44 20 7946 0958", "US", "+442079460958", None),
+    Case("phone", "ndc", "00 1 201 555 0100", "DE", "2015550100", None),
     Case("phone", "uid2", "", None, None, "empty"),
     Case("phone", "uid2", None, None, None, "empty"),
     Case("phone", "adobe_email_lc_sha256", "+12015550100", None, None, "kind_unsupported"),

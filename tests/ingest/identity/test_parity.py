@@ -21,7 +21,9 @@ def spark_results(spark: SparkSession, *, staged: bool) -> list[tuple[str | None
     `staged` builds the rules the way the jobs do (intermediates as hidden columns); otherwise
     intermediates are bound with higher-order functions. Both must give the same answers.
     """
-    rows = [(i, c.kind, c.profile, c.value, c.country) for i, c in enumerate(CASES)]
+    rows = [
+        (i, c.kind, get_profile(c.profile).label, c.value, c.country) for i, c in enumerate(CASES)
+    ]
     frame = spark.createDataFrame(
         rows, "case_id int, kind string, profile string, value string, country string"
     )

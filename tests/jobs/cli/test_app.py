@@ -130,6 +130,7 @@ def test_hash_prints_one_json_object_per_value(capsys: pytest.CaptureFixture[str
         "normalized": "janesaoirse@gmail.com",
         "hash": "ku4mBX7Z3qJTXWyLFB1INzkyR2WZGW4ANSJUiW21iI8=",  # UID2 docs' published value
         "hash_type": "sha256_base64",
+        "profile": "uid2@v2",
         "reason": None,
     }
     assert (lines[1]["status"], lines[1]["reason"]) == ("rejected", "email_syntax")
@@ -138,33 +139,73 @@ def test_hash_prints_one_json_object_per_value(capsys: pytest.CaptureFixture[str
 def test_hash_phone_without_country_is_rejected_not_guessed(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert run_cli(["hash", "--profile", "meta", "--kind", "phone", "201 555 0100"]) == 0
+    assert run_cli(["hash", "--profile", "uid2", "--kind", "phone", "201 555 0100"]) == 0
     assert json.loads(capsys.readouterr().out)["reason"] == "phone_country_unknown"
     assert (
-        run_cli(["hash", "--profile", "meta", "--kind", "phone", "--country", "US", "201 555 0100"])
+        run_cli(["hash", "--profile", "uid2", "--kind", "phone", "--country", "US", "201 555 0100"])
         == 0
     )
-    assert json.loads(capsys.readouterr().out)["normalized"] == "12015550100"
+    assert json.loads(capsys.readouterr().out)["normalized"] == "+12015550100"
+
+
+def test_hash_reads_the_default_country_of_a_workspace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The workspace's seeds.default_country applies where --country is not given (and
+    --country wins where it is)."""
+    run_cli(["init", str(tmp_path)])
+    capsys.readouterr()
+    args = ["hash", "--profile", "uid2", "--kind", "phone", "(201) 555-0100"]
+    assert run_cli([*args, "--workspace", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["normalized"] == "+12015550100"
+    assert run_cli([*args, "--workspace", str(tmp_path), "--country", "GB"]) == 0
+    assert json.loads(capsys.readouterr().out)["normalized"] == "+442015550100"
+
+
+@pytest.mark.parametrize("country", ["XX", "USA", "U"])
+def test_hash_refuses_a_country_code_it_does_not_know(
+    country: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli(["hash", "--profile", "uid2", "--kind", "phone", "--country", country, "1"])
+    assert code == EXIT_USAGE
+    assert "ISO 3166 two-letter country code" in capsys.readouterr().err
+
+
+def test_hash_with_a_pinned_profile_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """google@v1 keeps Gmail dots; google (the newest) removes them, as Google does now."""
+    email = "Jane.Doe+Shop@gmail.com"
+    assert run_cli(["hash", "--profile", "google@v1", email]) == 0
+    old = json.loads(capsys.readouterr().out)
+    assert run_cli(["hash", "--profile", "google", email]) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert (old["normalized"], old["profile"]) == ("jane.doe+shop@gmail.com", "google@v1")
+    assert (new["normalized"], new["profile"]) == ("janedoe@gmail.com", "google@v2")
 
 
 def test_hash_unknown_profile_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["hash", "--profile", "nope", "x@example.com"]) == EXIT_USAGE
     assert "unknown normalization profile 'nope'" in capsys.readouterr().err
+    assert run_cli(["hash", "--profile", "google@v9", "x@example.com"]) == EXIT_USAGE
+    assert "unknown normalization profile 'google@v9'" in capsys.readouterr().err
 
 
-def test_profiles_json_lists_every_profile(capsys: pytest.CaptureFixture[str]) -> None:
+def test_profiles_json_lists_every_profile_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["profiles", "--json"]) == 0
     profiles = json.loads(capsys.readouterr().out)["profiles"]
     assert {
-        "uid2",
-        "meta",
-        "google",
-        "google_ads_legacy",
-        "ndc",
-        "adobe_email_lc_sha256",
-        "liveramp",
+        "uid2@v1",
+        "uid2@v2",
+        "meta@v2",
+        "google@v1",
+        "google@v2",
+        "google_ads_legacy@v1",
+        "ndc@v1",
+        "adobe_email_lc_sha256@v1",
+        "liveramp@v1",
     } <= set(profiles)
-    assert profiles["ndc"]["steps"]["address"] == ["address as usps_one_line"]
+    assert profiles["ndc@v1"]["steps"]["address"] == ["address as usps_one_line"]
+    assert (profiles["google@v1"]["newest"], profiles["google@v2"]["newest"]) == (False, True)
+    assert "country_code_added" in profiles["meta@v2"]["differences"]
 
 
 def test_schema_show_lists_fields_with_label_origins(capsys: pytest.CaptureFixture[str]) -> None:

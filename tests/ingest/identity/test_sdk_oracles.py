@@ -1,0 +1,366 @@
+"""The profiles against the platforms' own SDKs, on a corpus of messy emails and phones.
+
+Each platform that publishes a Python normalizer is the oracle for its profile: uid2-client
+(`uid2`), google-ads-datamanager-util (`google`) and facebook-business (`meta`). Every value of
+the corpus goes through the Spark rules, their Python twins and the SDK. A disagreement is
+allowed only when one of the profile's declared `differences` explains it; each declared
+difference must occur in the corpus, so none is kept after the code stops needing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import NamedTuple
+
+import phonenumbers
+import pytest
+from facebook_business.adobjects.helpers.customaudiencemixin import CustomAudienceMixin
+from google.ads.datamanager_util.format import Encoding, Formatter
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from uid2_client import input_util as uid2
+
+from ingest.identity import columns, reference
+from ingest.identity.profiles import Profile, get_profile
+from ingest.identity.rules import UNICODE_EMAIL_PATTERN, WHITESPACE_CHARS, phone_regions
+
+DEFAULT_COUNTRY = "US"
+SDK_PROFILES = ("uid2", "google", "meta")
+
+FIRST = ("jane", "john", "zoë", "josé", "élodie", "ana", "li", "o'neil", "mary-kate", "şule")
+LAST = ("doe", "smith", "müller", "garcía", "nguyen", "o'brien", "straße", "ıldız")
+DOMAINS = ("gmail.com", "googlemail.com", "yahoo.com", "example.org", "exämple.de", "outlook.com")
+TAGS = ("news", "shop", "promo", "2024")
+EDGES = ("  ", " ", "\t", "\u00a0", "\u2003", "\ufeff", "\r\n", ".", "\x00", " . ")
+BROKEN_EMAILS = (
+    "jane doe@example.com",
+    "jane@@example.com",
+    "jane.example.com",
+    "+tag@gmail.com",
+    "jane@localhost",
+    "jane(at)example.com",
+    "jane,doe@example.com",
+    '"jane"@example.com',
+    "@example.com",
+    "jane@",
+    "",
+    "   ",
+    "İSTANBUL@EXAMPLE.COM",
+    "ΣΟΦΙΑ@EXAMPLE.GR",
+    "STRAẞE@EXAMPLE.DE",
+)
+
+# (region, national significant number) pairs of valid shapes; written many ways below.
+NATIONAL = {
+    "US": ("2015550123", "4155550199", "8005550100"),
+    "CA": ("4165550199",),
+    "GB": ("2079460958", "7400123456"),
+    "DE": ("30901820", "15123456789"),
+    "FR": ("612345678",),
+    "IN": ("9876543210",),
+    "BR": ("11961234567",),
+    "JP": ("9012345678",),
+    "AU": ("412345678", "212345678"),
+}
+TRUNK = {"US": "1", "CA": "1", "GB": "0", "DE": "0", "FR": "0", "IN": "0", "BR": "0", "JP": "0"}
+BROKEN_PHONES = (
+    "+123456789",
+    "+123456789012345",
+    "+1234567890123456",
+    "12345",
+    "1-800-FLOWERS",
+    "call me",
+    "",
+    "0044 20 7946 0958",
+    "+999 1234 5678",
+    "+1 201 555 0123 ext 4",
+)
+
+
+class Row(NamedTuple):
+    kind: str
+    value: str
+    country: str | None
+
+
+def edge(rng: random.Random) -> str:
+    """What may stand around a value: mostly nothing, sometimes spaces or worse."""
+    return rng.choice(EDGES) if rng.random() < 0.3 else ""
+
+
+def messy_emails(rng: random.Random) -> list[str]:
+    """Gmail dots, +tags, googlemail, case, spaces and tabs (as the demo's generator writes
+    them), non-ASCII letters, edge characters, and values that are not addresses."""
+    values = list(BROKEN_EMAILS)
+    for _ in range(400):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        local = rng.choice((f"{first}.{last}", f"{first}{last}{rng.randint(1, 99)}", first))
+        if rng.random() < 0.3:
+            local += "+" + rng.choice(TAGS)
+        email = f"{local}@{rng.choice(DOMAINS)}"
+        email = rng.choice((email, email.upper(), email.title(), email.capitalize()))
+        values.append(edge(rng) + email + edge(rng))
+    return values
+
+
+def messy_phones(rng: random.Random) -> list[tuple[str, str | None]]:
+    """(written number, the seed's country) in the layouts people type, with and without a
+    country, plus numbers no platform can use."""
+    rows: list[tuple[str, str | None]] = [(v, None) for v in BROKEN_PHONES]
+    rows += [(v, "US") for v in BROKEN_PHONES]
+    for _ in range(400):
+        region = rng.choice(sorted(NATIONAL))
+        national = rng.choice(NATIONAL[region])
+        code = phone_regions()[region].calling_code
+        a, b, c = national[:3], national[3:6], national[6:]
+        written = rng.choice(
+            (
+                f"+{code} {a} {b} {c}",
+                f"+{code}{national}",
+                f"{code}{national}",
+                f"{TRUNK.get(region, '')}{national}",
+                f"({a}) {b}-{c}",
+                f"{a}.{b}.{c}",
+                f"{a}-{b}-{c}",
+                f" {a} {b} {c}\t",
+                f"00{code} {national}",
+                f"+{code}-{a}-{b}-{c} ",
+            )
+        )
+        country = rng.choice((region, region.lower(), None, "XX"))
+        rows.append((written, country))
+    return rows
+
+
+def corpus() -> list[Row]:
+    rng = random.Random(20261203)
+    emails = [Row("email", v, None) for v in messy_emails(rng)]
+    return emails + [Row("phone", v, c) for v, c in messy_phones(rng)]
+
+
+# --- the SDKs: normalized text, or None where the SDK refuses the value ----------------------
+
+
+def uid2_sdk(row: Row) -> str | None:
+    if row.kind == "email":
+        return uid2.normalize_email_string(row.value)
+    return row.value if uid2.is_phone_number_normalized(row.value) else None
+
+
+def google_sdk(row: Row) -> str | None:
+    formatter = Formatter()
+    try:
+        if row.kind == "email":
+            return formatter.format_email_address(row.value)
+        return formatter.format_phone_number(row.value)
+    except ValueError:
+        return None
+
+
+META_STRIP = " \t\r\n\0\x0b."  # what format_params strips before normalize_key
+
+
+def meta_sdk(row: Row) -> str | None:
+    """The text Meta's SDK hashes, checked against the hash format_params itself produces."""
+    schema = CustomAudienceMixin.Schema.MultiKeySchema
+    key = schema.email if row.kind == "email" else schema.phone
+    text = CustomAudienceMixin.normalize_key(key, row.value.strip(META_STRIP).lower())
+    params = CustomAudienceMixin.format_params([key], [[row.value]], is_raw=True)
+    assert params["payload"]["data"][0][0] == hashlib.sha256(text.encode()).hexdigest()
+    return text
+
+
+SDKS: dict[str, Callable[[Row], str | None]] = {
+    "uid2": uid2_sdk,
+    "google": google_sdk,
+    "meta": meta_sdk,
+}
+
+
+def sdk_hash(name: str, row: Row) -> str | None:
+    """The SDK's own hash function on its own normalization."""
+    if name == "uid2":
+        try:
+            if row.kind == "email":
+                return uid2.normalize_and_hash_email(row.value)
+            return uid2.normalize_and_hash_phone(row.value)
+        except ValueError:
+            return None
+    if name == "google":
+        try:
+            if row.kind == "email":
+                return Formatter().process_email_address(row.value, Encoding.HEX)
+            return Formatter().process_phone_number(row.value, Encoding.HEX)
+        except ValueError:
+            return None
+    text = meta_sdk(row)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- the declared differences, as tests of one disagreement ----------------------------------
+
+
+class Outcome(NamedTuple):
+    row: Row
+    ours: str | None
+    reason: str | None
+    sdk: str | None
+
+
+def digits(text: str | None) -> str:
+    return re.sub(r"[^0-9]", "", text or "")
+
+
+def whitespace_trimmed(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
+    trimmed = o.row.value.strip(WHITESPACE_CHARS)
+    return trimmed != o.row.value and sdk(o.row._replace(value=trimmed)) == o.ours
+
+
+def email_syntax_checked(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
+    """We refuse what the SDK would hash, and what it would hash is no address at all."""
+    if o.row.kind != "email" or o.ours is not None or o.sdk is None:
+        return False
+    return not re.match(f"(?i){UNICODE_EMAIL_PATTERN}", o.sdk)
+
+
+def country_code_added(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
+    if o.row.kind != "phone" or o.ours is None or o.sdk is None:
+        return False
+    region = phone_regions().get((o.row.country or DEFAULT_COUNTRY).upper())
+    if region is None or o.row.value.strip(WHITESPACE_CHARS).startswith("+"):
+        return False
+    ours = digits(o.ours)
+    national = ours[len(region.calling_code) :]
+    return ours.startswith(region.calling_code) and digits(o.sdk).endswith(national)
+
+
+def phone_checked(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
+    """We refuse what the SDK would hash, and libphonenumber calls it no possible number: of
+    the seed's country (else the default) when written without '+', else of any country."""
+    if o.row.kind != "phone" or o.ours is not None or o.sdk is None:
+        return False
+    region = (o.row.country or DEFAULT_COUNTRY).upper()
+    national = region in phone_regions() and not o.row.value.strip().startswith("+")
+    try:
+        # digits only: libphonenumber would read the letters of 1-800-FLOWERS as digits
+        number = phonenumbers.parse(
+            digits(o.row.value) if national else "+" + digits(o.sdk), region if national else None
+        )
+    except phonenumbers.NumberParseException:
+        return True
+    return not phonenumbers.is_possible_number(number)
+
+
+def phone_formatted(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
+    return o.row.kind == "phone" and o.ours is not None and o.sdk is None
+
+
+EXPLAINS = {
+    "whitespace_trimmed": whitespace_trimmed,
+    "email_syntax_checked": email_syntax_checked,
+    "country_code_added": country_code_added,
+    "phone_checked": phone_checked,
+    "phone_formatted": phone_formatted,
+}
+
+
+def through_spark(spark: SparkSession, profile: Profile, rows: list[Row]) -> list[tuple]:
+    frame = spark.createDataFrame(
+        [(i, *row) for i, row in enumerate(rows)],
+        "i int, kind string, value string, country string",
+    )
+    with columns.staging(frame) as stage:
+        rule = F.when(
+            F.col("kind") == "email",
+            columns.normalize_identifier("email", profile, F.col("value")),
+        ).otherwise(
+            columns.normalize_identifier(
+                "phone",
+                profile,
+                F.col("value"),
+                country=F.col("country"),
+                default_country=DEFAULT_COUNTRY,
+            )
+        )
+    out = stage.frame.select("i", rule.alias("out")).orderBy("i").collect()
+    return [(r.out.value, r.out.reason) for r in out]
+
+
+@pytest.fixture(scope="module")
+def outcomes(spark_session: SparkSession) -> dict[str, list[Outcome]]:
+    rows = corpus()
+    found = {}
+    for name in SDK_PROFILES:
+        profile = get_profile(name)
+        from_spark = through_spark(spark_session, profile, rows)
+        from_python = [
+            tuple(
+                reference.normalize_identifier(
+                    row.kind,
+                    profile,
+                    row.value,
+                    country=row.country,
+                    default_country=DEFAULT_COUNTRY,
+                )
+            )
+            for row in rows
+        ]
+        assert from_spark == from_python, f"{name}: the Spark rules and their twins disagree"
+        found[name] = [
+            Outcome(row, ours, reason, SDKS[name](row))
+            for row, (ours, reason) in zip(rows, from_spark, strict=True)
+        ]
+    return found
+
+
+def explain(name: str, outcome: Outcome) -> str | None:
+    """The first declared difference of the profile that explains a disagreement."""
+    for difference in get_profile(name).differences:
+        if EXPLAINS[difference.name](outcome, SDKS[name]):
+            return difference.name
+    return None
+
+
+@pytest.mark.parametrize("name", SDK_PROFILES)
+def test_every_disagreement_with_the_sdk_is_a_documented_difference(
+    outcomes: dict[str, list[Outcome]], name: str
+) -> None:
+    tally: Counter[str] = Counter()
+    unexplained = []
+    for outcome in outcomes[name]:
+        if outcome.ours == outcome.sdk:
+            tally["agree"] += 1
+            continue
+        reason = explain(name, outcome)
+        tally[reason or "unexplained"] += 1
+        if reason is None:
+            unexplained.append(outcome)
+    listing = "\n".join(
+        f"{o.row.kind} {o.row.value!r} ({o.row.country}): ours={o.ours!r} [{o.reason}] "
+        f"sdk={o.sdk!r}"
+        for o in unexplained[:40]
+    )
+    assert unexplained == [], f"{name} {dict(tally)}:\n{listing}"
+    declared = {d.name for d in get_profile(name).differences}
+    assert declared <= set(tally), f"{name}: declared but never seen: {declared - set(tally)}"
+    print(f"{name}: {len(outcomes[name])} values, {dict(tally)}")
+
+
+@pytest.mark.parametrize("name", SDK_PROFILES)
+def test_where_both_accept_a_value_the_hashes_are_the_sdks_own(
+    outcomes: dict[str, list[Outcome]], name: str
+) -> None:
+    profile = get_profile(name)
+    agreed = [o for o in outcomes[name] if o.ours is not None and o.ours == o.sdk]
+    for outcome in agreed:
+        ours = reference.hash_value(outcome.ours, profile.hash, profile.encoding)
+        assert ours == sdk_hash(name, outcome.row), outcome
+
+
+def test_each_difference_kind_has_a_test() -> None:
+    for name in SDK_PROFILES:
+        assert {d.name for d in get_profile(name).differences} <= set(EXPLAINS), name
