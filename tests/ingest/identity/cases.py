@@ -19,6 +19,7 @@ class Case(NamedTuple):
 
 
 UID2_DOCS = "IABTechLab/uid2docs docs/getting-started/gs-normalization-encoding.md"
+TIKTOK_HELP = "TikTok Ads Manager help, How to create a Custom Audience with a customer file"
 
 # (profile, input, normalized, hash) published by the platform itself.
 PUBLISHED_HASHES = [
@@ -35,6 +36,8 @@ PUBLISHED_HASHES = [
     ("uid2", "user@example.com", "user@example.com", "tMmiiTI7IaAcPpQPFQ65uMVCWH8av9jw4cwf/F5HVRQ=", UID2_DOCS),
     # UID2 "Phone Number Hash Encoding" example: normalized +12345678901.
     ("uid2", "+12345678901", "+12345678901", "EObwtHBUqDNZR33LNSMdtt5cafsYFuGmuY4ZLenlue4=", UID2_DOCS),
+    # TikTok: the customer file table's email example, normalized and hashed.
+    ("tiktok", " JaneDoe@Gmail.com ", "janedoe@gmail.com", "d6117306485ed0e50afab3ac871e98f81699151f30281527d63ff5f233656c69", TIKTOK_HELP),
 ]  # fmt: skip
 
 CASES = [
@@ -118,6 +121,9 @@ CASES = [
     # Google's examples: digits that already start with the country code.
     Case("phone", "google", "1 (800) 555-0100", "US", "+18005550100", None),
     Case("phone", "google", "+1 800 555 0100", None, "+18005550100", None),
+    # TikTok: E.164 with '+'; the customer file's "+"[country code][phone number].
+    Case("phone", "tiktok", "(201) 555-0100", "US", "+12015550100", None),
+    Case("email", "tiktok", " Jane.Doe+Shop@Gmail.com ", None, "jane.doe+shop@gmail.com", None),
     # Dialed abroad from the seed's country: the dialing prefix is not part of the number.
     Case("phone", "uid2", "0044 20 7946 0958", "FR", "+442079460958", None),
     Case("phone", "uid2", "011 44 20 7946 0958", "US", "+442079460958", None),
