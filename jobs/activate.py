@@ -19,10 +19,8 @@ from governance.activation import describe_changes as changes_between
 from governance.lineage import leaves_under
 from ingest.audiences.exports import (
     AD_PLATFORM_LAYOUTS,
-    COUNTRY_FIELD,
-    EMAIL_FIELD,
-    PHONE_FIELD,
     ad_platform_rows,
+    exported_match_fields,
     generic_rows,
     has_consent,
     segment_membership,
@@ -86,7 +84,7 @@ def decide(
     known_paths = {f.path for f in fields}
     exported = list(destination.attributes)
     if destination.format in AD_PLATFORM_LAYOUTS:
-        exported += [EMAIL_FIELD, PHONE_FIELD, COUNTRY_FIELD]
+        exported += exported_match_fields(destination.match_keys)
     unknown = [
         p
         for p in [*exported, destination.consent_field or ""]
@@ -204,6 +202,7 @@ def export_rows(
             layout=destination.format,
             profile=get_profile(profile_name),
             default_country=workspace.config.seeds.default_country,
+            match_keys=destination.match_keys,
         )
     return generic_rows(
         members, identities=destination.identities, attributes=destination.attributes

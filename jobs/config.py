@@ -289,6 +289,9 @@ DestinationFormat = Literal[
 ]
 
 
+MatchKey = Literal["email", "phone", "first_name", "last_name", "postal_code", "country"]
+
+
 class DestinationConfig(StrictModel):
     """Where an activation writes, in which layout, what it exports and what it is used for."""
 
@@ -304,6 +307,11 @@ class DestinationConfig(StrictModel):
     # a 1P consent field that must be "y" for a member to be exported (others are counted)
     consent_field: str | None = None
     max_rows_per_file: int = Field(default=1_000_000, ge=1)
+    match_keys: list[MatchKey] = Field(
+        default_factory=lambda: ["email", "phone"],
+        description="What an ad-platform layout exports: email and phone, and first_name, "
+        "last_name, postal_code, country to sharpen the platform's match.",
+    )
     outside_workspace: bool = Field(
         default=False,
         description="A file destination's folder may lie outside the workspace only when true.",
@@ -313,10 +321,13 @@ class DestinationConfig(StrictModel):
     def _path_matches_type(self) -> DestinationConfig:
         if (self.type == "s3") != self.path.startswith("s3://"):
             raise ValueError("type s3 needs an s3://bucket/prefix path; type file a local folder")
-        if self.format in ("meta_custom_audience", "google_customer_match") and self.attributes:
+        ad_platform = self.format in ("meta_custom_audience", "google_customer_match")
+        if ad_platform and self.attributes:
             raise ValueError(
                 f"the {self.format} layout carries hashed identifiers only; remove attributes"
             )
+        if not {"email", "phone"} & set(self.match_keys):
+            raise ValueError("match_keys needs email or phone: a row is matched by one of them")
         return self
 
 

@@ -3,7 +3,9 @@
 Generic layouts (csv, jsonl, parquet) carry one column per exported identity namespace and
 per exported profile field (named by its XDM path). The ad-platform layouts carry only hashed
 identifiers, normalized and SHA-256 hashed by the platform's own profile: Meta's custom
-audience file (`email`, `phone`) and Google's Customer Match file (`Email`, `Phone`).
+audience file (`email`, `phone`, and `fn`, `ln`, `zip`, `country` when asked for) and Google's
+Customer Match file (`Email`, `Phone`, `First Name`, `Last Name`, and `Country`, `Zip` as
+written).
 """
 
 from __future__ import annotations
@@ -19,15 +21,52 @@ from ingest.identity.profiles import Profile
 
 SEGMENT_MEMBER = "profile_id"
 CONSENT_GIVEN = "y"
-# layout -> (normalization profile, {output column: identifier kind})
+# layout -> (normalization profile, {output column: identifier kind}), in the platform's
+# own column names: Meta's customer file keys and Google's Customer Match headers.
 AD_PLATFORM_LAYOUTS = {
-    "meta_custom_audience": ("meta", {"email": "email", "phone": "phone"}),
-    "google_customer_match": ("google", {"Email": "email", "Phone": "phone"}),
+    "meta_custom_audience": (
+        "meta",
+        {
+            "email": "email",
+            "phone": "phone",
+            "fn": "first_name",
+            "ln": "last_name",
+            "zip": "postal_code",
+            "country": "country",
+        },
+    ),
+    "google_customer_match": (
+        "google",
+        {
+            "Email": "email",
+            "Phone": "phone",
+            "First Name": "first_name",
+            "Last Name": "last_name",
+            "Country": "country",
+            "Zip": "postal_code",
+        },
+    ),
 }
-# The 1P profile fields the ad-platform layouts read identifiers from.
+# What a member needs for a row: names, postal code and country only sharpen a match.
+CONTACT_KEYS = ("email", "phone")
+DEFAULT_MATCH_KEYS = CONTACT_KEYS
+# The 1P profile fields the ad-platform layouts read each match key from.
 EMAIL_FIELD = "personalEmail.address"
 PHONE_FIELD = "mobilePhone.number"
 COUNTRY_FIELD = "homeAddress.countryCode"
+MATCH_KEY_FIELDS = {
+    "email": EMAIL_FIELD,
+    "phone": PHONE_FIELD,
+    "first_name": "person.name.firstName",
+    "last_name": "person.name.lastName",
+    "postal_code": "homeAddress.postalCode",
+    "country": COUNTRY_FIELD,
+}
+
+
+def exported_match_fields(match_keys: Sequence[str]) -> list[str]:
+    """The profile fields an ad-platform export reads (the country always: phones need it)."""
+    return list(dict.fromkeys([*(MATCH_KEY_FIELDS[k] for k in match_keys), COUNTRY_FIELD]))
 
 
 def segment_members(profiles: DataFrame, members: DataFrame) -> DataFrame:
@@ -61,28 +100,43 @@ def generic_rows(
 
 
 def ad_platform_rows(
-    members: DataFrame, *, layout: str, profile: Profile, default_country: str | None
+    members: DataFrame,
+    *,
+    layout: str,
+    profile: Profile,
+    default_country: str | None,
+    match_keys: Sequence[str] = DEFAULT_MATCH_KEYS,
 ) -> DataFrame:
-    """Hashed identifiers in a platform's upload layout; members with none are left out."""
-    _, columns = AD_PLATFORM_LAYOUTS[layout]
-    sources = {"email": F.col(EMAIL_FIELD), "phone": F.col(PHONE_FIELD)}
+    """A platform's upload layout: the match keys asked for, each normalized by the platform's
+    profile and SHA-256 hashed unless the platform takes it as written (Google's country and
+    postal code). Members with neither an email nor a phone are left out."""
+    _, layout_columns = AD_PLATFORM_LAYOUTS[layout]
+    columns = {name: kind for name, kind in layout_columns.items() if kind in match_keys}
     with rules.staging(members) as stage:
         normalized = {
             kind: rules.normalize_identifier(
                 kind,
                 profile,
-                sources[kind],
+                F.col(MATCH_KEY_FIELDS[kind]),
                 country=F.col(COUNTRY_FIELD),
                 default_country=default_country,
             )["value"]
-            for kind in set(columns.values())
+            for kind in columns.values()
         }
     hashed = [
-        rules.hash_value(normalized[kind], "sha256", "hex").alias(name)
+        rules.hash_value(
+            normalized[kind], "sha256" if _hashed(profile, kind) else "plaintext", "hex"
+        ).alias(name)
         for name, kind in columns.items()
     ]
+    contacts = [F.col(f"`{name}`") for name, kind in columns.items() if kind in CONTACT_KEYS]
     rows = stage.frame.select(*hashed)
-    return rows.where(F.coalesce(*[F.col(f"`{name}`") for name in columns]).isNotNull())
+    return rows.where(F.coalesce(*contacts).isNotNull())
+
+
+def _hashed(profile: Profile, kind: str) -> bool:
+    text_rule = profile.text_rule(kind)
+    return text_rule is None or text_rule.hashed
 
 
 def segment_membership(profiles: DataFrame, predicate_sql: str) -> DataFrame:

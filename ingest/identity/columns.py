@@ -422,6 +422,32 @@ def normalize_maid(value: Column) -> Column:
     )
 
 
+def normalize_text(value: Column, rule: p.TextRule) -> Column:
+    """A first or last name, postal code or country: the rule's steps, then its syntax."""
+    text = value
+    for step in rule.steps:
+        if isinstance(step, p.Trim):
+            text = trim(text, step.also)
+        elif isinstance(step, p.Lowercase):
+            text = F.translate(text, _UPPER, _UPPER.lower()) if step.ascii_only else F.lower(text)
+        elif isinstance(step, p.Uppercase):
+            text = F.upper(text)
+        elif isinstance(step, p.KeepAsciiLetters):
+            text = F.regexp_replace(text, "[^A-Za-z]+", "")
+        elif isinstance(step, p.CutAt):
+            text = F.substring_index(text, step.separator, 1)
+        elif isinstance(step, p.FirstCharacters):
+            text = F.substring(text, 1, step.count)
+
+    def judged(t: Column) -> Column:
+        verdict = F.when(is_blank(value) | (t == ""), _rejected(p.EMPTY))
+        if rule.pattern:
+            verdict = verdict.when(~t.rlike(rule.pattern), _rejected(p.TEXT_SYNTAX))
+        return verdict.otherwise(_ok(t))
+
+    return let(text, judged)
+
+
 def hash_value(normalized: Column, hash_type: str, encoding: str) -> Column:
     """Hash as lower-case hex, or Base64 of the raw digest (not of the hex text)."""
     if hash_type == "plaintext":
@@ -443,7 +469,8 @@ def normalize_identifier(
     country: Column | None = None,
     default_country: str | None = None,
 ) -> Column:
-    """Normalize an email, phone or MAID column with a profile (addresses: normalize_address)."""
+    """Normalize an email, phone, MAID, name, postal code or country column with a profile
+    (addresses: normalize_address)."""
     if kind == "email" and profile.email is not None:
         return normalize_email(value, profile.email, profile.email_syntax)
     if kind == "phone" and profile.phone is not None:
@@ -452,4 +479,7 @@ def normalize_identifier(
         )
     if kind == "maid":
         return normalize_maid(value)
+    text_rule = profile.text_rule(kind)
+    if text_rule is not None:
+        return normalize_text(value, text_rule)
     return _rejected(p.KIND_UNSUPPORTED)

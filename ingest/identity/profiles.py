@@ -11,7 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ingest.errors import UnknownProfileError
 
-IdentifierKind = Literal["email", "phone", "address", "maid"]
+IdentifierKind = Literal[
+    "email", "phone", "address", "maid", "first_name", "last_name", "postal_code", "country"
+]
+# Kinds the ad platforms match on beside email and phone, each with a text rule of its own.
+TEXT_KINDS = ("first_name", "last_name", "postal_code", "country")
 HashType = Literal["plaintext", "md5", "sha1", "sha256"]
 HashEncoding = Literal["hex", "base64"]
 
@@ -24,6 +28,7 @@ PHONE_TOO_SHORT = "phone_too_short"
 PHONE_TOO_LONG = "phone_too_long"
 ADDRESS_INCOMPLETE = "address_incomplete"
 MAID_SYNTAX = "maid_syntax"
+TEXT_SYNTAX = "text_syntax"
 KIND_UNSUPPORTED = "kind_unsupported"
 
 
@@ -66,6 +71,48 @@ class RewriteDomain(Frozen):
     step: Literal["rewrite_domain"]
     from_domain: str = Field(alias="from")
     to_domain: str = Field(alias="to")
+
+
+class Uppercase(Frozen):
+    step: Literal["uppercase"]
+
+
+class KeepAsciiLetters(Frozen):
+    """Keep A-Z and a-z only: Meta's SDK drops every other character of a name or country."""
+
+    step: Literal["keep_ascii_letters"]
+
+
+class CutAt(Frozen):
+    """Keep what stands before the first `separator` (a ZIP+4 code's dash)."""
+
+    step: Literal["cut_at"]
+    separator: str = Field(min_length=1)
+
+
+class FirstCharacters(Frozen):
+    """Keep the first `count` characters (a country written out keeps its first two)."""
+
+    step: Literal["first"]
+    count: int = Field(ge=1)
+
+
+TextStep = Annotated[
+    Trim | Lowercase | Uppercase | KeepAsciiLetters | CutAt | FirstCharacters,
+    Field(discriminator="step"),
+]
+
+
+class TextRule(Frozen):
+    """A name, postal code or country: steps, then an optional syntax the result must have.
+
+    `hashed: false` marks a value the platform takes as written (Google's Customer Match
+    file sends country and postal code unhashed).
+    """
+
+    steps: tuple[TextStep, ...]
+    pattern: str | None = None
+    hashed: bool = True
 
 
 EmailStep = Annotated[
@@ -125,6 +172,10 @@ class Profile(Frozen):
     email_syntax: Literal["ascii", "unicode"] = "ascii"
     phone: PhoneRule | None = None
     address: AddressRule | None = None
+    # first_name and last_name share one rule
+    person_name: TextRule | None = None
+    postal_code: TextRule | None = None
+    country: TextRule | None = None
     hash: HashType
     encoding: HashEncoding = "hex"
     differences: tuple[Difference, ...] = ()
@@ -135,7 +186,16 @@ class Profile(Frozen):
         return f"{self.name}@v{self.version}"
 
     def supports(self, kind: str) -> bool:
-        return kind == "maid" or getattr(self, kind, None) is not None
+        return kind == "maid" or self.rule_for(kind) is not None
+
+    def rule_for(self, kind: str) -> object:
+        """The rule of a kind (first and last names share `person_name`); None if undefined."""
+        kind = "person_name" if kind in ("first_name", "last_name") else kind
+        return getattr(self, kind, None) if kind != "name" else None
+
+    def text_rule(self, kind: str) -> TextRule | None:
+        rule = self.rule_for(kind) if kind in TEXT_KINDS else None
+        return rule if isinstance(rule, TextRule) else None
 
     def describe_steps(self, kind: str) -> list[str]:
         """Human-readable steps for `partnerkit profiles`."""
@@ -147,6 +207,10 @@ class Profile(Frozen):
             return [f"address as {self.address.format}"]
         if kind == "maid":
             return ["trim", "lowercase", "UUID syntax"]
+        text = self.text_rule(kind)
+        if text:
+            steps = [describe_text_step(step) for step in text.steps]
+            return steps + ([] if text.hashed else ["sent unhashed"])
         return []
 
 
@@ -159,6 +223,16 @@ def describe_phone_rule(rule: PhoneRule) -> list[str]:
     if rule.digits:
         steps.append(f"{rule.digits[0]}-{rule.digits[1]} digits")
     return steps
+
+
+def describe_text_step(step: object) -> str:
+    if isinstance(step, CutAt):
+        return f"cut at {step.separator!r}"
+    if isinstance(step, FirstCharacters):
+        return f"first {step.count}"
+    if isinstance(step, Trim | Lowercase):
+        return describe_email_step(step)
+    return str(getattr(step, "step", step))
 
 
 def describe_email_step(step: Trim | Lowercase | StripDots | StripPlusTag | RewriteDomain) -> str:

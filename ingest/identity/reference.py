@@ -30,6 +30,7 @@ _EMAIL = {
     "ascii": re.compile(f"(?i){EMAIL_PATTERN}"),
     "unicode": re.compile(f"(?i){UNICODE_EMAIL_PATTERN}"),
 }
+_NOT_ASCII_LETTERS = re.compile("[^A-Za-z]+")
 _UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _MAID = re.compile(MAID_PATTERN)
 _UNIT = re.compile(unit_pattern())
@@ -205,6 +206,32 @@ def normalize_maid(value: str | None) -> Normalized:
     return _ok(maid) if _MAID.match(maid) else _rejected(p.MAID_SYNTAX)
 
 
+def normalize_text(value: str | None, rule: p.TextRule) -> Normalized:
+    """A first or last name, postal code or country: the rule's steps, then its syntax."""
+    if is_blank(value):
+        return _rejected(p.EMPTY)
+    assert value is not None
+    text = value
+    for step in rule.steps:
+        if isinstance(step, p.Trim):
+            text = trim(text, step.also)
+        elif isinstance(step, p.Lowercase):
+            text = text.translate(_UPPER_ASCII) if step.ascii_only else text.lower()
+        elif isinstance(step, p.Uppercase):
+            text = text.upper()
+        elif isinstance(step, p.KeepAsciiLetters):
+            text = _NOT_ASCII_LETTERS.sub("", text)
+        elif isinstance(step, p.CutAt):
+            text = text.split(step.separator, 1)[0]
+        elif isinstance(step, p.FirstCharacters):
+            text = text[: step.count]
+    if text == "":
+        return _rejected(p.EMPTY)
+    if rule.pattern and not re.match(rule.pattern, text):
+        return _rejected(p.TEXT_SYNTAX)
+    return _ok(text)
+
+
 def hash_value(normalized: str, hash_type: str, encoding: str) -> str:
     """Hash a normalized value as hex, or Base64 of the raw digest."""
     if hash_type == "plaintext":
@@ -223,7 +250,8 @@ def normalize_identifier(
     country: str | None = None,
     default_country: str | None = None,
 ) -> Normalized:
-    """Normalize one email, phone or MAID value with a profile (addresses: normalize_address)."""
+    """Normalize one email, phone, MAID, name, postal code or country with a profile
+    (addresses: normalize_address)."""
     if kind == "email" and profile.email is not None:
         return normalize_email(value, profile.email, profile.email_syntax)
     if kind == "phone" and profile.phone is not None:
@@ -232,6 +260,9 @@ def normalize_identifier(
         )
     if kind == "maid":
         return normalize_maid(value)
+    text_rule = profile.text_rule(kind)
+    if text_rule is not None:
+        return normalize_text(value, text_rule)
     return _rejected(p.KIND_UNSUPPORTED)
 
 

@@ -28,7 +28,8 @@ PROFILES = [
         "loyalty": {"tier": "Gold", "joinDate": "2024-01-15", "lifetimeValue": -120.5},
         "personalEmail": {"address": " John.Doe+Spam@Gmail.com "},
         "mobilePhone": {"number": "(201) 555-0100"},
-        "homeAddress": {"countryCode": "US"},
+        "person": {"name": {"firstName": " Mary-Kate ", "lastName": "O'Brien"}},
+        "homeAddress": {"countryCode": "US", "postalCode": "94105-1234"},
         "consents": {"marketing": {"email": {"val": "y"}}},
         "identityMap": {"CRMID": [{"id": "C1"}], "acmePersonId": [{"id": "P1"}]},
         "_partner": {
@@ -183,6 +184,54 @@ def test_google_layout_uses_the_google_rules_and_headers(
     assert {r["Phone"] for r in rows} == {sha256("+12015550100"), ""}
     # Google's Data Manager formatter removes Gmail dots, googlemail.com included.
     assert sha256("johndoe@googlemail.com") in {r["Email"] for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("destination", "expected"),
+    [
+        # Meta hashes every key: names keep A-Z only, the ZIP+4 is cut at the dash.
+        (
+            "meta_ads",
+            {
+                "fn": sha256("marykate"),
+                "ln": sha256("obrien"),
+                "zip": sha256("94105"),
+                "country": sha256("us"),
+            },
+        ),
+        # Google hashes names, and takes country and postal code as written.
+        (
+            "google_ads",
+            {
+                "First Name": sha256("mary-kate"),
+                "Last Name": sha256("o'brien"),
+                "Zip": "94105-1234",
+                "Country": "US",
+            },
+        ),
+    ],
+)
+def test_a_destination_can_ask_for_names_postal_code_and_country(
+    spark: SparkSession,
+    workspace: Workspace,
+    edit_config: EditConfig,
+    destination: str,
+    expected: dict[str, str],
+) -> None:
+    keys = ["email", "phone", "first_name", "last_name", "postal_code", "country"]
+
+    def all_keys(data: dict) -> None:
+        (target,) = [d for d in data["destinations"] if d["name"] == destination]
+        target["match_keys"] = keys
+
+    loaded = edit_config(workspace.root, all_keys)
+    result = activate.run(loaded, spark, segment="loyal_gold", destination=destination)
+    rows = read_export(Path(result.counts["manifest"]))
+    assert len(rows) == result.counts["exported_rows"] == 2
+    assert all(len(row) == len(keys) for row in rows)
+    phone = "phone" if destination == "meta_ads" else "Phone"
+    (c1,) = [row for row in rows if row[phone]]  # C1, the only member with a phone
+    assert {column: c1[column] for column in expected} == expected
 
 
 def test_a_failed_local_export_removes_its_staging_and_publishes_nothing(

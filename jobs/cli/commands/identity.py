@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ingest.identity import reference
-from ingest.identity.profiles import get_profile, load_profiles, newest_profiles
+from ingest.identity.profiles import TEXT_KINDS, get_profile, load_profiles, newest_profiles
 from ingest.identity.rules import phone_regions
 from jobs import match as match_job
 from jobs import pipeline
@@ -101,7 +101,8 @@ def match(
     emit(document, as_json, show)
 
 
-KindOption = Annotated[str, typer.Option("--kind", help="email, phone, address or maid.")]
+KINDS = ("email", "phone", "address", "maid", *TEXT_KINDS)
+KindOption = Annotated[str, typer.Option("--kind", help=f"{', '.join(KINDS)}.")]
 
 
 def hash_values(
@@ -136,8 +137,8 @@ def hash_values(
 
     Example: partnerkit hash --profile uid2 --kind email "Jane.Doe+news@Gmail.com"
     """
-    if kind not in ("email", "phone", "address", "maid"):
-        raise typer.BadParameter("expected email, phone, address or maid", param_hint="--kind")
+    if kind not in KINDS:
+        raise typer.BadParameter(f"expected one of {', '.join(KINDS)}", param_hint="--kind")
     if hash_type not in (None, "plaintext", "md5", "sha1", "sha256"):
         raise typer.BadParameter("expected plaintext, md5, sha1 or sha256", param_hint="--hash")
     if encoding not in (None, "hex", "base64"):
@@ -193,11 +194,7 @@ def profiles(as_json: JsonOption = False) -> None:
             "hash": profile.hash,
             "encoding": profile.encoding,
             "source": profile.source,
-            "steps": {
-                k: profile.describe_steps(k)
-                for k in ("email", "phone", "address", "maid")
-                if profile.supports(k)
-            },
+            "steps": {k: profile.describe_steps(k) for k in KINDS if profile.supports(k)},
             "differences": {d.name: d.text for d in profile.differences},
         }
         for label, profile in load_profiles().items()

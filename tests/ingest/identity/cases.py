@@ -131,6 +131,20 @@ CASES = [
     Case("phone", "uid2", "", None, None, "empty"),
     Case("phone", "uid2", None, None, None, "empty"),
     Case("phone", "adobe_email_lc_sha256", "+12015550100", None, None, "kind_unsupported"),
+    # Names, postal codes and countries: Meta's SDK keeps A-Z letters, cuts a ZIP+4 at the dash
+    # and keeps two letters of a country; Google trims and lowercases names, and sends postal
+    # code and country as written (trimmed, country upper-cased, two letters).
+    Case("first_name", "meta", " Mary-Kate ", None, "marykate", None),
+    Case("last_name", "meta", "O'Brien.", None, "obrien", None),
+    Case("first_name", "meta", "123", None, None, "empty"),
+    Case("postal_code", "meta", " 94105-1234 ", None, "94105", None),
+    Case("country", "meta", "U.S.", None, "us", None),
+    Case("first_name", "google", " José ", None, "josé", None),
+    Case("last_name", "google", "O'BRIEN", None, "o'brien", None),
+    Case("postal_code", "google", " SW1A 1AA ", None, "SW1A 1AA", None),
+    Case("country", "google", " gb ", None, "GB", None),
+    Case("country", "google", "United Kingdom", None, None, "text_syntax"),
+    Case("first_name", "uid2", "Jane", None, None, "kind_unsupported"),
     # MAIDs.
     Case("maid", "ndc", " 6D92078A-8246-4BA4-AE5B-76104861E7DC ", None, "6d92078a-8246-4ba4-ae5b-76104861e7dc", None),
     Case("maid", "ndc", "not-a-maid", None, None, "maid_syntax"),

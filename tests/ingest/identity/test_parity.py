@@ -39,7 +39,7 @@ def spark_results(spark: SparkSession, *, staged: bool) -> list[tuple[str | None
 
 def all_rules():
     expression = F.lit(None).cast(columns.NORMALIZED_TYPE)
-    for kind in ("email", "phone", "maid"):
+    for kind in sorted({case.kind for case in CASES}):
         for name, profile in load_profiles().items():
             rule = columns.normalize_identifier(
                 kind,
