@@ -144,9 +144,10 @@ def _apply_domain_step(email: Column, step: p.EmailStep) -> Column:
     if isinstance(step, p.RewriteDomain):
         domain = F.when(domain == step.from_domain, F.lit(step.to_domain)).otherwise(domain)
     elif isinstance(step, p.StripPlusTag):
-        local = F.when(domain.isin(*step.domains), F.substring_index(local, "+", 1)).otherwise(
-            local
-        )
+        every_domain = F.lit("*" in step.domains)
+        local = F.when(
+            every_domain | domain.isin(*step.domains), F.substring_index(local, "+", 1)
+        ).otherwise(local)
     elif isinstance(step, p.StripDots):
         local = F.when(domain.isin(*step.domains), F.translate(local, ".", "")).otherwise(local)
     return F.when(email.contains("@"), F.concat(local, F.lit("@"), domain)).otherwise(email)

@@ -59,7 +59,7 @@ class StripDots(Frozen):
 
 
 class StripPlusTag(Frozen):
-    """Remove '+' and what follows it in the local part for these domains."""
+    """Remove '+' and what follows it in the local part for these domains ("*": every one)."""
 
     step: Literal["strip_plus_tag"]
     domains: tuple[str, ...]

@@ -76,7 +76,9 @@ def normalize_email(
             local, _, domain = email.rpartition("@")
             if isinstance(step, p.RewriteDomain) and domain == step.from_domain:
                 domain = step.to_domain
-            elif isinstance(step, p.StripPlusTag) and domain in step.domains:
+            elif isinstance(step, p.StripPlusTag) and (
+                domain in step.domains or "*" in step.domains
+            ):
                 local = local.split("+", 1)[0]
             elif isinstance(step, p.StripDots) and domain in step.domains:
                 local = local.replace(".", "")

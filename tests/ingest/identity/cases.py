@@ -20,6 +20,7 @@ class Case(NamedTuple):
 
 UID2_DOCS = "IABTechLab/uid2docs docs/getting-started/gs-normalization-encoding.md"
 TIKTOK_HELP = "TikTok Ads Manager help, How to create a Custom Audience with a customer file"
+TIKTOK_IDS = "TikTok Ads Manager help, List of supported IDs and formats for a customer file"
 
 # (profile, input, normalized, hash) published by the platform itself.
 PUBLISHED_HASHES = [
@@ -121,9 +122,13 @@ CASES = [
     # Google's examples: digits that already start with the country code.
     Case("phone", "google", "1 (800) 555-0100", "US", "+18005550100", None),
     Case("phone", "google", "+1 800 555 0100", None, "+18005550100", None),
-    # TikTok: E.164 with '+'; the customer file's "+"[country code][phone number].
-    Case("phone", "tiktok", "(201) 555-0100", "US", "+12015550100", None),
-    Case("email", "tiktok", " Jane.Doe+Shop@Gmail.com ", None, "jane.doe+shop@gmail.com", None),
+    # TikTok's customer file: digits with the country code, no '+', no leading zero; its two
+    # published examples (TIKTOK_IDS), then a '+tag' removed whatever the domain.
+    Case("phone", "tiktok", "(657)777-0000", "US", "16577770000", None),
+    Case("phone", "tiktok", "374-93-828222", "AM", "37493828222", None),
+    Case("phone", "tiktok", "020 7946 0958", "GB", "442079460958", None),
+    Case("email", "tiktok", " Jane.Doe+Shop@Example.com ", None, "jane.doe@example.com", None),
+    Case("email", "tiktok", "firstname-lastname@gmail.com", None, "firstname-lastname@gmail.com", None),
     # Dialed abroad from the seed's country: the dialing prefix is not part of the number.
     Case("phone", "uid2", "0044 20 7946 0958", "FR", "+442079460958", None),
     Case("phone", "uid2", "011 44 20 7946 0958", "US", "+442079460958", None),
