@@ -16,6 +16,16 @@ IdentifierKind = Literal[
 ]
 # Kinds the ad platforms match on beside email and phone, each with a text rule of its own.
 TEXT_KINDS = ("first_name", "last_name", "postal_code", "country")
+# identifier kind -> the profile field holding its rule (MAIDs have one fixed rule)
+RULE_FIELDS = {
+    "email": "email",
+    "phone": "phone",
+    "address": "address",
+    "first_name": "person_name",
+    "last_name": "person_name",
+    "postal_code": "postal_code",
+    "country": "country",
+}
 HashType = Literal["plaintext", "md5", "sha1", "sha256"]
 HashEncoding = Literal["hex", "base64"]
 
@@ -190,8 +200,8 @@ class Profile(Frozen):
 
     def rule_for(self, kind: str) -> object:
         """The rule of a kind (first and last names share `person_name`); None if undefined."""
-        kind = "person_name" if kind in ("first_name", "last_name") else kind
-        return getattr(self, kind, None) if kind != "name" else None
+        field = RULE_FIELDS.get(kind)
+        return getattr(self, field) if field else None
 
     def text_rule(self, kind: str) -> TextRule | None:
         rule = self.rule_for(kind) if kind in TEXT_KINDS else None
