@@ -47,11 +47,13 @@ class Frozen(BaseModel):
 
 
 class Trim(Frozen):
-    """Remove leading and trailing whitespace (tabs and no-break spaces included), and the
-    characters in `also` (Meta's SDK strips edge dots and NUL too)."""
+    """Remove leading and trailing whitespace (tabs and no-break spaces included), every
+    Unicode space with `every_space` (as Python's str.strip() does), and the characters in
+    `also` (Meta's SDK strips edge dots and NUL too)."""
 
     step: Literal["trim"]
     also: str = ""
+    every_space: bool = False
 
 
 class Lowercase(Frozen):
@@ -246,8 +248,10 @@ def describe_text_step(step: object) -> str:
 
 
 def describe_email_step(step: Trim | Lowercase | StripDots | StripPlusTag | RewriteDomain) -> str:
-    if isinstance(step, Trim) and step.also:
-        return f"trim (and {step.also.encode('unicode_escape').decode()})"
+    if isinstance(step, Trim) and (step.also or step.every_space):
+        extra = ["every Unicode space"] if step.every_space else []
+        extra += [step.also.encode("unicode_escape").decode()] if step.also else []
+        return f"trim (and {', '.join(extra)})"
     if isinstance(step, Lowercase) and step.ascii_only:
         return "lowercase (A-Z only)"
     if isinstance(step, StripDots | StripPlusTag):

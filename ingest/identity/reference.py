@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from ingest.identity import profiles as p
 from ingest.identity.rules import (
+    ALL_SPACES,
     DIRECTIONALS,
     EMAIL_PATTERN,
     MAID_PATTERN,
@@ -55,8 +56,8 @@ def is_blank(value: str | None) -> bool:
     return value is None or trim(value) == ""
 
 
-def trim(value: str, also: str = "") -> str:
-    return value.strip(WHITESPACE_CHARS + also)
+def trim(value: str, also: str = "", *, every_space: bool = False) -> str:
+    return value.strip((ALL_SPACES if every_space else WHITESPACE_CHARS) + also)
 
 
 def normalize_email(
@@ -69,7 +70,7 @@ def normalize_email(
     email = value
     for step in steps:
         if isinstance(step, p.Trim):
-            email = trim(email, step.also)
+            email = trim(email, step.also, every_space=step.every_space)
         elif isinstance(step, p.Lowercase):
             email = email.translate(_UPPER_ASCII) if step.ascii_only else email.lower()
         elif "@" in email:
@@ -216,7 +217,7 @@ def normalize_text(value: str | None, rule: p.TextRule) -> Normalized:
     text = value
     for step in rule.steps:
         if isinstance(step, p.Trim):
-            text = trim(text, step.also)
+            text = trim(text, step.also, every_space=step.every_space)
         elif isinstance(step, p.Lowercase):
             text = text.translate(_UPPER_ASCII) if step.ascii_only else text.lower()
         elif isinstance(step, p.Uppercase):

@@ -27,7 +27,7 @@ from uid2_client import input_util as uid2
 
 from ingest.identity import columns, reference
 from ingest.identity.profiles import Profile, get_profile
-from ingest.identity.rules import UNICODE_EMAIL_PATTERN, WHITESPACE_CHARS, phone_regions
+from ingest.identity.rules import ALL_SPACES, UNICODE_EMAIL_PATTERN, WHITESPACE_CHARS, phone_regions
 
 DEFAULT_COUNTRY = "US"
 SDK_PROFILES = ("uid2", "google", "meta")
@@ -261,8 +261,12 @@ def digits(text: str | None) -> str:
 
 
 def whitespace_trimmed(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
-    trimmed = o.row.value.strip(WHITESPACE_CHARS)
-    return trimmed != o.row.value and sdk(o.row._replace(value=trimmed)) == o.ours
+    """The SDK, given the value as we trim it (the usual set or every Unicode space), agrees."""
+    for spaces in (WHITESPACE_CHARS, ALL_SPACES):
+        trimmed = o.row.value.strip(spaces)
+        if trimmed != o.row.value and sdk(o.row._replace(value=trimmed)) == o.ours:
+            return True
+    return False
 
 
 def email_syntax_checked(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
