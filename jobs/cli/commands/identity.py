@@ -156,7 +156,9 @@ def hash_values(
         else None
     )
     chosen = get_profile(profile)
-    algorithm, text_form = hash_type or chosen.hash, encoding or chosen.encoding
+    text_rule = chosen.text_rule(kind)
+    platform_hash = chosen.hash if text_rule is None or text_rule.hashed else "plaintext"
+    algorithm, text_form = hash_type or platform_hash, encoding or chosen.encoding
     for index, value in enumerate(values):
         if kind == "address":
             result = reference.normalize_address(*reference.split_one_line_address(value))

@@ -182,6 +182,18 @@ def test_hash_with_a_pinned_profile_version(capsys: pytest.CaptureFixture[str]) 
     assert (new["normalized"], new["profile"]) == ("janedoe@gmail.com", "google@v2")
 
 
+def test_hash_leaves_unhashed_what_the_platform_takes_as_written(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Google takes country and postal code as written; Meta hashes them."""
+    assert run_cli(["hash", "--profile", "google", "--kind", "country", " gb "]) == 0
+    google = json.loads(capsys.readouterr().out)
+    assert (google["normalized"], google["hash"], google["hash_type"]) == ("GB", "GB", "plaintext")
+    assert run_cli(["hash", "--profile", "meta", "--kind", "country", " gb "]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert (meta["normalized"], meta["hash_type"]) == ("gb", "sha256_hex")
+
+
 def test_hash_unknown_profile_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["hash", "--profile", "nope", "x@example.com"]) == EXIT_USAGE
     assert "unknown normalization profile 'nope'" in capsys.readouterr().err
