@@ -125,18 +125,13 @@ def ad_platform_rows(
         }
     hashed = [
         rules.hash_value(
-            normalized[kind], "sha256" if _hashed(profile, kind) else "plaintext", "hex"
+            normalized[kind], "sha256" if profile.hashes(kind) else "plaintext", "hex"
         ).alias(name)
         for name, kind in columns.items()
     ]
     contacts = [F.col(f"`{name}`") for name, kind in columns.items() if kind in CONTACT_KEYS]
     rows = stage.frame.select(*hashed)
     return rows.where(F.coalesce(*contacts).isNotNull())
-
-
-def _hashed(profile: Profile, kind: str) -> bool:
-    text_rule = profile.text_rule(kind)
-    return text_rule is None or text_rule.hashed
 
 
 def segment_membership(profiles: DataFrame, predicate_sql: str) -> DataFrame:

@@ -164,12 +164,8 @@ def _domain_step(step: p.EmailStep) -> Callable[[Column], Column]:
 def normalize_email(value: Column, steps: tuple[p.EmailStep, ...], syntax: str = "ascii") -> Column:
     email = value
     for step in steps:
-        if isinstance(step, p.Trim):
-            email = trim(email, step.also, every_space=step.every_space)
-        elif isinstance(step, p.Lowercase):
-            email = (
-                F.translate(email, _UPPER, _UPPER.lower()) if step.ascii_only else F.lower(email)
-            )
+        if isinstance(step, p.Trim | p.Lowercase):
+            email = apply_text_step(email, step)
         else:
             email = let(email, _domain_step(step))
     return let(
@@ -233,8 +229,7 @@ def normalize_phone(
 
     def locate(b: Column) -> Column:
         """Where the number's digits start, and its calling code; a number dialed from the
-        region to abroad ("00 44 ...") is international (in the same stage: one more bound
-        stage cost every prepare about 10%)."""
+        region to abroad ("00 44 ...") is international."""
         prefix = b["r"]["idd"]
         dialed_out = F.coalesce(
             ~b["p"]["international"] & b["p"]["digits"].startswith(prefix), F.lit(False)
@@ -420,22 +415,26 @@ def normalize_maid(value: Column) -> Column:
     )
 
 
+def apply_text_step(text: Column, step: p.TextStep) -> Column:
+    """One step of the vocabulary that emails, names, postal codes and countries share."""
+    if isinstance(step, p.Trim):
+        return trim(text, step.also, every_space=step.every_space)
+    if isinstance(step, p.Lowercase):
+        return F.translate(text, _UPPER, _UPPER.lower()) if step.ascii_only else F.lower(text)
+    if isinstance(step, p.Uppercase):
+        return F.upper(text)
+    if isinstance(step, p.KeepAsciiLetters):
+        return F.regexp_replace(text, "[^A-Za-z]+", "")
+    if isinstance(step, p.CutAt):
+        return F.substring_index(text, step.separator, 1)
+    return F.substring(text, 1, step.count)
+
+
 def normalize_text(value: Column, rule: p.TextRule) -> Column:
     """A first or last name, postal code or country: the rule's steps, then its syntax."""
     text = value
     for step in rule.steps:
-        if isinstance(step, p.Trim):
-            text = trim(text, step.also, every_space=step.every_space)
-        elif isinstance(step, p.Lowercase):
-            text = F.translate(text, _UPPER, _UPPER.lower()) if step.ascii_only else F.lower(text)
-        elif isinstance(step, p.Uppercase):
-            text = F.upper(text)
-        elif isinstance(step, p.KeepAsciiLetters):
-            text = F.regexp_replace(text, "[^A-Za-z]+", "")
-        elif isinstance(step, p.CutAt):
-            text = F.substring_index(text, step.separator, 1)
-        elif isinstance(step, p.FirstCharacters):
-            text = F.substring(text, 1, step.count)
+        text = apply_text_step(text, step)
 
     def judged(t: Column) -> Column:
         verdict = F.when(is_blank(value) | (t == ""), _rejected(p.EMPTY))

@@ -209,6 +209,11 @@ class Profile(Frozen):
         rule = self.rule_for(kind) if kind in TEXT_KINDS else None
         return rule if isinstance(rule, TextRule) else None
 
+    def hashes(self, kind: str) -> bool:
+        """False for a kind the platform takes as written (Google's country and postal code)."""
+        text = self.text_rule(kind)
+        return text is None or text.hashed
+
     def describe_steps(self, kind: str) -> list[str]:
         """Human-readable steps for `partnerkit profiles`."""
         if kind == "email" and self.email:

@@ -69,10 +69,8 @@ def normalize_email(
     assert value is not None
     email = value
     for step in steps:
-        if isinstance(step, p.Trim):
-            email = trim(email, step.also, every_space=step.every_space)
-        elif isinstance(step, p.Lowercase):
-            email = email.translate(_UPPER_ASCII) if step.ascii_only else email.lower()
+        if isinstance(step, p.Trim | p.Lowercase):
+            email = apply_text_step(email, step)
         elif "@" in email:
             local, _, domain = email.rpartition("@")
             if isinstance(step, p.RewriteDomain) and domain == step.from_domain:
@@ -209,6 +207,21 @@ def normalize_maid(value: str | None) -> Normalized:
     return _ok(maid) if _MAID.match(maid) else _rejected(p.MAID_SYNTAX)
 
 
+def apply_text_step(text: str, step: p.TextStep) -> str:
+    """One step of the vocabulary that emails, names, postal codes and countries share."""
+    if isinstance(step, p.Trim):
+        return trim(text, step.also, every_space=step.every_space)
+    if isinstance(step, p.Lowercase):
+        return text.translate(_UPPER_ASCII) if step.ascii_only else text.lower()
+    if isinstance(step, p.Uppercase):
+        return text.upper()
+    if isinstance(step, p.KeepAsciiLetters):
+        return _NOT_ASCII_LETTERS.sub("", text)
+    if isinstance(step, p.CutAt):
+        return text.split(step.separator, 1)[0]
+    return text[: step.count]
+
+
 def normalize_text(value: str | None, rule: p.TextRule) -> Normalized:
     """A first or last name, postal code or country: the rule's steps, then its syntax."""
     if is_blank(value):
@@ -216,18 +229,7 @@ def normalize_text(value: str | None, rule: p.TextRule) -> Normalized:
     assert value is not None
     text = value
     for step in rule.steps:
-        if isinstance(step, p.Trim):
-            text = trim(text, step.also, every_space=step.every_space)
-        elif isinstance(step, p.Lowercase):
-            text = text.translate(_UPPER_ASCII) if step.ascii_only else text.lower()
-        elif isinstance(step, p.Uppercase):
-            text = text.upper()
-        elif isinstance(step, p.KeepAsciiLetters):
-            text = _NOT_ASCII_LETTERS.sub("", text)
-        elif isinstance(step, p.CutAt):
-            text = text.split(step.separator, 1)[0]
-        elif isinstance(step, p.FirstCharacters):
-            text = text[: step.count]
+        text = apply_text_step(text, step)
     if text == "":
         return _rejected(p.EMPTY)
     if rule.pattern and not re.match(rule.pattern, text):

@@ -322,8 +322,8 @@ def chance(seed: int, salt: str, key: Column, percent: int) -> Column:
 
 
 def pick(values: Sequence[str], index: Column) -> Column:
-    """The value at a 0-based index column. The array is one SQL literal, one call into the
-    JVM (an F.lit per value made `generate` spend most of its driver time in py4j)."""
+    """The value at a 0-based index column; the array is one SQL literal, one call into the
+    JVM instead of one per value."""
     return F.element_at(
         literal_expression("array", map(sql_literal, values)), index.cast("int") + 1
     )

@@ -156,8 +156,7 @@ def hash_values(
         else None
     )
     chosen = get_profile(profile)
-    text_rule = chosen.text_rule(kind)
-    platform_hash = chosen.hash if text_rule is None or text_rule.hashed else "plaintext"
+    platform_hash = chosen.hash if chosen.hashes(kind) else "plaintext"
     algorithm, text_form = hash_type or platform_hash, encoding or chosen.encoding
     for index, value in enumerate(values):
         if kind == "address":
