@@ -234,6 +234,26 @@ def test_a_destination_can_ask_for_names_postal_code_and_country(
     assert {column: c1[column] for column in expected} == expected
 
 
+def test_the_match_keys_a_destination_asks_for_enter_its_lineage(
+    workspace: Workspace, edit_config: EditConfig
+) -> None:
+    """Names and postal codes exported to an ad platform are read data: their labels count."""
+
+    def with_names(data: dict) -> None:
+        (meta,) = [d for d in data["destinations"] if d["name"] == "meta_ads"]
+        meta["match_keys"] = ["email", "first_name", "postal_code"]
+
+    def exported(loaded: Workspace) -> set[str]:
+        decision, _, _ = activate.decide(loaded, "loyal_gold", "meta_ads")
+        return {item.field for item in decision.lineage if item.role == "export"}
+
+    before = exported(workspace)
+    after = exported(edit_config(workspace.root, with_names))
+    assert "person.name.firstName" not in before and "mobilePhone.number" in before
+    assert after - before == {"person.name.firstName", "homeAddress.postalCode"}
+    assert "mobilePhone.number" not in after
+
+
 def test_a_failed_local_export_removes_its_staging_and_publishes_nothing(
     spark: SparkSession, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
