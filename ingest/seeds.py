@@ -70,7 +70,19 @@ def _identifier_inputs(
                 default_country=default_country,
             ),
         )
-    if names.street and profile.supports("address"):
+    if names.street and profile.address and profile.address.format == "amazon_street":
+        street = F.col(names.street)
+        inputs["address"] = lambda: (
+            street,
+            rules.normalize_identifier(
+                "address",
+                profile,
+                street,
+                country=_column(names.country),
+                default_country=default_country,
+            ),
+        )
+    elif names.street and profile.supports("address"):
         parts = [_column(n) for n in (names.street, names.city, names.state, names.postal_code)]
         inputs["address"] = lambda: (F.concat_ws(", ", *parts), rules.normalize_address(*parts))
     return inputs

@@ -33,12 +33,9 @@ def hash_request(
     hashed = []
     for kind, items in values.items():
         for value in items:
-            if kind == "address":
-                result = reference.normalize_address(*reference.split_one_line_address(value))
-            else:
-                result = reference.normalize_identifier(
-                    kind, profile, value, default_country=default_country
-                )
+            result = reference.normalize_written(
+                kind, profile, value, default_country=default_country
+            )
             digest = (
                 reference.hash_value(result.value, hash_type, encoding)
                 if result.value is not None

@@ -16,6 +16,9 @@ from pyspark.sql import functions as F
 from ingest.identity import profiles as p
 from ingest.identity.rules import (
     ALL_SPACES,
+    AMAZON_COUNTRY_ALIASES,
+    AMAZON_POUND,
+    AMAZON_STREET_DELIMITERS,
     DIRECTIONALS,
     EMAIL_PATTERN,
     MAID_PATTERN,
@@ -23,7 +26,10 @@ from ingest.identity.rules import (
     UNICODE_EMAIL_PATTERN,
     UNIT_DESIGNATORS,
     WHITESPACE_CHARS,
+    amazon_street_words,
     calling_code_lengths,
+    national_patterns,
+    numeric_class,
     phone_regions,
     unit_pattern,
 )
@@ -164,7 +170,7 @@ def _domain_step(step: p.EmailStep) -> Callable[[Column], Column]:
 def normalize_email(value: Column, steps: tuple[p.EmailStep, ...], syntax: str = "ascii") -> Column:
     email = value
     for step in steps:
-        if isinstance(step, p.Trim | p.Lowercase):
+        if isinstance(step, p.Trim | p.Lowercase | p.KeepWordCharacters):
             email = apply_text_step(email, step)
         else:
             email = let(email, _domain_step(step))
@@ -206,10 +212,16 @@ def _region_table(default_country: str | None) -> Column:
             f"named_struct('code', {sql_literal(region.calling_code)}, "
             f"'prefix', CAST({sql_literal(region.national_prefix)} AS STRING), "
             f"'idd', CAST({sql_literal(region.international_prefix)} AS STRING), "
-            f"'low', {region.min_length}, 'high', {region.max_length})"
+            f"'low', {region.min_length}, 'high', {region.max_length}, "
+            f"'region', {sql_literal(name)})"
         )
         entries += [sql_literal(name), facts]
     return literal_expression("map", entries)
+
+
+def _is_national(digits: Column, region: Column) -> Column:
+    """Twin of reference.is_national: one precompiled regex for all regions."""
+    return F.concat(region, F.lit(":"), digits).rlike(national_patterns())
 
 
 def normalize_phone(
@@ -248,6 +260,7 @@ def normalize_phone(
             F.when(~international, b["r"]["prefix"]).alias("prefix"),
             b["r"]["low"].alias("region_low"),
             b["r"]["high"].alias("region_high"),
+            F.when(~international, b["r"]["region"]).alias("region"),
         )
 
     located = let(F.struct(parsed.alias("p"), region.alias("r")), locate)
@@ -264,21 +277,29 @@ def normalize_phone(
             F.when(b["international"], _lookup({c: hi for c, (_, hi) in spans.items()}, b["code"]))
             .otherwise(b["region_high"])
             .alias("high"),
+            b["region"].alias("region"),
         ),
     )
 
     def national_number(b: Column) -> Column:
         digits, code, prefix = b["digits"], b["code"], b["prefix"]
         length, low, high = F.length(digits), b["low"], b["high"]
-        without_code = length - F.length(code)
+        rest = digits.substr(F.length(code) + 1, F.lit(64))
         strip_code = (
-            (length > high)
-            & digits.startswith(code)
-            & (without_code >= low)
-            & (without_code <= high)
+            digits.startswith(code)
+            & (F.length(rest) >= low)
+            & (F.length(rest) <= high)
+            & (
+                (length > high)
+                | (~_is_national(digits, b["region"]) & _is_national(rest, b["region"]))
+            )
         )
+        without_prefix = digits.substr(F.length(prefix) + 1, F.lit(64))
         strip_prefix = (
-            prefix.isNotNull() & digits.startswith(prefix) & (length - F.length(prefix) >= low)
+            prefix.isNotNull()
+            & digits.startswith(prefix)
+            & (length - F.length(prefix) >= low)
+            & ~(_is_national(digits, b["region"]) & ~_is_national(without_prefix, b["region"]))
         )
         national = (
             F.when(b["international"], digits.substr(F.length(code) + 1, F.lit(64)))
@@ -406,6 +427,102 @@ def normalize_address(street: Column, city: Column, state: Column, postal_code: 
     return let(cleaned, _judge_address)
 
 
+def _class_escape(characters: str) -> str:
+    """Characters as members of a regex class (each escaped, so '-' and ']' stay literal)."""
+    return "".join(f"\\u{ord(c):04x}" for c in characters)
+
+
+def _dashed() -> str:
+    """A house number, its last dash, and a rest that is not a number: `123-A`."""
+    number = numeric_class() + "+"
+    return f"^{number}-(?!{number}\\z)[^-]+\\z"
+
+
+def _amazon_tables(default_country: str | None) -> Column:
+    """Country -> its word map, one literal; the default country first (keys scan in order)."""
+    tables = sorted(amazon_street_words().items(), key=lambda item: item[0] != default_country)
+    entries = []
+    for country, words in tables:
+        pairs = (sql_literal(part) for item in words.items() for part in item)
+        entries += [sql_literal(country), f"map({', '.join(pairs)})"]
+    return literal_expression("map", entries)
+
+
+def _amazon_country(country: Column | None, default_country: str | None) -> Column:
+    written = _region(country, default_country)
+    for alias, code in AMAZON_COUNTRY_ALIASES.items():
+        written = F.when(written == alias, F.lit(code)).otherwise(written)
+    return written
+
+
+def _split_within_budget(tokens: Column, split: Callable[[Column], Column]) -> Column:
+    """Twin of reference.split_within_budget: split in order while the output is shorter
+    than the input was, then keep the rest as written."""
+    budget = F.size(tokens)
+    return F.aggregate(
+        tokens,
+        F.array().cast("array<string>"),
+        lambda out, token: F.when(F.size(out) >= budget, F.array_append(out, token)).otherwise(
+            F.concat(out, split(token))
+        ),
+    )
+
+
+def _split_dash(token: Column) -> Column:
+    return F.when(
+        token.rlike(_dashed()),
+        F.array(F.substring_index(token, "-", 1), F.substring_index(token, "-", -1)),
+    ).otherwise(F.array(token))
+
+
+def _split_pound(token: Column) -> Column:
+    """Twin of reference.split_pound: each mark's parts but its last, then the last mark's."""
+    letters = F.regexp_extract_all(token, F.lit(AMAZON_POUND), 1)
+    units = F.regexp_extract_all(token, F.lit(AMAZON_POUND), 2)
+    marks = F.transform(
+        F.arrays_zip(letters.alias("l"), units.alias("u")),
+        lambda m: F.filter(F.array(m["l"], F.lit("#"), m["u"]), lambda part: part != ""),
+    )
+    found = F.size(marks)
+    earlier = F.transform(
+        F.slice(marks, 1, F.greatest(found - 1, F.lit(0))),
+        lambda parts: F.slice(parts, 1, F.size(parts) - 1),
+    )
+    return F.when(found == 0, F.array(token)).otherwise(
+        F.concat(F.flatten(earlier), F.element_at(marks, -1))
+    )
+
+
+def normalize_street_amazon(
+    street: Column, country: Column | None, default_country: str | None
+) -> Column:
+    """Twin of reference.normalize_street_amazon (`8 Bluestem Terrace` -> `8bluestemter`)."""
+    words = F.try_element_at(
+        _amazon_tables(default_country), _amazon_country(country, default_country)
+    )
+
+    def normalized(b: Column) -> Column:
+        tokens = F.filter(
+            F.split(F.upper(b["street"]), AMAZON_STREET_DELIMITERS), lambda t: t != ""
+        )
+        tokens = _split_within_budget(_split_within_budget(tokens, _split_dash), _split_pound)
+        replaced = F.transform(tokens, lambda t: F.coalesce(F.try_element_at(b["words"], t), t))
+        return F.lower(F.array_join(replaced, ""))
+
+    def judged(b: Column) -> Column:
+        return (
+            F.when(is_blank(b["street"]), _rejected(p.EMPTY))
+            .when(b["words"].isNull(), _rejected(p.ADDRESS_COUNTRY_UNSUPPORTED))
+            .otherwise(let(normalized(b), _judge_street))
+        )
+
+    return let(F.struct(street.alias("street"), words.alias("words")), judged)
+
+
+def _judge_street(line: Column) -> Column:
+    return F.when(line == "", _rejected(p.EMPTY)).otherwise(_ok(line))
+
+
 def normalize_maid(value: Column) -> Column:
     maid = F.lower(trim(value))
     return (
@@ -425,6 +542,8 @@ def apply_text_step(text: Column, step: p.TextStep) -> Column:
         return F.upper(text)
     if isinstance(step, p.KeepAsciiLetters):
         return F.regexp_replace(text, "[^A-Za-z]+", "")
+    if isinstance(step, p.KeepWordCharacters):
+        return F.regexp_replace(text, f"[^\\p{{L}}\\p{{N}}_{_class_escape(step.also)}]+", "")
     if isinstance(step, p.CutAt):
         return F.substring_index(text, step.separator, 1)
     return F.substring(text, 1, step.count)
@@ -466,8 +585,10 @@ def normalize_identifier(
     country: Column | None = None,
     default_country: str | None = None,
 ) -> Column:
-    """Normalize an email, phone, MAID, name, postal code or country column with a profile
-    (addresses: normalize_address)."""
+    """Normalize an email, phone, MAID, name, postal code, country or Amazon street line
+    column with a profile (USPS addresses, from four columns: normalize_address)."""
+    if kind == "address" and profile.address and profile.address.format == "amazon_street":
+        return normalize_street_amazon(value, country, default_country)
     if kind == "email" and profile.email is not None:
         return normalize_email(value, profile.email, profile.email_syntax)
     if kind == "phone" and profile.phone is not None:

@@ -37,6 +37,7 @@ PHONE_CALLING_CODE_UNKNOWN = "phone_calling_code_unknown"
 PHONE_TOO_SHORT = "phone_too_short"
 PHONE_TOO_LONG = "phone_too_long"
 ADDRESS_INCOMPLETE = "address_incomplete"
+ADDRESS_COUNTRY_UNSUPPORTED = "address_country_unsupported"
 MAID_SYNTAX = "maid_syntax"
 TEXT_SYNTAX = "text_syntax"
 KIND_UNSUPPORTED = "kind_unsupported"
@@ -85,6 +86,14 @@ class RewriteDomain(Frozen):
     to_domain: str = Field(alias="to")
 
 
+class KeepWordCharacters(Frozen):
+    """Remove every character but letters and digits of any script, '_' and those in `also`
+    (Amazon's email rule removes spaces, '+' and other symbols anywhere in the address)."""
+
+    step: Literal["keep_word_characters"]
+    also: str = ""
+
+
 class Uppercase(Frozen):
     step: Literal["uppercase"]
 
@@ -110,7 +119,7 @@ class FirstCharacters(Frozen):
 
 
 TextStep = Annotated[
-    Trim | Lowercase | Uppercase | KeepAsciiLetters | CutAt | FirstCharacters,
+    Trim | Lowercase | Uppercase | KeepAsciiLetters | KeepWordCharacters | CutAt | FirstCharacters,
     Field(discriminator="step"),
 ]
 
@@ -128,7 +137,8 @@ class TextRule(Frozen):
 
 
 EmailStep = Annotated[
-    Trim | Lowercase | StripDots | StripPlusTag | RewriteDomain, Field(discriminator="step")
+    Trim | Lowercase | KeepWordCharacters | StripDots | StripPlusTag | RewriteDomain,
+    Field(discriminator="step"),
 ]
 
 
@@ -167,9 +177,11 @@ class Difference(Frozen):
 
 
 class AddressRule(Frozen):
-    """USPS Publication 28 one-line form: uppercase, no punctuation, abbreviations, ZIP5."""
+    """usps_one_line: USPS Publication 28 one-line form (uppercase, no punctuation,
+    abbreviations, ZIP5) of street, city, state and ZIP. amazon_street: the street line
+    alone in Amazon Ads' form, with the words of the seed's country (amazon_address.yaml)."""
 
-    format: Literal["usps_one_line"]
+    format: Literal["usps_one_line", "amazon_street"]
 
 
 class Profile(Frozen):
@@ -252,7 +264,9 @@ def describe_text_step(step: object) -> str:
     return str(getattr(step, "step", step))
 
 
-def describe_email_step(step: Trim | Lowercase | StripDots | StripPlusTag | RewriteDomain) -> str:
+def describe_email_step(
+    step: Trim | Lowercase | KeepWordCharacters | StripDots | StripPlusTag | RewriteDomain,
+) -> str:
     if isinstance(step, Trim) and (step.also or step.every_space):
         extra = ["every Unicode space"] if step.every_space else []
         extra += [step.also.encode("unicode_escape").decode()] if step.also else []
@@ -263,6 +277,8 @@ def describe_email_step(step: Trim | Lowercase | StripDots | StripPlusTag | Rewr
         return f"{step.step} ({', '.join(step.domains)})"
     if isinstance(step, RewriteDomain):
         return f"rewrite_domain ({step.from_domain} -> {step.to_domain})"
+    if isinstance(step, KeepWordCharacters):
+        return f"keep letters, digits, '_' and {step.also!r} only"
     return step.step
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ingest.identity import profiles as p
 from ingest.identity.rules import (
     ALL_SPACES,
+    AMAZON_COUNTRY_ALIASES,
+    AMAZON_POUND,
+    AMAZON_STREET_DELIMITERS,
     DIRECTIONALS,
     EMAIL_PATTERN,
     MAID_PATTERN,
@@ -21,6 +26,8 @@ from ingest.identity.rules import (
     UNICODE_EMAIL_PATTERN,
     UNIT_DESIGNATORS,
     WHITESPACE_CHARS,
+    PhoneRegion,
+    amazon_street_words,
     calling_code_lengths,
     phone_regions,
     unit_pattern,
@@ -35,6 +42,9 @@ _NOT_ASCII_LETTERS = re.compile("[^A-Za-z]+")
 _UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _MAID = re.compile(MAID_PATTERN)
 _UNIT = re.compile(unit_pattern())
+# Python's re has no (?U) flag (its classes are Unicode already) and no \p{N}.
+_AMAZON_DELIMITERS = re.compile(AMAZON_STREET_DELIMITERS.removeprefix("(?U)"))
+_AMAZON_POUND = re.compile(AMAZON_POUND)
 
 
 class Normalized(NamedTuple):
@@ -69,7 +79,7 @@ def normalize_email(
     assert value is not None
     email = value
     for step in steps:
-        if isinstance(step, p.Trim | p.Lowercase):
+        if isinstance(step, p.Trim | p.Lowercase | p.KeepWordCharacters):
             email = apply_text_step(email, step)
         elif "@" in email:
             local, _, domain = email.rpartition("@")
@@ -92,6 +102,30 @@ def split_calling_code(digits: str) -> str | None:
         if digits[:size] in codes:
             return digits[:size]
     return None
+
+
+def includes_calling_code(digits: str, region: PhoneRegion) -> bool:
+    """Digits written without '+' that already start with the region's calling code: too
+    long for a national number, or no national number while the rest is one (as
+    libphonenumber decides)."""
+    code, low, high = region.calling_code, region.min_length, region.max_length
+    rest = digits[len(code) :]
+    if not digits.startswith(code) or not low <= len(rest) <= high:
+        return False
+    return len(digits) > high or (not is_national(digits, region) and is_national(rest, region))
+
+
+def is_national(digits: str, region: PhoneRegion) -> bool:
+    return re.match(region.national_pattern, digits) is not None
+
+
+def strips_trunk_prefix(digits: str, region: PhoneRegion) -> bool:
+    """A leading trunk prefix ("0" in "07700 900123") is dropped unless the number was a
+    national number with it and is none without it (as libphonenumber decides)."""
+    prefix = region.national_prefix
+    if not prefix or not digits.startswith(prefix) or len(digits) - len(prefix) < region.min_length:
+        return False
+    return not (is_national(digits, region) and not is_national(digits[len(prefix) :], region))
 
 
 def normalize_phone(
@@ -127,14 +161,10 @@ def normalize_phone(
             return _rejected(p.PHONE_COUNTRY_UNKNOWN)
         code, low, high = region.calling_code, region.min_length, region.max_length
         prefix = region.national_prefix
-        if (
-            len(digits) > high
-            and digits.startswith(code)
-            and low <= len(digits) - len(code) <= high
-        ):
+        if includes_calling_code(digits, region):
             national = digits[len(code) :]
-        elif prefix and digits.startswith(prefix) and len(digits) - len(prefix) >= low:
-            national = digits[len(prefix) :]
+        elif strips_trunk_prefix(digits, region):
+            national = digits[len(prefix or "") :]
         else:
             national = digits
     if len(national) < low:
@@ -198,6 +228,77 @@ def normalize_address(
     return _ok(f"{street_line} {city_clean} {state_clean} {zip_match.group(1)}")
 
 
+def amazon_country(country: str | None, default_country: str | None) -> str | None:
+    """The seed's country (else the default) as Amazon's address tables name it."""
+    code = trim(country or "").upper() or (default_country or "")
+    return AMAZON_COUNTRY_ALIASES.get(code, code) or None
+
+
+def is_word_character(c: str) -> bool:
+    """A letter or number of any script, or '_' (Java's [\\p{L}\\p{N}_])."""
+    return c == "_" or unicodedata.category(c)[0] in "LN"
+
+
+def is_number(text: str) -> bool:
+    """Python's isnumeric(), which Amazon's normalizer asks (rules.numeric_class in Spark)."""
+    return text.isnumeric()
+
+
+def split_dash(token: str) -> list[str]:
+    """`123-A` -> `123`, `A`: a house number joined to a letter by its last dash."""
+    number, dash, rest = token.rpartition("-")
+    if dash and is_number(number) and rest and not is_number(rest):
+        return [number, rest]
+    return [token]
+
+
+def split_pound(token: str) -> list[str]:
+    """`APT#4` -> `APT`, `#`, `4`; what stands before the letters is dropped (`1A#5` -> `A`,
+    `#`, `5`). A token with several marks comes apart as Amazon's loop takes it: each later
+    mark's parts replace the last part of the one before (`A#1#2` -> `A`, `#`, `#`, `2`)."""
+    found = [
+        [part for part in (match.group(1), "#", match.group(2)) if part]
+        for match in _AMAZON_POUND.finditer(token)
+    ]
+    if not found:
+        return [token]
+    return [part for parts in found[:-1] for part in parts[:-1]] + found[-1]
+
+
+def split_within_budget(tokens: list[str], split: Callable[[str], list[str]]) -> list[str]:
+    """Split tokens in order while the output is shorter than the input was.
+
+    Amazon's normalizer walks the list by index while inserting into it, over as many
+    indices as the list had at the start: a split pushes later tokens right, and those
+    pushed past the last index are left as written ("5 1-A 2-B" keeps "2-B").
+    """
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        if len(out) >= len(tokens):
+            return out + tokens[i:]
+        out += split(token)
+    return out
+
+
+def normalize_street_amazon(
+    street: str | None, country: str | None, default_country: str | None
+) -> Normalized:
+    """Amazon Ads' street line: words uppercased and split at spaces and punctuation, house
+    numbers and units split apart, street words replaced by the country's standard forms,
+    then joined without spaces and lowercased (`8 Bluestem Terrace` -> `8bluestemter`)."""
+    if is_blank(street):
+        return _rejected(p.EMPTY)
+    words = amazon_street_words().get(amazon_country(country, default_country) or "")
+    if words is None:
+        return _rejected(p.ADDRESS_COUNTRY_UNSUPPORTED)
+    assert street is not None
+    tokens = [t for t in _AMAZON_DELIMITERS.split(street.upper()) if t]
+    tokens = split_within_budget(tokens, split_dash)
+    tokens = split_within_budget(tokens, split_pound)
+    line = "".join(words.get(token, token) for token in tokens).lower()
+    return _ok(line) if line else _rejected(p.EMPTY)
+
+
 def normalize_maid(value: str | None) -> Normalized:
     """Mobile advertising IDs (IDFA/GAID): lower-case UUIDs."""
     if is_blank(value):
@@ -217,6 +318,8 @@ def apply_text_step(text: str, step: p.TextStep) -> str:
         return text.upper()
     if isinstance(step, p.KeepAsciiLetters):
         return _NOT_ASCII_LETTERS.sub("", text)
+    if isinstance(step, p.KeepWordCharacters):
+        return "".join(c for c in text if c in step.also or is_word_character(c))
     if isinstance(step, p.CutAt):
         return text.split(step.separator, 1)[0]
     return text[: step.count]
@@ -255,8 +358,10 @@ def normalize_identifier(
     country: str | None = None,
     default_country: str | None = None,
 ) -> Normalized:
-    """Normalize one email, phone, MAID, name, postal code or country with a profile
-    (addresses: normalize_address)."""
+    """Normalize one email, phone, MAID, name, postal code, country or Amazon street line
+    with a profile (USPS addresses: normalize_address, or normalize_written for one line)."""
+    if kind == "address" and profile.address and profile.address.format == "amazon_street":
+        return normalize_street_amazon(value, country, default_country)
     if kind == "email" and profile.email is not None:
         return normalize_email(value, profile.email, profile.email_syntax)
     if kind == "phone" and profile.phone is not None:
@@ -269,6 +374,22 @@ def normalize_identifier(
     if text_rule is not None:
         return normalize_text(value, text_rule)
     return _rejected(p.KIND_UNSUPPORTED)
+
+
+def normalize_written(
+    kind: str,
+    profile: p.Profile,
+    value: str,
+    *,
+    country: str | None = None,
+    default_country: str | None = None,
+) -> Normalized:
+    """A value as a person types it: a USPS address on one line, anything else as it is."""
+    if kind == "address" and profile.address and profile.address.format == "usps_one_line":
+        return normalize_address(*split_one_line_address(value))
+    return normalize_identifier(
+        kind, profile, value, country=country, default_country=default_country
+    )
 
 
 def split_one_line_address(text: str) -> tuple[str, str, str, str]:

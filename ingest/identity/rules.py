@@ -6,10 +6,13 @@ prefixes and number lengths stay current with a dependency update, not a hand-ke
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 
 import phonenumbers
+import yaml
 from phonenumbers import PhoneMetadata
 
 # Whitespace both engines agree on. Java's \s and Python's \s differ, so the sets are
@@ -46,6 +49,11 @@ class PhoneRegion:
     # What a caller in the region dials before a calling code ("00", "011"); None where the
     # region's dialing prefix is a pattern or a single digit (it would read as a trunk prefix).
     international_prefix: str | None = None
+    # Every national number of the region matches this whole (libphonenumber's general
+    # pattern): digits that start with the calling code are read as including it when they
+    # do not match and the rest does ("919876543210" in India is +91 9876543210).
+    national_pattern: str = ".*"
+    region: str = ""
 
 
 def _dialing_prefix(metadata: PhoneMetadata) -> str | None:
@@ -78,8 +86,20 @@ def phone_regions() -> dict[str, PhoneRegion]:
             min_length=min(lengths),
             max_length=max(lengths),
             international_prefix=_dialing_prefix(metadata),
+            national_pattern=f"^(?:{metadata.general_desc.national_number_pattern or '.*'})$",
+            region=region,
         )
     return regions
+
+
+@cache
+def national_patterns() -> str:
+    """One regex for every region's national pattern, on `REGION:digits`: compiled once,
+    where a pattern looked up per row would be compiled per row."""
+    branches = (
+        f"{name}:{region.national_pattern[1:-1]}" for name, region in phone_regions().items()
+    )
+    return f"^(?:{'|'.join(branches)})$"
 
 
 @cache
@@ -256,3 +276,42 @@ def unit_pattern() -> str:
     """Street line = base, designator, unit number; the designator list sorted longest first."""
     designators = "|".join(sorted((d for d in UNIT_DESIGNATORS if d != "#"), key=len, reverse=True))
     return rf"^(.*?) (?:({designators}) |(#) ?)([A-Z0-9-]+)$"
+
+
+# Amazon Ads' address normalizer: what separates the words of a street line (whitespace as
+# Python's str.isspace() knows it, spelled out so Java reads the same class), and the words it
+# replaces per country (amazon_address.yaml).
+_PYTHON_SPACES = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680"
+    "\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+AMAZON_STREET_DELIMITERS = rf"(?U)[{_PYTHON_SPACES},!.\[\]{{}}()]+|\bC/O\b"
+# A '#' with letters before it or a unit after it ("APT#4", "#4B"); a bare '#' is no match.
+AMAZON_POUND = "(?=[A-Z]|#[0-9A-Z/-])([A-Z]*)#([0-9A-Z/-]*)"
+AMAZON_COUNTRY_ALIASES = {"UK": "GB"}
+
+
+@cache
+def amazon_street_words() -> dict[str, dict[str, str]]:
+    """Country -> {word: standard form}, the country's tables merged in order (later wins)."""
+    text = files("ingest").joinpath("identity/amazon_address.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    merged: dict[str, dict[str, str]] = {}
+    for country, table_names in data["countries"].items():
+        words: dict[str, str] = {}
+        for name in table_names:
+            words.update(data["tables"][name])
+        merged[country] = words
+    return merged
+
+
+@cache
+def numeric_class() -> str:
+    """A regex class of what Python's str.isnumeric() accepts: Unicode category N and the CJK
+    ideographs with a numeric value (五, 十), which Java's \\p{N} leaves out."""
+    ideographs = [
+        chr(c)
+        for c in range(0x3000, 0x30000)  # where they are, in Unicode 15
+        if chr(c).isnumeric() and not unicodedata.category(chr(c)).startswith("N")
+    ]
+    return "[\\p{N}" + "".join(f"\\x{{{ord(c):x}}}" for c in ideographs) + "]"

@@ -85,6 +85,40 @@ def test_prepare_seed_identifiers_hashes_and_rejects_with_reasons(spark: SparkSe
     assert counts["reason.email_syntax"] == 1
 
 
+def test_amazon_profile_hashes_the_street_line_alone_in_the_seeds_country(
+    spark: SparkSession,
+) -> None:
+    seeds = spark.createDataFrame(
+        [
+            ("c1", None, None, "8 Bluestem Terrace", "Dallas", "TX", "75236", "US"),
+            ("c2", None, None, "12 Boulevard Haussmann", "Paris", None, "75009", " fr "),
+            ("c3", None, None, "Rua Augusta 12", "Lisboa", None, "1100", "PT"),
+            ("c4", None, None, "10 Downing Street", "London", None, "SW1A 2AA", None),
+            ("c5", None, None, "...", "Dallas", "TX", "75236", "US"),
+        ],
+        SCHEMA,
+    )
+    prepared = prepare_seed_identifiers(
+        seeds,
+        names=NAMES,
+        partner="amzn",
+        profile=get_profile("amazon"),
+        hash_type="sha256",
+        encoding="hex",
+        default_country="GB",
+        workflow_id="wf",
+    )
+    rows = {r.profile_id: r for r in prepared.collect() if r.kind == "address"}
+    # Amazon's own test data: "8 Bluestem Terrace" in the US hashes to this.
+    assert rows["c1"].hash == "fe8115cbef0c2b9c5bedbedaa34b080223959365176679d9b0461465b1b08425"
+    assert rows["c2"].hash == hashlib.sha256(b"12boulevardhaussmann").hexdigest()
+    assert (rows["c3"].hash, rows["c3"].reason) == (None, "address_country_unsupported")
+    assert rows["c4"].hash == hashlib.sha256(b"10downingst").hexdigest()  # default GB
+    assert (rows["c5"].hash, rows["c5"].reason) == (None, "empty")
+    quarantined = {r.profile_id: r for r in seed_quarantine(prepared).collect()}
+    assert quarantined["c3"].original == "Rua Augusta 12"
+
+
 def test_judge_seed_rows_quarantines_missing_and_repeated_profile_ids(
     spark: SparkSession,
 ) -> None:

@@ -112,7 +112,10 @@ def hash_values(
     ],
     kind: KindOption = "email",
     country: Annotated[
-        str | None, typer.Option("--country", help="ISO country for national phone numbers.")
+        str | None,
+        typer.Option(
+            "--country", help="ISO country of national phone numbers and of street words."
+        ),
     ] = None,
     hash_type: Annotated[
         str | None,
@@ -132,7 +135,8 @@ def hash_values(
 ) -> None:
     """Normalize and hash values by hand with a profile's rules; one JSON object per value.
 
-    Addresses are written on one line: "123 Main St, San Francisco, CA 94105".
+    Addresses are written on one line: "123 Main St, San Francisco, CA 94105" (a profile
+    that hashes the street line alone, like amazon, takes just "123 Main St").
     No JVM is started: this runs the pure-Python twins of the Spark rules.
 
     Example: partnerkit hash --profile uid2 --kind email "Jane.Doe+news@Gmail.com"
@@ -159,12 +163,9 @@ def hash_values(
     platform_hash = chosen.hash if chosen.hashes(kind) else "plaintext"
     algorithm, text_form = hash_type or platform_hash, encoding or chosen.encoding
     for index, value in enumerate(values):
-        if kind == "address":
-            result = reference.normalize_address(*reference.split_one_line_address(value))
-        else:
-            result = reference.normalize_identifier(
-                kind, chosen, value, country=country, default_country=default_country
-            )
+        result = reference.normalize_written(
+            kind, chosen, value, country=country, default_country=default_country
+        )
         digest = reference.hash_value(result.value, algorithm, text_form) if result.value else None
         document = {
             "index": index,

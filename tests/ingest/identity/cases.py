@@ -150,9 +150,64 @@ CASES = [
     Case("country", "google", " gb ", None, "GB", None),
     Case("country", "google", "United Kingdom", None, None, "text_syntax"),
     Case("first_name", "uid2", "Jane", None, None, "kind_unsupported"),
+    # Digits that already start with the seed's calling code (libphonenumber reads them so):
+    # before, "919876543210" in India became +91 919876543210.
+    Case("phone", "google", "919876543210", "IN", "+919876543210", None),
+    Case("phone", "google", "819012345678", "JP", "+819012345678", None),
+    Case("phone", "google", "4930901820", "DE", "+4930901820", None),
+    Case("phone", "google", "07700 900123", "GB", "+447700900123", None),
+    # A trunk prefix stays when the number is national only with it.
+    Case("phone", "google", "0081 9012345678", "JP", "+8100819012345678", None),
+    # Amazon (its normalizers' answers): email keeps letters, digits, _ . @ - only; street
+    # line alone, split at spaces and punctuation, words replaced, joined, lowercased.
+    Case("email", "amazon", " John.Doe+News@Example.com ", None, "john.doenews@example.com", None),
+    Case("email", "amazon", "jane doe@example.com", None, "janedoe@example.com", None),
+    Case("email", "amazon", "José@exämple.de", None, "josé@exämple.de", None),
+    Case("phone", "amazon", "+1 (413) 871-4499", None, "14138714499", None),
+    Case("address", "amazon", "123-A North Street, Apt#4", "US", "123anstaptnumber4", None),
+    Case("address", "amazon", "c/o Jane Doe, 12 Main St.", "us", "janedoe12mainst", None),
+    Case("address", "amazon", "10 Downing Street", "UK", "10downingst", None),
+    Case("address", "amazon", "12 Boulevard Haussmann", "FR", "12boulevardhaussmann", None),
+    Case("address", "amazon", "12 Allée des Roses", "FR", "12alléedesroses", None),
+    # Amazon's loops over a growing token list: "2-B" is pushed past the last index it
+    # visits; a second '#' replaces the last part of the first; 五 counts as a number.
+    Case("address", "amazon", "5 1-A 2-B", None, "51a2-b", None),
+    Case("address", "amazon", "A#1#2 Main", None, "anumbernumber2main", None),
+    Case("address", "amazon", "五-A 3", "JP", "五a3", None),
+    Case("address", "amazon", "...", None, None, "empty"),
+    Case("address", "amazon", "Rua Augusta 12", "BR", None, "address_country_unsupported"),
     # MAIDs.
     Case("maid", "ndc", " 6D92078A-8246-4BA4-AE5B-76104861E7DC ", None, "6d92078a-8246-4ba4-ae5b-76104861e7dc", None),
     Case("maid", "ndc", "not-a-maid", None, None, "maid_syntax"),
+]  # fmt: skip
+
+AMAZON_UPLOADER_TESTS = (
+    "aws-solutions/amazon-marketing-cloud-uploader-from-aws, source/tests/unit_test/"
+    "amc_transformation/sample_data/test_XX/XX_raw.json and XX_check.json (generated data)"
+)
+# (kind, country, input, hash) from Amazon's own test data for its normalizers: row 1 and 2
+# of each country's addresses, row 4 of two countries' emails.
+AMAZON_PUBLISHED = [
+    ("address", "US", "8 Bluestem Terrace", "fe8115cbef0c2b9c5bedbedaa34b080223959365176679d9b0461465b1b08425"),
+    ("address", "US", "4 Cody Junction", "298f6d3e8245ff74a4c14df3f3709137a3e35b81e9c57dbd0626d76a4326b5ea"),
+    ("email", None, "bkinchley3@who.int", "9175ef28bbb1023d26df03248f47487c2b3c25a4932ac1197a3839e11c7b52d2"),
+    ("address", "CA", "16724 Sherman Lane", "7a37822f0e2e02f2edd0e3c3ea3f650b1a007ec75947a22493b3eb37d3e8431f"),
+    ("address", "CA", "2 Pawling Junction", "00ebb1e5a3eff43295391390fb431abe32e2deb429764005659695d67e757e60"),
+    ("address", "GB", "5180 Merchant Pass", "1e6abe1949eddf64322d2f4579b57929f8dd193f6763d54cdb74833f06b88a23"),
+    ("address", "GB", "161 Graedel Trail", "c94f41219964b9c5db4faa81561dcb2143d3395cbd6e7e48914acdb844ea6a22"),
+    ("address", "FR", "552 Ronald Regan Place", "5c52069811ccec9a6623107ff8366f724d3f7e566cabf436d3bb824a9f1bac50"),
+    ("address", "FR", "09362 Porter Plaza", "78b978e169d8fbe8aa0f1c43860497e3910ba9299d750701751ca8c141f70eeb"),
+    ("email", None, "chetterich3@fc2.com", "a9d44e003fc412047749c4ad0b1207303c91a7c8268cec4799946265e939e860"),
+    ("address", "DE", "07352 Chinook Drive", "775397152d25c255e4a329ce04f77429b1caeb173e8d07418cbe17bd0fa66696"),
+    ("address", "DE", "483 Susan Parkway", "b9e0c7021bf5f9a40227fd12d8e78be73191c6fea2af74ba4e601a74313ca2fc"),
+    ("address", "ES", "2911 Northview Alley", "d73b4a5da7dd32684f328f7419699a270a0eda3f376bb2f8d7d465e2062e2b67"),
+    ("address", "ES", "19402 Lakewood Alley", "6096bdacdbdf81ef4f0ed09dfcaf77ab486a3902c514262d1a73a772ab6d1343"),
+    ("address", "IT", "12 Nevada Junction", "ce31914c06462587a17c3e64f0f67c31fb6f18ee312133c6f49e51317d70b84c"),
+    ("address", "IT", "2 Butterfield Trail", "48cdb5676e1a014960f09fde19fd0f074bd2b7e0dd2edf4850a1f929625c49d3"),
+    ("address", "JP", "99 Sundown Lane", "341b093fe414471434347620933baa624a95a23105077efeb257aface3d4bc46"),
+    ("address", "JP", "88 Hintze Circle", "49308c888250d98c1f26e8c1e1d1ca03b12980b7ea790e8de17de6c7faeaa367"),
+    ("address", "IN", "5 Straubel Place", "1f852f506f387d58da0c08526bc0d7da0c8bc69691aa2201c66119c1bbeb51a1"),
+    ("address", "IN", "65 Summer Ridge Circle", "78d29e5227122225297ebac2c210c115fdce7abe8129f499f50571aadc2bcceb"),
 ]  # fmt: skip
 
 # (street, city, state, postal code, expected, reason), all with the ndc profile.

@@ -10,7 +10,12 @@ from pyspark.sql import functions as F
 
 from ingest.identity import columns, reference
 from ingest.identity.profiles import get_profile, load_profiles
-from tests.ingest.identity.cases import ADDRESS_CASES, CASES, PUBLISHED_HASHES
+from tests.ingest.identity.cases import (
+    ADDRESS_CASES,
+    AMAZON_PUBLISHED,
+    CASES,
+    PUBLISHED_HASHES,
+)
 
 DEFAULT_COUNTRY = "US"
 
@@ -123,6 +128,27 @@ def test_published_hashes_match_in_both_engines(spark: SparkSession) -> None:
         assert row.out.n == python.value == expected_normalized, value
         python_hash = reference.hash_value(python.value, profile.hash, profile.encoding)
         assert row.out.h == python_hash == expected_hash, value
+
+
+def test_amazon_published_hashes_match_in_both_engines(spark: SparkSession) -> None:
+    """Amazon's own test data: each street line (in its country) and email, hashed."""
+    profile = get_profile("amazon")
+    frame = spark.createDataFrame(
+        [(i, *case[:3]) for i, case in enumerate(AMAZON_PUBLISHED)],
+        "case_id int, kind string, country string, value string",
+    )
+    normalized = F.lit(None).cast(columns.NORMALIZED_TYPE)
+    for kind in ("address", "email"):
+        rule = columns.normalize_identifier(
+            kind, profile, F.col("value"), country=F.col("country"), default_country="US"
+        )
+        normalized = F.when(F.col("kind") == kind, rule).otherwise(normalized)
+    hashed = columns.hash_value(normalized["value"], profile.hash, profile.encoding)
+    rows = frame.select("case_id", hashed.alias("h")).orderBy("case_id").collect()
+    for row, (kind, country, value, expected) in zip(rows, AMAZON_PUBLISHED, strict=True):
+        python = reference.normalize_identifier(kind, profile, value, country=country)
+        assert python.value is not None, value
+        assert row.h == reference.hash_value(python.value, "sha256", "hex") == expected, value
 
 
 @pytest.mark.parametrize("hash_type", ["md5", "sha1", "sha256"])

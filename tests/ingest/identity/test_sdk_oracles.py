@@ -1,7 +1,9 @@
 """The profiles against the platforms' own SDKs, on a corpus of messy identifiers.
 
 Each platform that publishes a Python normalizer is the oracle for its profile: uid2-client
-(`uid2`), google-ads-datamanager-util (`google`) and facebook-business (`meta`). Every value
+(`uid2`), google-ads-datamanager-util (`google`) and facebook-business (`meta`). Amazon
+publishes its normalizers in repositories, not as a package: what they return on this corpus
+is stored in amazon_oracle.json (make_amazon_oracle.py writes it). Every value
 of the corpus (emails, phones, names, postal codes, countries: each kind the profile
 defines) goes through the Spark rules, their Python twins and the SDK. A disagreement is
 allowed only when one of the profile's declared `differences` explains it; each declared
@@ -11,10 +13,13 @@ difference must occur in the corpus, so none is kept after the code stops needin
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 from collections import Counter
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import NamedTuple
 
 import phonenumbers
@@ -30,7 +35,8 @@ from ingest.identity.profiles import Profile, get_profile
 from ingest.identity.rules import ALL_SPACES, UNICODE_EMAIL_PATTERN, WHITESPACE_CHARS, phone_regions
 
 DEFAULT_COUNTRY = "US"
-SDK_PROFILES = ("uid2", "google", "meta")
+SDK_PROFILES = ("uid2", "google", "meta", "amazon")
+AMAZON_ORACLE = Path(__file__).with_name("amazon_oracle.json")
 
 FIRST = ("jane", "john", "zoë", "josé", "élodie", "ana", "li", "o'neil", "mary-kate", "şule")
 LAST = ("doe", "smith", "müller", "garcía", "nguyen", "o'brien", "straße", "ıldız")
@@ -155,11 +161,41 @@ def messy_texts(rng: random.Random) -> list[Row]:
     return rows
 
 
+STREET_NAMES = ("Main", "Bluestem", "Oak Valley", "O'Neil", "Königs", "de la Paix", "Mayor", "Roma")
+STREET_TYPES = (
+    "Street", "St", "St.", "Avenue", "Ave", "Blvd", "Boulevard", "Road", "Rd", "Lane",
+    "Parkway", "Terrace", "Court", "Place", "Plaza", "Meadow", "Key", "Crescent", "Close",
+    "Rue", "Allée", "Via", "Piazza", "Calle", "Avda.", "Straße", "Chome",
+)  # fmt: skip
+UNITS = ("Apt 4B", "#4B", "APT#4", "Apartment 12", "Suite 200", "Ste. 3", "Flat 3", "No. 7", "")
+BROKEN_STREETS = (
+    "", "   ", "...", "c/o Jane Doe, 12 Main St", "5 1-A 2-B", "A#1#2 Main", "1A#5 Oak",
+    "##5 Elm", "12 (rear) Elm St.!", "五-A 3", "12-34 Main", "PO Box 12", "Ⅻ-A Main",
+    "10-E North Street", "[7] {Side} Road",
+)  # fmt: skip
+STREET_COUNTRIES = ("US", "us", "CA", "GB", "UK", "FR", "DE", "ES", "IT", "JP", "IN", "BR", None)
+
+
+def messy_streets(rng: random.Random) -> list[Row]:
+    """Street lines as CRMs hold them: house numbers with letters and dashes, directions,
+    unit marks, punctuation and case, in the countries Amazon's tables cover and others."""
+    rows = [Row("address", v, rng.choice(STREET_COUNTRIES)) for v in BROKEN_STREETS]
+    for _ in range(300):
+        number = rng.choice((str(rng.randint(1, 99999)), f"{rng.randint(1, 999)}-A", "12-B"))
+        parts = [number, rng.choice(("", "N", "North", "SW", "East"))]
+        parts += [rng.choice(STREET_NAMES), rng.choice(STREET_TYPES), rng.choice(UNITS)]
+        separator = rng.choice((" ", "  ", ", ", " ,"))
+        line = separator.join(part for part in parts if part)
+        line = rng.choice((line, line.upper(), line.lower()))
+        rows.append(Row("address", edge(rng) + line + edge(rng), rng.choice(STREET_COUNTRIES)))
+    return rows
+
+
 def corpus() -> list[Row]:
     rng = random.Random(20261203)
     emails = [Row("email", v, None) for v in messy_emails(rng)]
     phones = [Row("phone", v, c) for v, c in messy_phones(rng)]
-    return emails + phones + messy_texts(rng)
+    return emails + phones + messy_texts(rng) + messy_streets(rng)
 
 
 def covered(name: str) -> list[Row]:
@@ -212,10 +248,26 @@ def meta_sdk(row: Row) -> str | None:
     return text
 
 
+@cache
+def amazon_answers() -> dict[Row, str | None]:
+    document = json.loads(AMAZON_ORACLE.read_text(encoding="utf-8"))
+    return {Row(kind, value, country): text for kind, value, country, text in document["rows"]}
+
+
+def amazon_sdk(row: Row) -> str | None:
+    """Amazon's normalizers' answer, stored; a row not stored means the corpus changed."""
+    answers = amazon_answers()
+    assert row in answers, (
+        f"{row} is not in {AMAZON_ORACLE.name}: regenerate it (make_amazon_oracle.py)"
+    )
+    return answers[row]
+
+
 SDKS: dict[str, Callable[[Row], str | None]] = {
     "uid2": uid2_sdk,
     "google": google_sdk,
     "meta": meta_sdk,
+    "amazon": amazon_sdk,
 }
 
 
@@ -242,7 +294,8 @@ def sdk_hash(name: str, row: Row) -> str | None:
             return process_of[row.kind](row.value, Encoding.HEX)
         except ValueError:
             return None
-    text = meta_sdk(row)
+    text = meta_sdk(row) if name == "meta" else amazon_sdk(row)
+    assert text is not None
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -316,6 +369,39 @@ def phone_formatted(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
     return o.row.kind == "phone" and o.ours is not None and o.sdk is None
 
 
+def national_number_read(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
+    """A number written without '+' that we read in the seed's country (else the default),
+    as libphonenumber reads it there, where the SDK read it as international."""
+    if o.row.kind != "phone" or o.ours is None or o.row.value.strip().startswith("+"):
+        return False
+    region = (o.row.country or DEFAULT_COUNTRY).upper()
+    if region not in phone_regions():
+        return False
+    try:
+        number = phonenumbers.parse(digits(o.row.value), region)
+    except phonenumbers.NumberParseException:
+        return False
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return digits(e164) == digits(o.ours)
+
+
+def phone_length_ranged(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
+    """We accept a number whose length lies between the shortest and longest of its calling
+    code, and the SDK refuses it because libphonenumber knows no number of that length."""
+    if o.row.kind != "phone" or o.ours is None or o.sdk is not None:
+        return False
+    number = phonenumbers.parse("+" + digits(o.ours), None)
+    return not phonenumbers.is_possible_number(number)
+
+
+def extension_refused(o: Outcome, sdk: Callable[[Row], str | None]) -> bool:
+    """We reject a number with an extension ('ext 4'); the SDK hashes it without."""
+    if o.row.kind != "phone" or o.ours is not None or o.sdk is None:
+        return False
+    number, found, _extension = o.row.value.lower().partition("ext")
+    return bool(found) and digits(number) == digits(o.sdk)
+
+
 EXPLAINS = {
     "whitespace_trimmed": whitespace_trimmed,
     "email_syntax_checked": email_syntax_checked,
@@ -324,6 +410,9 @@ EXPLAINS = {
     "phone_formatted": phone_formatted,
     "empty_rejected": empty_rejected,
     "country_checked": country_checked,
+    "national_number_read": national_number_read,
+    "phone_length_ranged": phone_length_ranged,
+    "extension_refused": extension_refused,
 }
 
 

@@ -194,6 +194,24 @@ def test_hash_leaves_unhashed_what_the_platform_takes_as_written(
     assert (meta["normalized"], meta["hash_type"]) == ("gb", "sha256_hex")
 
 
+def test_hash_takes_a_street_line_for_amazon_and_the_whole_address_for_ndc(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    street = "8 Bluestem Terrace"
+    assert run_cli(["hash", "--profile", "amazon", "--kind", "address", street]) == 0
+    assert json.loads(capsys.readouterr().out)["reason"] == "address_country_unsupported"
+    args = ["hash", "--profile", "amazon", "--kind", "address", "--country", "US", street]
+    assert run_cli(args) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["normalized"] == "8bluestemter"
+    assert document["hash"] == "fe8115cbef0c2b9c5bedbedaa34b080223959365176679d9b0461465b1b08425"
+    one_line = "1 Main Street, Austin, TX 78701"
+    assert run_cli(["hash", "--profile", "ndc", "--kind", "address", one_line]) == 0
+    assert json.loads(capsys.readouterr().out)["normalized"] == "1 MAIN ST AUSTIN TX 78701"
+    assert run_cli(["hash", "--profile", "uid2", "--kind", "address", one_line]) == 0
+    assert json.loads(capsys.readouterr().out)["reason"] == "kind_unsupported"
+
+
 def test_hash_unknown_profile_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["hash", "--profile", "nope", "x@example.com"]) == EXIT_USAGE
     assert "unknown normalization profile 'nope'" in capsys.readouterr().err
