@@ -37,7 +37,7 @@ BATCH_STATUSES = (
     "unpublished",
     "abandoned",
 )
-SCHEMA_VERSION = 2  # 2: `abandoned` and `unpublished` statuses, run_paths
+SCHEMA_VERSION = 3  # 2: `abandoned` and `unpublished` statuses, run_paths; 3: batch kind
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS {BATCHES_TABLE} (
     counts TEXT NOT NULL DEFAULT '{{}}',
     error TEXT,
     duplicate_of TEXT,
-    workflow_id TEXT NOT NULL
+    workflow_id TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'full'
 );
 CREATE INDEX IF NOT EXISTS batches_by_checksum ON {BATCHES_TABLE} (partner, checksum, status);
 CREATE TABLE IF NOT EXISTS {RUN_PATHS_TABLE} (
@@ -114,6 +115,7 @@ class BatchRecord(BaseModel):
     error: str | None
     duplicate_of: str | None
     workflow_id: str
+    kind: str = "full"  # full: the file is (part of) the universe; delta: changes to it
 
 
 class Delivery(BaseModel):
@@ -125,6 +127,7 @@ class Delivery(BaseModel):
     partner: str
     started_at: str
     status: str
+    kind: str
     files: list[BatchRecord]
 
 
@@ -151,6 +154,7 @@ def deliveries(records: list[BatchRecord]) -> list[Delivery]:
             partner=partner,
             started_at=min(f.started_at for f in files),
             status=delivery_status(files),
+            kind=files[0].kind,
             files=sorted(files, key=lambda f: f.started_at),
         )
         for (workflow_id, partner), files in grouped.items()
@@ -158,7 +162,13 @@ def deliveries(records: list[BatchRecord]) -> list[Delivery]:
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
-    """Rebuild tables whose status CHECK predates the current statuses, keeping their rows."""
+    """Add the batches' `kind` column to older ledgers (their batches were full deliveries),
+    then rebuild tables whose status CHECK predates the current statuses, keeping their rows."""
+    columns = {row[1] for row in connection.execute(f"PRAGMA table_info({BATCHES_TABLE})")}
+    if columns and "kind" not in columns:
+        connection.execute(
+            f"ALTER TABLE {BATCHES_TABLE} ADD COLUMN kind TEXT NOT NULL DEFAULT 'full'"
+        )
     for table in _STATUS_TABLES:
         row = connection.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
@@ -273,6 +283,7 @@ class Ledger:
         workflow_id: str,
         status: str = "running",
         duplicate_of: str | None = None,
+        kind: str = "full",
     ) -> None:
         """Record a file delivery the moment its checksum is known."""
         if status not in BATCH_STATUSES:
@@ -280,8 +291,8 @@ class Ledger:
         with self._connect() as connection:
             connection.execute(
                 f"INSERT INTO {BATCHES_TABLE} (batch_id, partner, source_uri, size_bytes,"
-                " checksum, started_at, finished_at, status, duplicate_of, workflow_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " checksum, started_at, finished_at, status, duplicate_of, workflow_id, kind)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     batch_id,
                     partner,
@@ -293,6 +304,7 @@ class Ledger:
                     status,
                     duplicate_of,
                     workflow_id,
+                    kind,
                 ),
             )
 
@@ -319,14 +331,15 @@ class Ledger:
                 ),
             )
 
-    def loaded_batch(self, partner: str, checksum: str) -> str | None:
-        """The batch that already loaded this exact file content for this partner, if any."""
+    def loaded_batch(self, partner: str, checksum: str, kind: str = "full") -> str | None:
+        """The batch that already loaded this exact file content for this partner as the same
+        kind of delivery (a full file's rows are a universe, a delta's are changes), if any."""
         with self._connect() as connection:
             row = connection.execute(
                 f"SELECT batch_id FROM {BATCHES_TABLE}"
-                " WHERE partner = ? AND checksum = ? AND status = 'loaded'"
+                " WHERE partner = ? AND checksum = ? AND status = 'loaded' AND kind = ?"
                 " ORDER BY started_at LIMIT 1",
-                (partner, checksum),
+                (partner, checksum, kind),
             ).fetchone()
         return row["batch_id"] if row else None
 

@@ -15,6 +15,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
+from ingest.deltas import DELETE, OPERATION, UPSERT, operation_of
 from ingest.errors import EmptyFileError, HeaderError, MissingColumnsError
 from ingest.identity.detection import BASE64_LENGTHS, HEX_LENGTHS, canonical_hash
 from ingest.readers import CSV_DEFAULTS
@@ -32,6 +33,7 @@ DUPLICATE_PARTNER_ID = "duplicate_partner_id"
 HASH_FORM = "hash_form"
 VALUE_NOT_ALLOWED = "value_not_allowed"
 CONFIDENCE_NOT_NUMBER = "confidence_not_number"
+OPERATION_UNKNOWN = "operation_unknown"
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,26 @@ class FileMapping:
     attributes: Mapping[str, str] = field(default_factory=dict)  # column -> domain
     allowed_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     confidence: str | None = None
+    # A delta file: the column marking each row upsert or delete; or a file of deletes only.
+    operation: str | None = None
+    deletes_only: bool = False
 
     @property
     def mapped_columns(self) -> list[str]:
+        """The columns the file must have (a file of deletes: the partner ID only)."""
+        if self.deletes_only:
+            return [self.partner_id]
         columns = [self.partner_id, *(i.column for i in self.identifiers), *self.attributes]
-        return [*columns, self.confidence] if self.confidence else columns
+        columns += [self.confidence] if self.confidence else []
+        return [*columns, self.operation] if self.operation else columns
+
+    def operation_value(self) -> Column | None:
+        """A change row's operation (NULL: not upsert or delete); None for a full delivery."""
+        if self.deletes_only:
+            return F.lit(DELETE)
+        if self.operation:
+            return operation_of(F.col(f"`{self.operation}`"))
+        return None
 
 
 def _clean_header(name: str) -> str:
@@ -209,7 +226,8 @@ def check_rows(frame: DataFrame, mapping: FileMapping) -> DataFrame:
     """Add `reasons`: every check a row fails, as reason codes (empty array: accepted).
 
     Built with array + array_remove, both code-generated (array_compact is a higher-order
-    function, interpreted element by element).
+    function, interpreted element by element). A delete is checked for its partner ID only:
+    the rest of its row is not used.
     """
     data_columns = [F.col(f"`{c}`") for c in frame.columns if c not in (CORRUPT, POSITION)]
     checks: list[Column] = [
@@ -217,24 +235,38 @@ def check_rows(frame: DataFrame, mapping: FileMapping) -> DataFrame:
         _failed(_any_contains(data_columns, "\u0000"), NUL_BYTE),
         _failed(~_present(F.col(f"`{mapping.partner_id}`")), PARTNER_ID_MISSING),
     ]
-    for spec in mapping.identifiers:
-        value = F.col(f"`{spec.column}`")
-        bad = _present(value) & ~_hash_form_ok(value, mapping.hash_type, mapping.encoding)
-        checks.append(_failed(bad, f"{HASH_FORM}:{spec.column}"))
-    for column, allowed in mapping.allowed_values.items():
-        value = F.col(f"`{column}`")
-        bad = _present(value) & ~value.isin(*allowed)
-        checks.append(_failed(bad, f"{VALUE_NOT_ALLOWED}:{column}"))
-    if mapping.confidence:
-        value = F.col(f"`{mapping.confidence}`")
-        number = value.try_cast("double")
-        bad = _present(value) & (number.isNull() | (number < 0) | (number > 1))
-        checks.append(_failed(bad, CONFIDENCE_NOT_NUMBER))
+    operation = mapping.operation_value()
+    if operation is not None:
+        checks.append(_failed(operation.isNull(), OPERATION_UNKNOWN))
+    if not mapping.deletes_only:
+        is_record = (
+            F.lit(True) if operation is None else F.coalesce(operation == UPSERT, F.lit(True))
+        )
+        checks += _record_checks(mapping, is_record)
     # A record that could not be parsed has no trustworthy cells: its one reason is that.
     reasons = F.when(F.col(CORRUPT).isNotNull(), F.array(F.lit(MALFORMED_ROW))).otherwise(
         F.array_remove(F.array(*checks), "")
     )
     return frame.withColumn(REASONS, reasons)
+
+
+def _record_checks(mapping: FileMapping, is_record: Column) -> list[Column]:
+    """Hash forms, value sets and confidence, on rows that carry a record (not deletes)."""
+    checks = []
+    for spec in mapping.identifiers:
+        value = F.col(f"`{spec.column}`")
+        bad = _present(value) & ~_hash_form_ok(value, mapping.hash_type, mapping.encoding)
+        checks.append(_failed(is_record & bad, f"{HASH_FORM}:{spec.column}"))
+    for column, allowed in mapping.allowed_values.items():
+        value = F.col(f"`{column}`")
+        bad = _present(value) & ~value.isin(*allowed)
+        checks.append(_failed(is_record & bad, f"{VALUE_NOT_ALLOWED}:{column}"))
+    if mapping.confidence:
+        value = F.col(f"`{mapping.confidence}`")
+        number = value.try_cast("double")
+        bad = _present(value) & (number.isNull() | (number < 0) | (number > 1))
+        checks.append(_failed(is_record & bad, CONFIDENCE_NOT_NUMBER))
+    return checks
 
 
 def duplicate_positions(checked: DataFrame, partner_id: str) -> DataFrame:
@@ -265,28 +297,34 @@ def with_duplicates(checked: DataFrame, duplicates: DataFrame) -> DataFrame:
 def accepted_rows(
     checked: DataFrame, mapping: FileMapping, *, batch_id: str, workflow_id: str
 ) -> DataFrame:
-    """Rows without a reason in canonical form: partner_id, hashes, confidence, attributes."""
+    """Rows without a reason in canonical form: partner_id, hashes, confidence, attributes
+    (and a delta's `operation`; a file of deletes has NULL for all but the partner ID)."""
     accepted = checked.where(F.size(REASONS) == 0)
+
+    def cell(column: str) -> Column:
+        if mapping.deletes_only:
+            return F.lit(None).cast("string")
+        return F.col(f"`{column}`")
+
     identifiers = [
-        F.when(
-            _present(F.col(f"`{i.column}`")),
-            canonical_hash(F.col(f"`{i.column}`"), mapping.encoding),
-        ).alias(i.column)
+        F.when(_present(cell(i.column)), canonical_hash(cell(i.column), mapping.encoding)).alias(
+            i.column
+        )
         for i in mapping.identifiers
     ]
     confidence = (
-        [F.col(f"`{mapping.confidence}`").try_cast("double").alias("confidence")]
+        [cell(mapping.confidence).try_cast("double").alias("confidence")]
         if mapping.confidence
         else []
     )
-    attributes = [
-        F.when(_present(F.col(f"`{c}`")), F.col(f"`{c}`")).alias(c) for c in mapping.attributes
-    ]
+    attributes = [F.when(_present(cell(c)), cell(c)).alias(c) for c in mapping.attributes]
+    operation = mapping.operation_value()
     return accepted.select(
         F.trim(F.col(f"`{mapping.partner_id}`")).alias("partner_id"),
         *identifiers,
         *confidence,
         *attributes,
+        *([operation.alias(OPERATION)] if operation is not None else []),
         F.lit(batch_id).alias("batch_id"),
         F.current_timestamp().alias("ingested_at"),
         F.lit(workflow_id).alias("workflow_id"),

@@ -222,6 +222,28 @@ class QualityGate(StrictModel):
     expectations: list[ExtraExpectation] = Field(default_factory=list)
 
 
+DeliveryKind = Literal["full", "delta"]
+
+
+class DeliverySettings(StrictModel):
+    """Whether a delivery replaces the partner's universe or changes it.
+
+    A delta holds upserts (a person's whole new record) and deletes keyed by the partner ID:
+    rows marked in `operation_column`, or files whose name matches `delete_files` (partner
+    IDs only). The first delivery of a delta partner is a full one (`ingest --kind full`).
+    """
+
+    kind: DeliveryKind = Field(default="full", description="full: replaces; delta: changes.")
+    operation_column: str = Field(
+        default="operation", description="A delta file's column holding upsert or delete."
+    )
+    delete_files: str | None = Field(
+        default=None,
+        description="A file-name pattern (fnmatch, e.g. '*deletes*') of delta files that "
+        "hold deletes only.",
+    )
+
+
 class PartnerConfig(StrictModel):
     """One data partner: its namespace, identity rules, file and terms."""
 
@@ -231,6 +253,7 @@ class PartnerConfig(StrictModel):
     hash: HashType
     hash_encoding: HashEncoding = "hex"
     source: FileSource
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     mapping: PartnerMapping
     labels: list[str] = Field(default_factory=lambda: ["3PD"])
     contract: ContractTerms = Field(default_factory=ContractTerms)

@@ -67,5 +67,10 @@ class WorkspaceBusyError(PartnerkitError, RuntimeError):
         )
 
 
+class DeliveryOrderError(PartnerkitError, ValueError):
+    """A delivery that cannot apply to the partner's universe as it stands (a delta before any
+    full delivery, a delta whose columns differ from the universe's)."""
+
+
 class PartialDeliveryError(PartnerkitError, RuntimeError):
     """The partner's newest delivery was not published, so its universe would be stale."""

@@ -19,13 +19,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from fnmatch import fnmatch
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
+from ingest.deltas import (
+    DELETE,
+    FILE_ORDER,
+    OPERATION,
+    UPSERT,
+    delta_counts,
+    fold_delta,
+    latest_changes,
+)
 from ingest.errors import EmptyFileError, QualityGateError, SourceError
 from ingest.identity.detection import require_declared_forms, sample_values
 from ingest.ledger import Ledger
@@ -50,21 +62,27 @@ from ingest.sources import (
     s3_fingerprint,
     stage_s3_object,
 )
-from jobs.config import PartnerConfig, Workspace
+from jobs.config import DeliveryKind, PartnerConfig, Workspace
+from jobs.errors import DeliveryOrderError
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
 from jobs.warehouse.catalogue import PARTNER_TABLE, QUARANTINE_TABLE
 from jobs.warehouse.paths import remove
-from jobs.warehouse.universe import universe_unit
+from jobs.warehouse.universe import current_batch_ids, current_universe, universe_unit
 from schemas.attributes import load_attribute_catalog
 
 JOB = "partner_ingest"
 logger = logging.getLogger(__name__)
 
 
-def file_mapping(partner: PartnerConfig) -> FileMapping:
-    """The checks' view of a partner: columns, declared hash form, catalog value sets."""
+def file_mapping(
+    partner: PartnerConfig, *, kind: DeliveryKind = "full", source_uri: str = ""
+) -> FileMapping:
+    """The checks' view of a partner's file: columns, declared hash form, catalog value sets,
+    and for a delta the operation column, or none for a file of deletes."""
     values = {a.name: a.values for _, a in load_attribute_catalog().attributes()}
     attributes = {c: domain for domain, cs in partner.mapping.attributes.items() for c in cs}
+    pattern = partner.delivery.delete_files
+    deletes_only = kind == "delta" and bool(pattern) and fnmatch(file_name(source_uri), pattern)
     return FileMapping(
         partner_id=partner.mapping.partner_id,
         identifiers=tuple(IdentifierSpec(i.column, i.kind) for i in partner.mapping.identifiers),
@@ -73,7 +91,13 @@ def file_mapping(partner: PartnerConfig) -> FileMapping:
         attributes=attributes,
         allowed_values={c: values[c] for c in attributes if c in values},
         confidence=partner.mapping.confidence,
+        operation=partner.delivery.operation_column if kind == "delta" else None,
+        deletes_only=deletes_only,
     )
+
+
+def file_name(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
 
 
 def new_batch_id() -> str:
@@ -147,17 +171,23 @@ def _count(spark: SparkSession, path: Path) -> int:
     return spark.read.parquet(str(path)).count()
 
 
+@dataclass(frozen=True)
+class FileJob:
+    """One file of a delivery: whose, how its rows are read, and which kind of delivery."""
+
+    partner: PartnerConfig
+    source: SourceFile
+    mapping: FileMapping
+    kind: DeliveryKind
+
+
 def ingest_file(
-    workspace: Workspace,
-    spark: SparkSession,
-    partner: PartnerConfig,
-    source: SourceFile,
-    job: RunContext,
-    ledger: Ledger,
+    workspace: Workspace, spark: SparkSession, file: FileJob, job: RunContext, ledger: Ledger
 ) -> dict[str, Any]:
     """Load one file as one batch; returns its counts (and status) for the job result."""
+    partner, source = file.partner, file.source
     if source.is_s3 and not spark.sparkContext.master.startswith("local"):
-        return _ingest_directly(workspace, spark, partner, source, job, ledger)
+        return _ingest_directly(workspace, spark, file, job, ledger)
     staging_root = Path(workspace.warehouse.removeprefix("file://")) / ".staging"
     unpacked = Path(job.claim(staging_root / f"unpacked-{uuid.uuid4().hex[:8]}"))
     seconds: dict[str, float] = {}
@@ -172,29 +202,25 @@ def ingest_file(
             partner.source.options, file_format=partner.source.format, has_quotes=copy.has_quotes
         )
         return _ingest_readable(
-            workspace, spark, partner, source, readable, copy.sha256, seconds, job, ledger, options
+            workspace, spark, file, readable, copy.sha256, seconds, job, ledger, options
         )
     finally:
         remove(unpacked, [unpacked.parent])
 
 
 def _ingest_directly(
-    workspace: Workspace,
-    spark: SparkSession,
-    partner: PartnerConfig,
-    source: SourceFile,
-    job: RunContext,
-    ledger: Ledger,
+    workspace: Workspace, spark: SparkSession, file: FileJob, job: RunContext, ledger: Ledger
 ) -> dict[str, Any]:
     """On a cluster, executors read `s3a://` themselves (hadoop-aws and credentials set up
     by the cluster); the delivery is identified by S3's ETag and size instead of a SHA-256."""
+    partner, source = file.partner, file.source
     seconds: dict[str, float] = {}
     with timed(seconds, "stage"), _recorded_if_failing(ledger, partner, source, job):
         fingerprint = s3_fingerprint(source)
     readable = "s3a://" + source.uri.removeprefix("s3://")
     options = dict(partner.source.options)  # not looked at: quoted newlines stay possible
     return _ingest_readable(
-        workspace, spark, partner, source, readable, fingerprint, seconds, job, ledger, options
+        workspace, spark, file, readable, fingerprint, seconds, job, ledger, options
     )
 
 
@@ -223,8 +249,7 @@ def _recorded_if_failing(
 def _ingest_readable(
     workspace: Workspace,
     spark: SparkSession,
-    partner: PartnerConfig,
-    source: SourceFile,
+    file: FileJob,
     readable: str,
     checksum: str,
     seconds: dict[str, float],
@@ -232,8 +257,9 @@ def _ingest_readable(
     ledger: Ledger,
     options: dict[str, str],
 ) -> dict[str, Any]:
+    partner, source = file.partner, file.source
     batch_id = new_batch_id()
-    previous = _reusable_batch(workspace, ledger, partner.name, checksum)
+    previous = _reusable_batch(workspace, ledger, partner.name, checksum, file.kind)
     ledger.start_batch(
         batch_id=batch_id,
         partner=partner.name,
@@ -243,6 +269,7 @@ def _ingest_readable(
         workflow_id=job.workflow_id,
         status="duplicate" if previous else "running",
         duplicate_of=previous,
+        kind=file.kind,
     )
     if previous:
         logger.warning(
@@ -253,9 +280,7 @@ def _ingest_readable(
     job.claim(paths.work)
     counts: dict[str, Any] = {"batch_id": batch_id, "seconds": seconds}
     try:
-        _load_batch(
-            workspace, spark, partner, source, readable, options, paths, seconds, job, counts
-        )
+        _load_batch(workspace, spark, file, readable, options, paths, seconds, job, counts)
     except Exception as error:
         failure = error
         if isinstance(error, Py4JJavaError | PySparkException):
@@ -273,10 +298,10 @@ def _ingest_readable(
 
 
 def _reusable_batch(
-    workspace: Workspace, ledger: Ledger, partner: str, checksum: str
+    workspace: Workspace, ledger: Ledger, partner: str, checksum: str, kind: DeliveryKind
 ) -> str | None:
-    """A loaded batch with the same bytes whose rows are still on disk, if any."""
-    previous = ledger.loaded_batch(partner, checksum)
+    """A batch of the same kind loaded from the same bytes whose rows are still on disk."""
+    previous = ledger.loaded_batch(partner, checksum, kind)
     if previous is None:
         return None
     folder = BatchPaths.of(workspace.warehouse, partner, previous).accepted
@@ -286,8 +311,7 @@ def _reusable_batch(
 def _load_batch(
     workspace: Workspace,
     spark: SparkSession,
-    partner: PartnerConfig,
-    source: SourceFile,
+    file: FileJob,
     readable: str,
     options: dict[str, str],
     paths: BatchPaths,
@@ -297,19 +321,22 @@ def _load_batch(
 ) -> None:
     """Check one file into its staging folder, filling `counts` as it goes (a failure keeps
     what was counted)."""
-    mapping = file_mapping(partner)
+    partner, source, mapping = file.partner, file.source, file.mapping
     batch_id = paths.work.name
     with timed(seconds, "read_check"):
         rows = read_rows(
             spark, readable, file_format=partner.source.format, options=options, file=source.uri
         )
         extras = require_mapped_columns(rows, mapping, file=source.uri)
-        identifier_columns = [i.column for i in mapping.identifiers]
-        require_declared_forms(
-            sample_values(rows.drop(POSITION), identifier_columns),
-            {i.column: (i.kind, partner.hash, partner.hash_encoding) for i in mapping.identifiers},
-            file=source.uri,
-        )
+        if not mapping.deletes_only:
+            require_declared_forms(
+                sample_values(rows.drop(POSITION), [i.column for i in mapping.identifiers]),
+                {
+                    i.column: (i.kind, partner.hash, partner.hash_encoding)
+                    for i in mapping.identifiers
+                },
+                file=source.uri,
+            )
         checked_path = paths.work / "checked"
         # A scratch copy read twice, then deleted: uncompressed saves CPU (hashes do not
         # compress; attribute columns are dictionary-encoded either way).
@@ -345,8 +372,14 @@ def _load_batch(
         quarantined_rows=quarantined_count,
         unmapped_columns=extras,
     )
+    records, gate_input = spark.read.parquet(str(accepted_path)), input_rows
+    if mapping.operation_value() is not None:
+        # The gate judges records: a delta's deletes carry none, so it sees the upserts.
+        deletes = records.where(F.col(OPERATION) == DELETE).count()
+        counts.update(upserts=accepted_count - deletes, deletes=deletes)
+        records, gate_input = records.where(F.col(OPERATION) == UPSERT), input_rows - deletes
     with timed(seconds, "gate"):
-        gate = _run_gate(spark, partner, accepted_path, batch_id, input_rows, workspace)
+        gate = _run_gate(partner, records, batch_id, gate_input, workspace)
     counts["gate"] = {"success": gate.success, "evaluated": gate.evaluated}
     if gate.docs_index:
         counts["data_docs"] = gate.docs_index
@@ -355,15 +388,16 @@ def _load_batch(
 
 
 def _run_gate(
-    spark: SparkSession,
     partner: PartnerConfig,
-    accepted_path: Path,
+    records: DataFrame,
     batch_id: str,
     input_rows: int,
     workspace: Workspace,
 ) -> GateResult:
+    if input_rows == 0:  # a delta of deletes only: no record to judge
+        return GateResult(success=True, failures=[], evaluated=0, docs_index=None)
     return run_gate(
-        spark.read.parquet(str(accepted_path)),
+        records,
         name=f"{partner.name}_{batch_id.replace('-', '_')}",
         settings=GateSettings(
             max_quarantined_share=partner.quality.max_quarantined_share,
@@ -376,18 +410,70 @@ def _run_gate(
     )
 
 
+def require_universe_for_delta(workspace: Workspace, partner: str) -> None:
+    """A delta changes a universe: before the partner's first full delivery there is none."""
+    if not current_batch_ids(workspace, partner):
+        raise DeliveryOrderError(
+            f"partner {partner}: a delta delivery changes the partner's universe, and none is "
+            f"published yet; ingest the whole universe first: `partnerkit ingest --partner "
+            f"{partner} --kind full FILE...`"
+        )
+
+
+def _fold_delivery(
+    workspace: Workspace,
+    spark: SparkSession,
+    partner: str,
+    change_paths: list[Path],
+    job: RunContext,
+) -> tuple[BatchPaths, dict[str, int]]:
+    """Fold the delivery's changes (in file order) into the current universe, staged as a
+    new universe folder; returns where, and how the changes met the universe."""
+    universe = current_universe(workspace, spark, partner)
+    assert universe is not None  # require_universe_for_delta ran first
+    universe = universe.drop("batch_id")
+    frames = [
+        spark.read.parquet(str(path)).withColumn(FILE_ORDER, F.lit(order))
+        for order, path in enumerate(change_paths)
+    ]
+    changes = reduce(DataFrame.unionByName, frames)
+    columns = set(changes.columns) - {OPERATION, FILE_ORDER}
+    if columns != set(universe.columns):
+        raise DeliveryOrderError(
+            f"partner {partner}: the delta's columns differ from the universe's "
+            f"(only in the delta: {sorted(columns - set(universe.columns)) or 'none'}; only in "
+            f"the universe: {sorted(set(universe.columns) - columns) or 'none'}): a mapping "
+            "change needs a full delivery (`--kind full`)"
+        )
+    latest = latest_changes(changes)
+    counts = delta_counts(universe, latest)
+    fold = BatchPaths.of(workspace.warehouse, partner, new_batch_id())
+    job.claim(fold.work)
+    staged = fold.staged(fold.accepted)
+    fold_delta(universe, latest).write.parquet(str(staged))
+    counts["universe_rows"] = _count(spark, staged)
+    return fold, counts
+
+
 def run(
     workspace: Workspace,
     spark: SparkSession,
     *,
     partner: str,
     sources: list[str] | None = None,
+    kind: DeliveryKind | None = None,
 ) -> JobResult:
-    """Ingest the named sources (default: the partner's configured source) as one delivery."""
+    """Ingest the named sources (default: the partner's configured source) as one delivery:
+    the partner's universe (full), or changes folded into it (delta; `kind` overrides the
+    partner's declared kind for this delivery)."""
     partner_config = workspace.partner(partner)
+    delivery_kind = kind or partner_config.delivery.kind
     uris = sources or [workspace.resolve(partner_config.source.path)]
     ledger = Ledger(workspace.ledger_path)
     with open_run(workspace, JOB, spark=spark) as job:
+        if delivery_kind == "delta":
+            require_universe_for_delta(workspace, partner)
+        job.counts["kind"] = delivery_kind
         files = list_sources(uris)
         totals = {
             "files": len(files),
@@ -402,20 +488,36 @@ def run(
         job.counts["batches"] = batches
         delivered: list[str] = []  # batch IDs whose rows make up the delivery
         checked: list[BatchPaths] = []
+        rows_of: list[Path] = []  # each file's accepted rows, in delivery order
+        fold: BatchPaths | None = None
         try:
             for source in files:
-                outcome = ingest_file(workspace, spark, partner_config, source, job, ledger)
+                mapping = file_mapping(partner_config, kind=delivery_kind, source_uri=source.uri)
+                file = FileJob(partner_config, source, mapping, delivery_kind)
+                outcome = ingest_file(workspace, spark, file, job, ledger)
                 if outcome["status"] == "checked":
-                    checked.append(outcome.pop("paths"))
+                    paths = outcome.pop("paths")
+                    checked.append(paths)
+                    rows_of.append(paths.staged(paths.accepted))
                     delivered.append(outcome["batch_id"])
                     outcome["status"] = "loaded"
                 else:
                     delivered.append(outcome["duplicate_of"])
+                    rows_of.append(
+                        BatchPaths.of(
+                            workspace.warehouse, partner, outcome["duplicate_of"]
+                        ).accepted
+                    )
                 batches.append({"source": source.uri, **outcome})
                 fault_point("ingested_file")
                 totals[outcome["status"]] += 1
                 for key in ("input_rows", "accepted_rows", "quarantined_rows"):
                     totals[key] += int(outcome.get(key, 0))
+            if delivery_kind == "delta":
+                with timed(job.counts.setdefault("seconds", {}), "fold"):
+                    fold, job.counts["delta"] = _fold_delivery(
+                        workspace, spark, partner, rows_of, job
+                    )
         except BaseException:
             ledger.unpublish_batches(job.workflow_id)
             raise
@@ -423,8 +525,13 @@ def run(
             for paths in checked:
                 paths.move_accepted(job)
                 fault_point("moved_batch")
-        folders = sorted({f"batch_id={batch_id}" for batch_id in delivered})
-        job.tables().stage(universe_unit(partner), folders, files=len(files))
+            if fold is not None:
+                fold.move_accepted(job)
+                fault_point("moved_fold")
+        # A full delivery's universe is its batches; a delta's, the folded copy (its change
+        # batches stay beside it for audit, never read as the universe).
+        universe = [fold.accepted.name] if fold else [f"batch_id={b}" for b in delivered]
+        job.tables().stage(universe_unit(partner), sorted(set(universe)), files=len(files))
         job.outputs[f"{PARTNER_TABLE}.{partner}"] = ",".join(sorted(set(delivered)))
     ledger.publish_batches(job.workflow_id)
     return job.result()

@@ -15,6 +15,7 @@ from ingest.errors import (
 )
 from jobs.errors import (
     ConfigError,
+    DeliveryOrderError,
     InvalidNameError,
     JavaUnavailableError,
     OutsideWorkspaceError,
@@ -57,6 +58,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     JavaUnavailableError: EXIT_ERROR,
     WorkspaceBusyError: EXIT_ERROR,
     PartialDeliveryError: EXIT_QUALITY_GATE,
+    DeliveryOrderError: EXIT_USAGE,
     UnknownProfileError: EXIT_USAGE,
     HashMismatchError: EXIT_QUALITY_GATE,
     MissingColumnsError: EXIT_QUALITY_GATE,

@@ -83,8 +83,9 @@ def match_tables(result: JobResult) -> list[Table]:
 
 
 def ingest_table(result: JobResult) -> Table:
+    kind = result.counts.get("kind", "full")
     table = new_table(
-        f"partner_ingest {result.workflow_id}",
+        f"partner_ingest {result.workflow_id} ({kind} delivery)",
         ("source", "batch", "status", "input", "accepted", "quarantined"),
     )
     for batch in result.counts.get("batches", []):
@@ -95,6 +96,14 @@ def ingest_table(result: JobResult) -> Table:
             f"{batch.get('input_rows', 0):,}",
             f"{batch.get('accepted_rows', 0):,}",
             f"{batch.get('quarantined_rows', 0):,}",
+        )
+    delta = result.counts.get("delta")
+    if delta:
+        table.caption = (
+            f"folded into the universe: {delta['upserts_new']:,} new, "
+            f"{delta['upserts_changed']:,} changed, {delta['deletes']:,} deleted persons; "
+            f"{delta['deletes_unknown']:,} deletes of IDs it did not hold (nothing to do); "
+            f"{delta['universe_rows']:,} persons now"
         )
     return table
 

@@ -32,13 +32,16 @@ from tests.e2e.test_leaks import leaks
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DELIVERY = "delivery-2"  # a two-file delivery of partner acme, in each killed workspace
+DELTA = "delta-1"  # and a delta of acme: upserts and a delete
 INGEST = ("ingest", "--partner", "acme", DELIVERY)
+INGEST_DELTA = ("ingest", "--partner", "acme", "--kind", "delta", DELTA)
 ACTIVATE = ("activate", "--segment", "loyal_gold", "--destination", "meta_ads")
 # case -> (command, fault point). Case 5 is enrich and match, case 6 activate.
 KILLS: dict[str, tuple[tuple[str, ...], str]] = {
     "ingest, first file checked": (INGEST, "ingested_file#1"),
     "ingest, a batch moved": (INGEST, "moved_batch#1"),
     "ingest, after its commit": (INGEST, "committed"),
+    "ingest delta, universe folded": (INGEST_DELTA, "moved_fold"),
     "match, evidence written": (("match",), "wrote:match_evidence/partner=acme"),
     "match, matches written": (("match",), "wrote:matches/partner=acme"),
     "match, after its commit": (("match",), "committed"),
@@ -59,6 +62,7 @@ FRESH_PROCESS = {"enrich, profiles written"}
 # (any writer recovers what a dead run left).
 RERUN_SAME = {
     "ingest, a batch moved",
+    "ingest delta, universe folded",
     "match, matches written",
     "enrich, profiles written",
     "activate, export staged",
@@ -67,7 +71,8 @@ RERUN_SAME = {
 
 def command_in(root: Path, args: tuple[str, ...]) -> list[str]:
     """The command with the delivery folder made absolute (runs here are not inside `root`)."""
-    return [str(root / a) if a == DELIVERY else a for a in args] + ["--workspace", str(root)]
+    folders = (DELIVERY, DELTA)
+    return [str(root / a) if a in folders else a for a in args] + ["--workspace", str(root)]
 
 
 def two_file_delivery(root: Path) -> None:
@@ -79,6 +84,11 @@ def two_file_delivery(root: Path) -> None:
     for number, chunk in enumerate((rows[:half], rows[half:])):
         lines = "\n".join([header, *chunk]) + "\n"
         (folder / f"part-{number}.csv.gz").write_bytes(gzip.compress(lines.encode()))
+    changes = [f"{row},upsert" for row in rows[:40]]
+    changes.append(rows[50].split(",", 1)[0] + "," * header.count(",") + ",delete")
+    (root / DELTA).mkdir()
+    lines = "\n".join([header + ",operation", *changes]) + "\n"
+    (root / DELTA / "changes.csv.gz").write_bytes(gzip.compress(lines.encode()))
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +239,9 @@ def test_a_killed_job_leaves_old_or_new_and_the_next_run_cleans_up(
     assert [p for p in left if Path(p).exists() and p not in live] == []
     assert leftovers(root) == []
     assert leaks(root, stderr + rerun.stdout + rerun.stderr) == []  # nothing leaked either
+    if args == INGEST_DELTA:  # the rerun folded the changes once, from the same universe
+        counts = rerun.json()["counts"]["delta"]
+        assert (counts["upserts_changed"], counts["deletes"]) == (40, 1), counts
     if args == INGEST and case in RERUN_SAME:
         delivery = ledger.latest_delivery("acme")
         assert [b.status for b in delivery] in (["loaded"] * 2, ["duplicate"] * 2)

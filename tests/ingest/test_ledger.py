@@ -75,3 +75,27 @@ def test_batches_group_into_deliveries_with_the_reason_one_was_not_published(
         ("wf-1", "published", 2),
     ]
     assert ledger.deliveries(partner="other") == []
+
+
+def test_a_ledger_from_before_delivery_kinds_keeps_its_batches_as_full(tmp_path: Path) -> None:
+    """A version-2 ledger (no `kind` column) opens with its batches marked full deliveries."""
+    import sqlite3
+
+    from ingest.ledger import _SCHEMA
+
+    path = tmp_path / "ledger.sqlite"
+    older = _SCHEMA.replace(",\n    kind TEXT NOT NULL DEFAULT 'full'", "")
+    assert older != _SCHEMA
+    with sqlite3.connect(path) as connection:
+        connection.executescript(older)
+        connection.execute(
+            "INSERT INTO batches (batch_id, partner, source_uri, size_bytes, checksum,"
+            " started_at, status, workflow_id) VALUES"
+            " ('b1', 'acme', 'f.csv', 1, 'c', '2026-11-01T00:00:00', 'loaded', 'w1')"
+        )
+        connection.execute("PRAGMA user_version = 2")
+    ledger = Ledger(path)
+    (record,) = ledger.batches(partner="acme")
+    assert record.kind == "full"
+    assert ledger.loaded_batch("acme", "c") == "b1"
+    assert ledger.loaded_batch("acme", "c", "delta") is None

@@ -35,6 +35,14 @@ def ingest(
     partner: Annotated[
         str, typer.Option("--partner", help="The partner the files come from.")
     ] = "",
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="full: the files are the whole universe; delta: upserts and deletes folded "
+            "into it (default: the partner's delivery.kind).",
+        ),
+    ] = None,
     master: MasterOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -42,6 +50,8 @@ def ingest(
 
     Example: partnerkit ingest --workspace ./ws --partner acme s3://drops/acme/2026-11/
     """
+    if kind not in (None, "full", "delta"):
+        raise typer.BadParameter("expected full or delta", param_hint="--kind")
     loaded = load_workspace(chosen_workspace(workspace))
     configured = [p.name for p in loaded.config.partners]
     chosen = partner or (configured[0] if len(configured) == 1 else "")
@@ -49,7 +59,13 @@ def ingest(
         raise typer.BadParameter("name the partner these files come from", param_hint="--partner")
     with spark_session(loaded, chosen_master(master)) as spark:
         with spark_progress(spark, stderr, "ingest"):
-            result = ingest_job.run(loaded, spark, partner=chosen, sources=list(sources or []))
+            result = ingest_job.run(
+                loaded,
+                spark,
+                partner=chosen,
+                sources=list(sources or []),
+                kind=kind,  # type: ignore[arg-type]
+            )
 
     def render() -> None:
         stderr.print(ingest_table(result))
@@ -96,6 +112,7 @@ def batches(
                 "started_at",
                 "partner",
                 "delivery",
+                "kind",
                 "file",
                 "status",
                 "input",
@@ -111,6 +128,7 @@ def batches(
                 delivery.started_at,
                 delivery.partner,
                 delivery.workflow_id[:8],
+                delivery.kind,
                 f"{len(delivery.files)} file(s)",
                 delivery.status + mark,
                 *(f"{sum(f.counts.get(k, 0) for f in delivery.files):,}" for k in ROW_COUNTS),
@@ -121,6 +139,7 @@ def batches(
             for record in delivery.files:
                 counts = record.counts
                 table.add_row(
+                    "",
                     "",
                     "",
                     "",

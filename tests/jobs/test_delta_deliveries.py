@@ -1,0 +1,169 @@
+"""Delta deliveries: upserts and deletes folded into the published universe at ingest."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from ingest.ledger import Ledger
+from jobs import partner_ingest as ingest
+from jobs.cli.exit_codes import EXIT_USAGE
+from jobs.config import load_workspace
+from jobs.errors import DeliveryOrderError
+from jobs.warehouse.commits import read_manifest
+from jobs.warehouse.universe import current_universe
+from tests.conftest import GENERATED, Cli, EditConfig, copy_workspace
+
+
+@pytest.fixture
+def workspace_dir(generated_workspace: Path, tmp_path: Path) -> Path:
+    return copy_workspace(generated_workspace, tmp_path / "ws")
+
+
+def universe_rows(root: Path) -> tuple[list[str], list[list[str]]]:
+    (part,) = sorted((root / "data/partners/acme").glob("*.csv.gz"))
+    header, *rows = gzip.decompress(part.read_bytes()).decode().splitlines()
+    return header.split(","), [row.split(",") for row in rows]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    lines = [",".join(header), *(",".join(row) for row in rows)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return path
+
+
+def persons(workspace_dir: Path, spark: SparkSession) -> dict[str, Any]:
+    universe = current_universe(load_workspace(workspace_dir), spark, "acme")
+    assert universe is not None
+    return {row.partner_id: row for row in universe.drop("batch_id").collect()}
+
+
+def new_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_delta_before_any_full_delivery_is_refused(workspace_dir: Path, cli: Cli) -> None:
+    header, rows = universe_rows(workspace_dir)
+    delta = write_csv(workspace_dir / "d.csv.gz", [*header, "operation"], [[*rows[0], "upsert"]])
+    done = cli(
+        "ingest", "--workspace", str(workspace_dir), "--partner", "acme", "--kind", "delta",
+        str(delta),
+    )  # fmt: skip
+    assert done.code == EXIT_USAGE
+    assert "a delta delivery changes the partner's universe, and none is published" in " ".join(
+        done.stderr.split()
+    )
+    assert "partner/acme" not in read_manifest(str(workspace_dir / "warehouse")).tables
+
+
+def test_a_delta_is_folded_into_the_universe_and_readers_see_the_fold(
+    spark: SparkSession, workspace_dir: Path, cli: Cli
+) -> None:
+    workspace = load_workspace(workspace_dir)
+    ingest.run(workspace, spark, partner="acme")
+    header, rows = universe_rows(workspace_dir)
+    pid, email = header.index("person_id"), header.index("email1")
+    changed = list(rows[0])
+    changed[email] = new_hash("changed@example.com")
+    added = list(rows[1])
+    added[pid] = "NEW-1"
+    delete = [""] * len(header)
+    delete[pid] = rows[2][pid]
+    unknown = [""] * len(header)
+    unknown[pid] = "NOBODY"
+    merge = list(rows[3])
+    delta_rows = [
+        [*changed, "upsert"],
+        [*added, " UPSERT "],
+        [*delete, "delete"],
+        [*unknown, "delete"],
+        [*changed, "upsert"],  # the ID again in one file: quarantined, the first is kept
+        [*merge, "merge"],  # no such operation: quarantined
+        *([*row, "upsert"] for row in rows[10:50]),  # unchanged records sent again
+    ]
+    delta = write_csv(workspace_dir / "delta-1/changes.csv.gz", [*header, "operation"], delta_rows)
+
+    result = ingest.run(workspace, spark, partner="acme", sources=[str(delta)], kind="delta")
+    (batch,) = result.counts["batches"]
+    assert (batch["input_rows"], batch["accepted_rows"], batch["quarantined_rows"]) == (46, 44, 2)
+    assert (batch["upserts"], batch["deletes"]) == (42, 2)
+    assert result.counts["delta"] == {
+        "upserts_new": 1,
+        "upserts_changed": 41,
+        "deletes": 1,
+        "deletes_unknown": 1,
+        "universe_rows": GENERATED.universe,
+    }
+    after = persons(workspace_dir, spark)
+    assert len(after) == GENERATED.universe
+    assert after[rows[0][pid]].email1 == new_hash("changed@example.com")
+    assert "NEW-1" in after and rows[2][pid] not in after
+    assert after[rows[3][pid]].email1 == rows[3][email].lower()  # the bad row changed nothing
+    quarantine = workspace_dir / "warehouse/quarantine/acme" / f"batch_id={batch['batch_id']}"
+    reasons = sorted(str(r.reasons) for r in spark.read.parquet(str(quarantine)).collect())
+    assert reasons == ["['duplicate_partner_id']", "['operation_unknown']"]
+    (folder,) = read_manifest(str(workspace_dir / "warehouse")).tables["partner/acme"].folders
+    assert folder != f"batch_id={batch['batch_id']}"  # the fold, not the change rows
+
+    listed = cli("batches", "--workspace", str(workspace_dir), "--json").json()["deliveries"]
+    assert [(d["kind"], d["current"]) for d in listed] == [("delta", True), ("full", False)]
+
+    # Delivered again: the same changes fold to the same universe (the first delta's rows are
+    # taken as a duplicate; its upsert now meets a known ID, its deletes unknown ones).
+    again = ingest.run(workspace, spark, partner="acme", sources=[str(delta)], kind="delta")
+    assert [b["status"] for b in again.counts["batches"]] == ["duplicate"]
+    assert again.counts["delta"]["upserts_changed"] == 42
+    assert again.counts["delta"]["deletes_unknown"] == 2
+    assert persons(workspace_dir, spark) == after
+
+
+def test_separate_delete_files_and_the_later_file_wins(
+    spark: SparkSession, workspace_dir: Path, edit_config: EditConfig
+) -> None:
+    def deltas_with_delete_files(config: dict[str, Any]) -> None:
+        for partner in config["partners"]:
+            partner["delivery"] = {"kind": "delta", "delete_files": "*deletes*"}
+
+    workspace = edit_config(workspace_dir, deltas_with_delete_files)
+    ingest.run(workspace, spark, partner="acme", kind="full")
+    header, rows = universe_rows(workspace_dir)
+    pid = header.index("person_id")
+    folder = workspace_dir / "delta-2"
+    # Files are taken in name order: 1-deletes removes a person that 2-upserts brings back,
+    # and deletes another that 2-upserts does not touch.
+    write_csv(folder / "1-deletes.csv.gz", ["person_id"], [[rows[0][pid]], [rows[1][pid]]])
+    write_csv(folder / "2-upserts.csv.gz", [*header, "operation"], [[*rows[0], "upsert"]])
+
+    result = ingest.run(workspace, spark, partner="acme", sources=[str(folder)])
+    assert result.counts["kind"] == "delta"
+    deletes_batch = result.counts["batches"][0]
+    assert (deletes_batch["accepted_rows"], deletes_batch["deletes"]) == (2, 2)
+    after = persons(workspace_dir, spark)
+    assert rows[0][pid] in after and rows[1][pid] not in after
+    assert len(after) == GENERATED.universe - 1
+    kinds = {b.kind for b in Ledger(workspace.ledger_path).batches(partner="acme")}
+    assert kinds == {"full", "delta"}
+
+
+def test_a_delta_whose_columns_differ_from_the_universe_needs_a_full_delivery(
+    spark: SparkSession, workspace_dir: Path, edit_config: EditConfig
+) -> None:
+    workspace = load_workspace(workspace_dir)
+    ingest.run(workspace, spark, partner="acme")
+    header, rows = universe_rows(workspace_dir)
+
+    def one_attribute_fewer(config: dict[str, Any]) -> None:
+        acme = next(p for p in config["partners"] if p["name"] == "acme")
+        domain = next(d for d, columns in acme["mapping"]["attributes"].items() if columns)
+        acme["mapping"]["attributes"][domain] = acme["mapping"]["attributes"][domain][1:]
+
+    narrower = edit_config(workspace_dir, one_attribute_fewer)
+    delta = write_csv(workspace_dir / "d.csv.gz", [*header, "operation"], [[*rows[0], "upsert"]])
+    with pytest.raises(DeliveryOrderError, match="a mapping change needs a full delivery"):
+        ingest.run(narrower, spark, partner="acme", sources=[str(delta)], kind="delta")
