@@ -279,6 +279,20 @@ def match_stats(
     }
 
 
+def matched_since(previous: DataFrame, current: DataFrame) -> dict[str, int]:
+    """Profiles matched now and not by the previous run (`new`), and the reverse (`lost`):
+    one full outer join on the profile ID."""
+    before = previous.select("profile_id", F.lit(True).alias("_before"))
+    now = current.select("profile_id", F.lit(True).alias("_now"))
+    joined = before.join(now, "profile_id", "full_outer")
+    row = joined.agg(
+        F.count_if(F.col("_before").isNull()).alias("new"),
+        F.count_if(F.col("_now").isNull()).alias("lost"),
+    ).first()
+    assert row is not None
+    return {"new": int(row["new"]), "lost": int(row["lost"])}
+
+
 def _rate(requested: int, resolved: int) -> dict[str, object]:
     rate = round(resolved / requested, 4) if requested else 0.0
     return {"requested": requested, "resolved": resolved, "rate": rate}

@@ -331,6 +331,14 @@ def accepted_rows(
     )
 
 
+def reason_counts(quarantined: DataFrame) -> DataFrame:
+    """Quarantined rows per reason code, the column left out (`hash_form:email1` counts as
+    `hash_form`); a row with two reasons counts under each."""
+    reasons = quarantined.select(F.explode(F.col(REASONS)).alias("code"))
+    named = reasons.select(F.substring_index("code", ":", 1).alias("reason"))
+    return named.groupBy("reason").count()
+
+
 def quarantined_rows(
     checked: DataFrame, *, batch_id: str, source_uri: str, workflow_id: str
 ) -> DataFrame:

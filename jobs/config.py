@@ -225,6 +225,26 @@ class QualityGate(StrictModel):
 DeliveryKind = Literal["full", "delta"]
 
 
+class MonitoringSettings(StrictModel):
+    """How much a partner's figures may move from one run to the next before `match` or
+    `ingest` warns and exits 6 (the results are kept: the exit code is for the scheduler)."""
+
+    max_rate_drop: float | None = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Largest fall of a match rate (overall or per identifier) since the "
+        "previous match run, in rate points (0.05 = 5 points); null: no check.",
+    )
+    max_quarantine_rise: float | None = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Largest rise of a delivery's quarantined share since the previous "
+        "published delivery (0.02 = 2 points); null: no check.",
+    )
+
+
 class DeliverySettings(StrictModel):
     """Whether a delivery replaces the partner's universe or changes it.
 
@@ -263,6 +283,7 @@ class PartnerConfig(StrictModel):
     not_independent: dict[str, str] = Field(default_factory=dict)
     match: MatchSettings = Field(default_factory=MatchSettings)
     quality: QualityGate = Field(default_factory=QualityGate)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @model_validator(mode="after")
     def _not_independent_are_mapped(self) -> PartnerConfig:

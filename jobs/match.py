@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from pyspark.sql import SparkSession
 
+from ingest.ledger import Ledger
 from ingest.matching import (
     choose_canonical,
     match_evidence,
     match_stats,
+    matched_since,
     score_candidates,
     seed_hash_keys,
 )
 from jobs.config import PartnerConfig, Workspace
+from jobs.history import match_drift, match_history, point_of
 from jobs.runtime.runs import JobResult, RunContext, open_run
 from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
-from jobs.warehouse.tables import export_table, read_committed, read_version, write_table
-from jobs.warehouse.universe import load_universe_identifiers
+from jobs.warehouse.tables import (
+    committed_table,
+    export_table,
+    read_committed,
+    read_version,
+    write_table,
+)
+from jobs.warehouse.universe import load_universe_identifiers, universe_delivery
 
 JOB = "match"
 # Above this many accepted seed identifiers the seed side is shuffled instead of broadcast.
@@ -39,6 +48,8 @@ def match_partner(
         "`partnerkit match --prepare` first",
     )
     universe_ids, universe = load_universe_identifiers(workspace, spark, partner)
+    # Read before this run stages its own version: the matches the last run left.
+    previous = committed_table(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
     seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
     evidence = match_evidence(
         seed_keys,
@@ -67,6 +78,12 @@ def match_partner(
     stats = match_stats(seed_ids, evidence, matches, hash_type=partner.hash)
     stats["evidence_rows"] = evidence.count()
     stats["universe"] = universe
+    stats["delivery"] = universe_delivery(workspace, partner.name)
+    if previous is not None:
+        stats.update(matched_since(previous, matches))
+    earlier = match_history(Ledger(workspace.ledger_path), partner.name)
+    point = point_of(stats, workflow_id=job.workflow_id, started_at="")
+    stats["drift"] = match_drift(earlier[-1] if earlier else None, point, partner.monitoring)
     return stats
 
 

@@ -50,6 +50,7 @@ from ingest.partner_files import (
     duplicate_positions,
     quarantined_rows,
     read_rows,
+    reason_counts,
     require_mapped_columns,
     with_duplicates,
 )
@@ -64,6 +65,7 @@ from ingest.sources import (
 )
 from jobs.config import DeliveryKind, PartnerConfig, Workspace
 from jobs.errors import DeliveryOrderError
+from jobs.history import delivery_drift, delivery_point
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
 from jobs.warehouse.catalogue import PARTNER_TABLE, QUARANTINE_TABLE
 from jobs.warehouse.paths import remove
@@ -361,6 +363,7 @@ def _load_batch(
         ).drop("batch_id").write.parquet(str(quarantine_path))
         accepted_count = _count(spark, accepted_path)
         quarantined_count = _count(spark, quarantine_path)
+        by_reason = reason_counts(spark.read.parquet(str(quarantine_path))).collect()
     if accepted_count + quarantined_count != input_rows:
         raise RuntimeError(
             f"{source.uri}: counts do not reconcile: {input_rows} input rows, "
@@ -370,6 +373,7 @@ def _load_batch(
         input_rows=input_rows,
         accepted_rows=accepted_count,
         quarantined_rows=quarantined_count,
+        quarantined_by_reason={row["reason"]: int(row["count"]) for row in by_reason},
         unmapped_columns=extras,
     )
     records, gate_input = spark.read.parquet(str(accepted_path)), input_rows
@@ -408,6 +412,21 @@ def _run_gate(
         allowed_values={},
         docs_dir=workspace.reports_dir / "data_docs" / partner.name,
     )
+
+
+def _delivery_drift(
+    ledger: Ledger, partner: PartnerConfig, totals: dict[str, int], workflow_id: str
+) -> list[str]:
+    """Warnings when this delivery's quarantined share rose too far above the previous
+    published one's (`monitoring.max_quarantine_rise`)."""
+    published = [
+        delivery_point(d)
+        for d in ledger.deliveries(partner=partner.name, limit=20)
+        if d.status == "published" and d.workflow_id != workflow_id
+    ]
+    rows = totals["input_rows"]
+    current = {"quarantined_share": totals["quarantined_rows"] / rows if rows else 0.0}
+    return delivery_drift(published[0] if published else None, current, partner.monitoring)
 
 
 def require_universe_for_delta(workspace: Workspace, partner: str) -> None:
@@ -528,6 +547,7 @@ def run(
             if fold is not None:
                 fold.move_accepted(job)
                 fault_point("moved_fold")
+        job.counts["drift"] = _delivery_drift(ledger, partner_config, totals, job.workflow_id)
         # A full delivery's universe is its batches; a delta's, the folded copy (its change
         # batches stay beside it for audit, never read as the universe).
         universe = [fold.accepted.name] if fold else [f"batch_id={b}" for b in delivered]

@@ -48,6 +48,10 @@ EXIT_QUALITY_GATE = 4
 
 EXIT_STEWARD_CHECK = 5
 
+# `match` or `ingest` finished and kept its results, but a figure moved more than the
+# partner's `monitoring` allows since the previous run (a match rate fell, quarantine rose).
+EXIT_DRIFT = 6
+
 
 # Each error type the packages define maps to one exit code; anything else is 1.
 EXIT_CODES: dict[type[BaseException], int] = {

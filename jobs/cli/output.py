@@ -11,11 +11,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
+import typer
 from pyspark.logger import PySparkLogger
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
+from jobs.cli.exit_codes import EXIT_DRIFT
 from jobs.cli.options import State, chosen_master, chosen_workspace, wants_json
 from jobs.cli.progress import spark_progress
 from jobs.config import (
@@ -70,6 +73,16 @@ def emit(document: dict[str, Any], as_json: bool, render: Callable[[], None]) ->
         sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
     else:
         render()
+
+
+def exit_on_drift(warnings: dict[str, list[str]]) -> None:
+    """Print each partner's drift warnings and exit 6 if there is any (after the output)."""
+    found = {partner: lines for partner, lines in warnings.items() if lines}
+    for partner, lines in found.items():
+        for line in lines:
+            stderr.print(f"[bold yellow]Warning:[/] partner {escape(partner)}: {escape(line)}")
+    if found:
+        raise typer.Exit(EXIT_DRIFT)
 
 
 NUMERIC_COLUMNS = ("rows", "value", "requested", "resolved", "rate", "seconds")

@@ -41,6 +41,12 @@ def current_batch_ids(workspace: Workspace, partner: str) -> list[str]:
     return [folder.removeprefix("batch_id=") for folder in entry.folders] if entry else []
 
 
+def universe_delivery(workspace: Workspace, partner: str) -> str | None:
+    """The ingest run (workflow ID) whose delivery is the partner's current universe."""
+    entry = read_manifest(workspace.warehouse).tables.get(universe_unit(partner))
+    return entry.workflow_id if entry else None
+
+
 UNPUBLISHED = ("failed", "unpublished", "abandoned")
 
 

@@ -25,7 +25,14 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, run_spark_job, spark_session, stderr
+from jobs.cli.output import (
+    emit,
+    exit_on_drift,
+    new_table,
+    run_spark_job,
+    spark_session,
+    stderr,
+)
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import match_tables, prepare_table
 from jobs.config import (
@@ -74,6 +81,9 @@ def match(
 ) -> None:
     """Match prepared seeds against each partner universe and print the match statistics.
 
+    Exits 6 (results kept) when a match rate fell more than the partner's
+    monitoring.max_rate_drop since its previous match run.
+
     Example: partnerkit match --workspace ./partnerkit-demo --partner acme --prepare --format csv
     """
     if export_format not in (None, "csv", "json", "jsonl"):
@@ -99,6 +109,13 @@ def match(
         stderr.print(*match_tables(result))
 
     emit(document, as_json, show)
+    exit_on_drift(
+        {
+            name: stats.get("drift", [])
+            for name, stats in result.counts.items()
+            if isinstance(stats, dict)
+        }
+    )
 
 
 KINDS = ("email", "phone", "address", "maid", *TEXT_KINDS)

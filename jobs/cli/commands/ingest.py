@@ -1,4 +1,4 @@
-"""Commands about partner deliveries: ingest, batches."""
+"""Commands about partner deliveries: ingest, batches, history."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, spark_session, stderr
+from jobs.cli.output import emit, exit_on_drift, new_table, spark_session, stderr
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import ingest_table
 from jobs.config import (
@@ -48,6 +48,9 @@ def ingest(
 ) -> None:
     """Load partner files, one batch per file: check rows, quarantine failures, gate, publish.
 
+    Exits 6 (delivery published) when its quarantined share rose more than the partner's
+    monitoring.max_quarantine_rise since the previous published delivery.
+
     Example: partnerkit ingest --workspace ./ws --partner acme s3://drops/acme/2026-11/
     """
     if kind not in (None, "full", "delta"):
@@ -74,6 +77,7 @@ def ingest(
                 stderr.print(f"Data Docs for {batch['batch_id']}: file://{batch['data_docs']}")
 
     emit(result.model_dump(), as_json, render)
+    exit_on_drift({chosen: result.counts.get("drift", [])})
 
 
 ROW_COUNTS = ("input_rows", "accepted_rows", "quarantined_rows")
@@ -154,7 +158,76 @@ def batches(
     emit({"deliveries": items}, as_json, render)
 
 
+def history(
+    workspace: WorkspaceOption = None,
+    partner: Annotated[
+        str | None,
+        typer.Option("--partner", help="The partner (default: the only one configured)."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="How many match runs and deliveries, newest.")
+    ] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """A partner's match rates per match run (overall, per identifier, new and lost profiles)
+    and its deliveries (rows in, accepted, quarantined by reason, gate), oldest first; also
+    written as reports/history/<partner>.html (inline charts, nothing fetched).
+
+    Example: partnerkit history --workspace ./partnerkit-demo --partner acme
+    """
+    from ingest.ledger import Ledger
+    from jobs.history import delivery_history, match_history
+    from jobs.reports.history import history_page
+
+    loaded = load_workspace(chosen_workspace(workspace))
+    configured = [p.name for p in loaded.config.partners]
+    chosen = partner or (configured[0] if len(configured) == 1 else "")
+    if not chosen:
+        raise typer.BadParameter("name the partner", param_hint="--partner")
+    name = loaded.partner(chosen).name
+    ledger = Ledger(loaded.ledger_path)
+    matches = match_history(ledger, name, limit=limit)
+    deliveries = delivery_history(ledger, name, limit=limit)
+    report = loaded.reports_dir / "history" / f"{name}.html"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(history_page(name, matches, deliveries), encoding="utf-8")
+    document = {
+        "partner": name,
+        "matches": matches,
+        "deliveries": deliveries,
+        "report": str(report),
+    }
+
+    def render() -> None:
+        runs = new_table(
+            f"match runs of {name}",
+            ("started_at", "run", "requested", "resolved", "rate", "new", "lost"),
+        )
+        for m in matches:
+            runs.add_row(
+                m["started_at"], m["workflow_id"][:8], f"{m['requested']:,}", f"{m['resolved']:,}",
+                f"{m['rate']:.2%}", str(m["new"] if m["new"] is not None else ""),
+                str(m["lost"] if m["lost"] is not None else ""),
+            )  # fmt: skip
+        shipped = new_table(
+            f"deliveries of {name}",
+            ("started_at", "kind", "status", "input", "accepted", "quarantined", "share", "gate"),
+        )
+        for d in deliveries:
+            shipped.add_row(
+                d["started_at"], d["kind"], d["status"], f"{d['input_rows']:,}",
+                f"{d['accepted_rows']:,}", f"{d['quarantined_rows']:,}",
+                f"{d['quarantined_share']:.2%}",
+                f"{d['gate']['passed']} passed, {d['gate']['failed']} failed",
+            )  # fmt: skip
+        stderr.print(runs, shipped)
+        stderr.print(f"report: {escape(str(report))}")
+
+    emit(document, as_json, render)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command()(ingest)
     app.command()(batches)
+    app.command()(history)
