@@ -55,33 +55,27 @@ def _identifier_inputs(
 ) -> dict[str, Callable[[], tuple[Column, Column]]]:
     """Per kind the seeds can supply, a builder of (original text, normalized struct)."""
     inputs: dict[str, Callable[[], tuple[Column, Column]]] = {}
+
+    def in_country(kind: str, column: Column) -> Callable[[], tuple[Column, Column]]:
+        """A rule that reads the seed's country (else the default): phones, Amazon streets."""
+        return lambda: (
+            column,
+            rules.normalize_identifier(
+                kind,
+                profile,
+                column,
+                country=_column(names.country),
+                default_country=default_country,
+            ),
+        )
+
     if names.email and profile.supports("email"):
         email = F.col(names.email)
         inputs["email"] = lambda: (email, rules.normalize_identifier("email", profile, email))
     if names.phone and profile.supports("phone"):
-        phone = F.col(names.phone)
-        inputs["phone"] = lambda: (
-            phone,
-            rules.normalize_identifier(
-                "phone",
-                profile,
-                phone,
-                country=_column(names.country),
-                default_country=default_country,
-            ),
-        )
+        inputs["phone"] = in_country("phone", F.col(names.phone))
     if names.street and profile.address and profile.address.format == "amazon_street":
-        street = F.col(names.street)
-        inputs["address"] = lambda: (
-            street,
-            rules.normalize_identifier(
-                "address",
-                profile,
-                street,
-                country=_column(names.country),
-                default_country=default_country,
-            ),
-        )
+        inputs["address"] = in_country("address", F.col(names.street))
     elif names.street and profile.supports("address"):
         parts = [_column(n) for n in (names.street, names.city, names.state, names.postal_code)]
         inputs["address"] = lambda: (F.concat_ws(", ", *parts), rules.normalize_address(*parts))

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from ingest.readers import read_file
 from jobs.config import PartnerConfig, Workspace
 from jobs.demo.synthetic import (
+    FATES,
     GeneratorSettings,
+    build_delta,
     build_seeds,
     build_universe,
     evaluate_matches,
     second_partner_universe,
     split_seeds,
     summarize_ground_truth,
+    truth_after,
 )
 from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import MATCHES_TABLE
+from jobs.warehouse.paths import remove
 from jobs.warehouse.tables import read_committed, write_csv_file, write_csv_folder
 from schemas.attributes import load_attribute_catalog
 
@@ -29,6 +34,7 @@ GROUND_TRUTH_FILE = "data/ground_truth.csv"
 UNIVERSE_FOLDER = f"data/partners/{DEMO_PARTNER}"
 SECOND_PARTNER = "beta"
 SECOND_FOLDER = f"data/partners/{SECOND_PARTNER}"
+DELTAS_FOLDER = f"data/deltas/{DEMO_PARTNER}"
 ROWS_PER_FILE = 1_000_000
 
 
@@ -63,6 +69,9 @@ def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSetting
         seeds, truth = split_seeds(seeds_with_truth)
         write_csv_file(seeds, root / SEEDS_FILE)
         write_csv_file(truth, root / GROUND_TRUTH_FILE)
+        if settings.deliveries:
+            job.counts["deltas"] = write_deltas(spark, settings, root, truth)
+            job.outputs["deltas"] = str(root / DELTAS_FOLDER)
         job.counts.update(
             seeds=settings.seeds,
             universe=settings.universe,
@@ -75,6 +84,43 @@ def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSetting
             universe=str(root / UNIVERSE_FOLDER),
         )
     return job.result()
+
+
+def delta_folder(number: int) -> str:
+    return f"{DELTAS_FOLDER}/delta-{number:03d}"
+
+
+def write_deltas(
+    spark: SparkSession, settings: GeneratorSettings, root: Path, truth: DataFrame
+) -> list[dict[str, int]]:
+    """Partner acme's deltas after its first delivery, each in its own folder, and the answer
+    key as of each; returns the operations per delta."""
+    catalog = load_attribute_catalog()
+    remove(root / DELTAS_FOLDER, [root])  # a rerun writes the set anew
+    written = []
+    for number in range(1, settings.deliveries + 1):
+        folder = root / delta_folder(number)
+        partitions = max(1, -(-settings.universe // ROWS_PER_FILE))
+        delta = build_delta(spark, settings, catalog, number, partitions=partitions)
+        # One file per million changes: ingest checks each file on its own, ~4 s apiece.
+        files = max(1, -(-settings.universe * settings.delta_band // FATES // ROWS_PER_FILE))
+        write_csv_folder(delta.coalesce(files), folder, stem="changes", compression="gzip")
+        after = truth_after(truth, settings, number)
+        write_csv_file(after, root / f"{DELTAS_FOLDER}/ground_truth-{number:03d}.csv")
+        read = spark.read.options(header=True).csv(str(folder))
+        operations = {
+            row["operation"]: row["count"] for row in read.groupBy("operation").count().collect()
+        }
+        new = read.where(F.col("person_id").startswith("N")).count()
+        written.append(
+            {
+                "delta": number,
+                "deletes": int(operations.get("delete", 0)),
+                "changed": int(operations.get("upsert", 0)) - new,
+                "new": new,
+            }
+        )
+    return written
 
 
 def second_partner_config(workspace: Workspace) -> PartnerConfig | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -296,6 +296,24 @@ class GeneratorSettings(BaseModel):
     # attribute values changed to another value of the set (the known disagreement).
     second_overlap_percent: int = Field(default=70, ge=0, le=100)
     second_disagree_percent: int = Field(default=10, ge=0, le=100)
+    # Deltas after the first (full) delivery, each changing this share of the universe: a
+    # third deleted, a third with changed attributes, and a third as many new persons.
+    deliveries: int = Field(default=0, ge=0)
+    delta_percent: float = Field(default=1.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _deltas_fit(self) -> GeneratorSettings:
+        if 2 * self.deliveries * self.delta_band > FATES:
+            raise ValueError(
+                f"{self.deliveries} deltas of {self.delta_percent}% would change some persons "
+                "twice; ask for fewer or smaller deltas"
+            )
+        return self
+
+    @property
+    def delta_band(self) -> int:
+        """How many of every FATES persons one delta deletes (and as many it changes)."""
+        return max(1, round(self.delta_percent * FATES / 100 / 3))
 
     @property
     def stride(self) -> int:
@@ -475,8 +493,21 @@ def build_universe(
     partitions: int,
 ) -> DataFrame:
     """The partner's universe: one row per person, identifiers SHA-256 hashed, attributes."""
-    seed = settings.seed
     people = spark.range(0, settings.universe, 1, partitions).withColumnRenamed("id", IDENTITY)
+    return universe_records(people, settings, catalog)
+
+
+def universe_records(
+    people: DataFrame,
+    settings: GeneratorSettings,
+    catalog: AttributeCatalog,
+    *,
+    attribute_seed: int | None = None,
+    person_id: Callable[[Column], Column] | None = None,
+) -> DataFrame:
+    """The universe rows of the persons (identity indexes) in `people`; attributes drawn with
+    `attribute_seed` (a delta's changed values) and IDs made by `person_id` (new persons)."""
+    seed = settings.seed
     index = F.col(IDENTITY)
     inverse = pow(settings.stride, -1, settings.universe) if settings.universe > 1 else 0
     seed_index = F.pmod(index * F.lit(inverse), F.lit(settings.universe))
@@ -513,18 +544,99 @@ def build_universe(
             sha256_hex(mobile_ad_id(seed, index)),
         ),
     }
+    drawn_with = settings.seed if attribute_seed is None else attribute_seed
     attributes = {
-        attribute.name: attribute_value(seed, attribute.name, attribute.values, index)
+        attribute.name: attribute_value(drawn_with, attribute.name, attribute.values, index)
         for _domain, attribute in catalog.attributes()
     }
     return people.select(
-        partner_person_id(index).alias("person_id"),
+        (person_id or partner_person_id)(index).alias("person_id"),
         *[expression.alias(name) for name, expression in identifiers.items()],
         (F.lit(0.5) + roll(seed, "confidence", index, 50) / 100).alias("confidence"),
         F.date_add(F.lit("2025-01-01").cast("date"), roll(seed, "modified", index, 300).cast("int"))
         .cast("string")
         .alias("last_modified"),
         *[expression.alias(name) for name, expression in attributes.items()],
+    )
+
+
+FATES = 10_000  # a person's fate in 0..9999 decides in which delta it is deleted or changed
+OPERATION = "operation"
+
+
+def fate(settings: GeneratorSettings, index: Column) -> Column:
+    return roll(settings.seed, "fate", index, FATES)
+
+
+def deleted_by(settings: GeneratorSettings, number: int, index: Column) -> Column:
+    """Whether delta `number` or an earlier one deleted the universe person at `index`."""
+    return fate(settings, index) < number * settings.delta_band
+
+
+def changed_in(settings: GeneratorSettings, number: int, index: Column) -> Column:
+    """Whether delta `number` changes the attributes of the person at `index` (never one a
+    delta deletes: the bands do not overlap)."""
+    start = (settings.deliveries + number - 1) * settings.delta_band
+    return fate(settings, index).between(start, start + settings.delta_band - 1)
+
+
+def new_person_id(number: int) -> Callable[[Column], Column]:
+    return lambda index: F.concat(F.lit(f"N{number:03d}-"), index.cast("string"))
+
+
+def build_delta(
+    spark: SparkSession,
+    settings: GeneratorSettings,
+    catalog: AttributeCatalog,
+    number: int,
+    *,
+    partitions: int,
+) -> DataFrame:
+    """Delta `number` (1..deliveries): the universe columns and `operation`. Deletes carry the
+    person ID only; changed persons their whole record with attributes drawn anew; new
+    persons identities of a range no seed and no other delta uses."""
+    people = spark.range(0, settings.universe, 1, partitions).withColumnRenamed("id", IDENTITY)
+    index = F.col(IDENTITY)
+    start = fate(settings, index) >= (number - 1) * settings.delta_band
+    deleted = people.where(deleted_by(settings, number, index) & start)
+    changed = people.where(changed_in(settings, number, index))
+    redrawn = settings.seed + 1_000 * number
+    records = universe_records(changed, settings, catalog, attribute_seed=redrawn)
+    columns = records.columns
+    deletes = deleted.select(
+        partner_person_id(index).alias("person_id"),
+        *[F.lit(None).cast("string").alias(c) for c in columns[1:]],
+    )
+    new_count = settings.universe * settings.delta_band // FATES
+    first_new = 4 * settings.spare_base + (number - 1) * settings.universe
+    arrivals = spark.range(first_new, first_new + new_count, 1, partitions).withColumnRenamed(
+        "id", IDENTITY
+    )
+    new = universe_records(
+        arrivals, settings, catalog, attribute_seed=redrawn, person_id=new_person_id(number)
+    )
+    upserts = records.unionByName(new).withColumn(OPERATION, F.lit("upsert"))
+    as_text = [F.col(c).cast("string").alias(c) for c in columns]
+    return upserts.select(*as_text, OPERATION).unionByName(
+        deletes.select(*as_text, F.lit("delete").alias(OPERATION))
+    )
+
+
+def truth_after(truth: DataFrame, settings: GeneratorSettings, number: int) -> DataFrame:
+    """The answer key after delta `number`: a profile whose person was deleted has none."""
+    index = F.substring(F.col("person_id"), 2, 10).cast("long")
+    gone = F.col("person_id").isNotNull() & deleted_by(settings, number, index)
+    lost = {
+        "person_id": F.lit(None).cast("string"),
+        "email_in_universe": F.lit(False),
+        "phone_in_universe": F.lit(False),
+        "address_in_universe": F.lit(False),
+    }
+    return truth.select(
+        *[
+            F.when(gone, lost[c]).otherwise(F.col(c)).alias(c) if c in lost else F.col(c)
+            for c in truth.columns
+        ]
     )
 
 

@@ -19,9 +19,16 @@ from jobs.cli.options import (
 from jobs.cli.output import emit, exit_on_drift, new_table, spark_session, stderr
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import ingest_table
-from jobs.config import (
-    load_workspace,
-)
+from jobs.config import Workspace, load_workspace
+
+
+def named_partner(workspace: Workspace, partner: str | None, ask: str) -> str:
+    """The partner asked for, or the workspace's only one; else a usage error saying `ask`."""
+    configured = [p.name for p in workspace.config.partners]
+    chosen = partner or (configured[0] if len(configured) == 1 else "")
+    if not chosen:
+        raise typer.BadParameter(ask, param_hint="--partner")
+    return chosen
 
 
 def ingest(
@@ -56,10 +63,7 @@ def ingest(
     if kind not in (None, "full", "delta"):
         raise typer.BadParameter("expected full or delta", param_hint="--kind")
     loaded = load_workspace(chosen_workspace(workspace))
-    configured = [p.name for p in loaded.config.partners]
-    chosen = partner or (configured[0] if len(configured) == 1 else "")
-    if not chosen:
-        raise typer.BadParameter("name the partner these files come from", param_hint="--partner")
+    chosen = named_partner(loaded, partner, "name the partner these files come from")
     with spark_session(loaded, chosen_master(master)) as spark:
         with spark_progress(spark, stderr, "ingest"):
             result = ingest_job.run(
@@ -180,11 +184,7 @@ def history(
     from jobs.reports.history import history_page
 
     loaded = load_workspace(chosen_workspace(workspace))
-    configured = [p.name for p in loaded.config.partners]
-    chosen = partner or (configured[0] if len(configured) == 1 else "")
-    if not chosen:
-        raise typer.BadParameter("name the partner", param_hint="--partner")
-    name = loaded.partner(chosen).name
+    name = loaded.partner(named_partner(loaded, partner, "name the partner")).name
     ledger = Ledger(loaded.ledger_path)
     matches = match_history(ledger, name, limit=limit)
     deliveries = delivery_history(ledger, name, limit=limit)

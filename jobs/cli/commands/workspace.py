@@ -67,9 +67,17 @@ def init(
     )
 
 
-def generator_settings(seeds: int, universe: int, seed: int) -> GeneratorSettings:
+def generator_settings(
+    seeds: int, universe: int, seed: int, *, deliveries: int = 0, delta_percent: float = 1.0
+) -> GeneratorSettings:
     try:
-        return GeneratorSettings(seeds=seeds, universe=universe, seed=seed)
+        return GeneratorSettings(
+            seeds=seeds,
+            universe=universe,
+            seed=seed,
+            deliveries=deliveries,
+            delta_percent=delta_percent,
+        )
     except ValidationError as error:
         raise typer.BadParameter("; ".join(format_validation_errors(error))) from None
 
@@ -87,6 +95,20 @@ def generate(
     seeds: SeedsOption = 10_000,
     universe: UniverseOption = 50_000,
     seed: RandomSeedOption = 42,
+    deliveries: Annotated[
+        int,
+        typer.Option(
+            "--deliveries",
+            min=0,
+            help="Also write this many delta deliveries of partner acme after its first "
+            "(data/deltas/acme/delta-NNN: deletes, changed attributes, new persons) and the "
+            "ground truth after each.",
+        ),
+    ] = 0,
+    delta_percent: Annotated[
+        float,
+        typer.Option("--delta-percent", help="Share of the universe each delta changes."),
+    ] = 1.0,
     master: MasterOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -94,7 +116,9 @@ def generate(
 
     Example: partnerkit generate --workspace ./ws --seeds 1000000 --universe 5000000 --seed 7
     """
-    settings = generator_settings(seeds, universe, seed)
+    settings = generator_settings(
+        seeds, universe, seed, deliveries=deliveries, delta_percent=delta_percent
+    )
     loaded = ensure_workspace(chosen_workspace(workspace))
     with spark_session(loaded, chosen_master(master)) as spark:
         with spark_progress(spark, stderr, "generate"):
