@@ -16,19 +16,43 @@ from jobs import generate, match
 from jobs import partner_ingest as ingest
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_USAGE
-from jobs.config import load_workspace, write_starter_workspace
-from jobs.demo.synthetic import GeneratorSettings, evaluate_matches
+from jobs.config import load_workspace
+from jobs.demo.synthetic import evaluate_matches
 from jobs.errors import DeliveryOrderError
+from jobs.generate import GROUND_TRUTH_FILE
 from jobs.warehouse.catalogue import MATCHES_TABLE
 from jobs.warehouse.commits import read_manifest
 from jobs.warehouse.tables import read_committed
 from jobs.warehouse.universe import current_universe
-from tests.conftest import GENERATED, Cli, EditConfig, acme_only, copy_workspace
+from tests.conftest import (
+    GENERATED,
+    Cli,
+    EditConfig,
+    acme_only,
+    copy_workspace,
+    edit_workspace_config,
+)
 
 
 @pytest.fixture
 def workspace_dir(generated_workspace: Path, tmp_path: Path) -> Path:
     return copy_workspace(generated_workspace, tmp_path / "ws")
+
+
+@pytest.fixture(scope="module")
+def ingested(
+    spark_session: SparkSession, generated_workspace: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The generated workspace (acme only) after one full delivery: read-only, tests copy it."""
+    root = copy_workspace(generated_workspace, tmp_path_factory.mktemp("ingested") / "ws")
+    workspace = edit_workspace_config(root, acme_only)
+    ingest.run(workspace, spark_session, partner="acme")
+    return root
+
+
+@pytest.fixture
+def ingested_dir(ingested: Path, tmp_path: Path) -> Path:
+    return copy_workspace(ingested, tmp_path / "ws")
 
 
 def universe_rows(root: Path) -> tuple[list[str], list[list[str]]]:
@@ -69,10 +93,10 @@ def test_a_delta_before_any_full_delivery_is_refused(workspace_dir: Path, cli: C
 
 
 def test_a_delta_is_folded_into_the_universe_and_readers_see_the_fold(
-    spark: SparkSession, workspace_dir: Path, cli: Cli
+    spark: SparkSession, ingested_dir: Path, cli: Cli
 ) -> None:
+    workspace_dir = ingested_dir
     workspace = load_workspace(workspace_dir)
-    ingest.run(workspace, spark, partner="acme")
     header, rows = universe_rows(workspace_dir)
     pid, email = header.index("person_id"), header.index("email1")
     changed = list(rows[0])
@@ -130,14 +154,15 @@ def test_a_delta_is_folded_into_the_universe_and_readers_see_the_fold(
 
 
 def test_separate_delete_files_and_the_later_file_wins(
-    spark: SparkSession, workspace_dir: Path, edit_config: EditConfig
+    spark: SparkSession, ingested_dir: Path, edit_config: EditConfig
 ) -> None:
+    workspace_dir = ingested_dir
+
     def deltas_with_delete_files(config: dict[str, Any]) -> None:
         for partner in config["partners"]:
             partner["delivery"] = {"kind": "delta", "delete_files": "*deletes*"}
 
     workspace = edit_config(workspace_dir, deltas_with_delete_files)
-    ingest.run(workspace, spark, partner="acme", kind="full")
     header, rows = universe_rows(workspace_dir)
     pid = header.index("person_id")
     folder = workspace_dir / "delta-2"
@@ -158,10 +183,9 @@ def test_separate_delete_files_and_the_later_file_wins(
 
 
 def test_a_delta_whose_columns_differ_from_the_universe_needs_a_full_delivery(
-    spark: SparkSession, workspace_dir: Path, edit_config: EditConfig
+    spark: SparkSession, ingested_dir: Path, edit_config: EditConfig
 ) -> None:
-    workspace = load_workspace(workspace_dir)
-    ingest.run(workspace, spark, partner="acme")
+    workspace_dir = ingested_dir
     header, rows = universe_rows(workspace_dir)
 
     def one_attribute_fewer(config: dict[str, Any]) -> None:
@@ -176,20 +200,20 @@ def test_a_delta_whose_columns_differ_from_the_universe_needs_a_full_delivery(
 
 
 def test_generated_deltas_fold_to_the_answer_key_of_each_delivery(
-    spark: SparkSession, tmp_path: Path, edit_config: EditConfig
+    spark: SparkSession, ingested_dir: Path
 ) -> None:
-    """generate --deliveries 2: each delta ingested and matched finds exactly the profiles
-    its ground truth says are findable (deleted persons are no longer; new ones are nobody's)."""
-    root = tmp_path / "ws"
-    write_starter_workspace(root, force=False)
-    settings = GeneratorSettings(seeds=300, universe=1200, seed=5, deliveries=2, delta_percent=6)
-    generated = generate.run(load_workspace(root), spark, settings=settings)
-    workspace = edit_config(root, acme_only)
-    ingest.run(workspace, spark, partner="acme")
+    """Two generated deltas of the workspace's universe: each ingested and matched finds
+    exactly the profiles its answer key says are findable (deleted persons are no longer; new
+    ones are nobody's)."""
+    root = ingested_dir
+    settings = GENERATED.model_copy(update={"deliveries": 2, "delta_percent": 6})
+    truth = read_file(spark, str(root / GROUND_TRUTH_FILE), file_format="csv")
+    written_deltas = generate.write_deltas(spark, settings, root, truth)
+    workspace = load_workspace(root)
     prepare.run(workspace, spark, partner="acme")  # the seeds stay; the universe changes
     size = settings.universe
-    for number, written in enumerate(generated.counts["deltas"], start=1):
-        folder = root / f"data/deltas/acme/delta-{number:03d}"
+    for number, written in enumerate(written_deltas, start=1):
+        folder = root / generate.delta_folder(number)
         result = ingest.run(workspace, spark, partner="acme", sources=[str(folder)], kind="delta")
         folded = result.counts["delta"]
         assert (folded["deletes"], folded["upserts_new"]) == (written["deletes"], written["new"])
@@ -197,8 +221,8 @@ def test_generated_deltas_fold_to_the_answer_key_of_each_delivery(
         size += written["new"] - written["deletes"]
         assert folded["universe_rows"] == size
         match.run(workspace, spark, partner="acme")
-        answers = root / f"data/deltas/acme/ground_truth-{number:03d}.csv"
-        truth = read_file(spark, str(answers), file_format="csv")
+        answers = root / f"{generate.DELTAS_FOLDER}/ground_truth-{number:03d}.csv"
+        truth_now = read_file(spark, str(answers), file_format="csv")
         matches = read_committed(spark, workspace.warehouse, MATCHES_TABLE, "acme")
-        quality = evaluate_matches(matches, truth)
+        quality = evaluate_matches(matches, truth_now)
         assert (quality["precision"], quality["recall"]) == (1.0, 1.0), quality
