@@ -46,11 +46,6 @@ def match_history(ledger: Ledger, partner: str, *, limit: int = 50) -> list[dict
     return sorted((p for p in points if p), key=lambda p: p["started_at"])[-limit:]
 
 
-def reason_name(reason: str) -> str:
-    """`hash_form:email1` -> `hash_form`: the history compares reasons, not columns."""
-    return reason.split(":", 1)[0]
-
-
 def delivery_point(delivery: Delivery) -> dict[str, Any]:
     """One delivery's rows in, accepted, quarantined (by reason) and its files' gate results."""
     files = delivery.files

@@ -12,6 +12,7 @@ from jobs.cli.exit_codes import EXIT_DRIFT
 from jobs.config import MonitoringSettings
 from jobs.history import delivery_drift, match_drift
 from tests.conftest import Cli, EditConfig, acme_only, copy_workspace
+from tests.e2e.test_leaks import leaks
 
 
 def point(rate: float, **by_identifier: float) -> dict[str, Any]:
@@ -92,3 +93,5 @@ def test_history_follows_match_rates_and_deliveries_and_drift_exits_6(
     assert last["gate"] == {"passed": 1, "failed": 0} and last["data_docs"]
     page = Path(listed["report"]).read_text(encoding="utf-8")
     assert page.count("<svg") == 2 and "<script" not in page and "http" not in page
+    printed = "".join(r.stdout + r.stderr for r in (first, second, third))
+    assert leaks(workspace_dir, printed, also=(Path(listed["report"]),)) == []
