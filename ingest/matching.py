@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial, reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -138,6 +139,64 @@ def match_evidence(
         "source_columns",
         F.lit(workflow_id).alias("workflow_id"),
     )
+
+
+def changed_profiles(before: DataFrame, after: DataFrame) -> DataFrame:
+    """Profiles whose usable identifiers differ between two seed_identifiers versions (added,
+    removed or hashed differently): one full outer join, one row per profile ID."""
+
+    def usable(frame: DataFrame, flag: str) -> DataFrame:
+        accepted = frame.where(F.col("reason").isNull() & F.col("hash").isNotNull())
+        return accepted.select("profile_id", "kind", "hash", F.lit(True).alias(flag))
+
+    joined = usable(before, "_before").join(
+        usable(after, "_after"), ["profile_id", "kind", "hash"], "full_outer"
+    )
+    differs = F.col("_before").isNull() | F.col("_after").isNull()
+    return joined.where(differs).select("profile_id").distinct()
+
+
+def rematched_evidence(
+    previous: DataFrame,
+    seed_keys: DataFrame,
+    *,
+    changed_persons: DataFrame | None,
+    upserted_ids: DataFrame | None,
+    changed_profiles: DataFrame | None,
+    universe_ids: DataFrame,
+    partner: str,
+    hash_type: str,
+    criterion_scores: Mapping[str, float],
+    workflow_id: str,
+) -> DataFrame:
+    """The evidence a full match would give, recomputed only where something changed.
+
+    An evidence row depends only on its profile's identifiers and its person's, so the full
+    answer is: the previous rows of unchanged profiles and persons; unchanged profiles against
+    the changed persons' new identifiers (`upserted_ids`, tiny, broadcast); changed profiles
+    against the whole universe (only then is the universe scanned, with them broadcast).
+    `changed_persons` names every person changed or deleted.
+    """
+    evidence = partial(
+        match_evidence,
+        partner=partner,
+        hash_type=hash_type,
+        criterion_scores=criterion_scores,
+        workflow_id=workflow_id,
+    )
+    kept, unchanged_seeds = previous, seed_keys
+    parts = []
+    if changed_profiles is not None:
+        profiles = F.broadcast(changed_profiles)
+        kept = kept.join(profiles, "profile_id", "left_anti")
+        unchanged_seeds = seed_keys.join(profiles, "profile_id", "left_anti")
+        changed_seeds = seed_keys.join(profiles, "profile_id", "left_semi")
+        parts.append(evidence(changed_seeds, universe_ids, broadcast_seeds=True))
+    if changed_persons is not None and upserted_ids is not None:
+        kept = kept.join(F.broadcast(changed_persons), "partner_id", "left_anti")
+        new_rows = F.broadcast(upserted_ids)
+        parts.append(evidence(unchanged_seeds, new_rows, broadcast_seeds=False))
+    return reduce(DataFrame.unionByName, parts, kept.select(*EVIDENCE_COLUMNS))
 
 
 def noisy_or(scores: Column) -> Column:

@@ -10,21 +10,29 @@ from ingest.matching import (
     match_evidence,
     match_stats,
     matched_since,
+    rematched_evidence,
     score_candidates,
     seed_hash_keys,
 )
 from jobs.config import PartnerConfig, Workspace
 from jobs.history import match_drift, match_history, point_of
+from jobs.incremental import MatchChanges, changes_since_last_match, match_basis
 from jobs.runtime.runs import JobResult, RunContext, open_run
 from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
 from jobs.warehouse.tables import (
     committed_table,
+    current_version,
     export_table,
     read_committed,
     read_version,
     write_table,
 )
-from jobs.warehouse.universe import load_universe_identifiers, universe_delivery
+from jobs.warehouse.universe import (
+    INGESTED,
+    ingested_identifiers,
+    load_universe_identifiers,
+    universe_delivery,
+)
 
 JOB = "match"
 # Above this many accepted seed identifiers the seed side is shuffled instead of broadcast.
@@ -38,6 +46,7 @@ def match_partner(
     job: RunContext,
     *,
     export_format: str | None,
+    full: bool = False,
 ) -> dict[str, object]:
     seed_ids = read_committed(
         spark,
@@ -48,19 +57,49 @@ def match_partner(
         "`partnerkit match --prepare` first",
     )
     universe_ids, universe = load_universe_identifiers(workspace, spark, partner)
-    # Read before this run stages its own version: the matches the last run left.
-    previous = committed_table(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
-    seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
-    evidence = match_evidence(
-        seed_keys,
-        universe_ids,
-        partner=partner.name,
-        hash_type=partner.hash,
-        criterion_scores=partner.match.criterion_scores,
-        workflow_id=job.workflow_id,
-        broadcast_seeds=seed_keys.count() <= BROADCAST_MAX_ROWS,
+    ingested = universe.get("format") == INGESTED
+    delivery = universe_delivery(workspace, partner.name) if ingested else None
+    seeds_version = current_version(workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
+    basis = match_basis(partner, delivery=delivery, seeds=seeds_version or "")
+    changes = (
+        MatchChanges.full("--full was given")
+        if full
+        else changes_since_last_match(workspace, spark, partner, seed_ids, basis=basis)
     )
-    evidence_path = write_table(evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name)
+    # Read before this run stages its own versions: what the last run left.
+    previous = committed_table(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
+    previous_evidence = committed_table(
+        spark, workspace.warehouse, MATCH_EVIDENCE_TABLE, partner.name
+    )
+    seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
+    if changes.full_because is None and previous_evidence is not None:
+        evidence = rematched_evidence(
+            previous_evidence,
+            seed_keys,
+            changed_persons=changes.changed_persons,
+            upserted_ids=None
+            if changes.upserted is None
+            else ingested_identifiers(changes.upserted, partner),
+            changed_profiles=changes.changed_profiles,
+            universe_ids=universe_ids,
+            partner=partner.name,
+            hash_type=partner.hash,
+            criterion_scores=partner.match.criterion_scores,
+            workflow_id=job.workflow_id,
+        )
+    else:
+        evidence = match_evidence(
+            seed_keys,
+            universe_ids,
+            partner=partner.name,
+            hash_type=partner.hash,
+            criterion_scores=partner.match.criterion_scores,
+            workflow_id=job.workflow_id,
+            broadcast_seeds=seed_keys.count() <= BROADCAST_MAX_ROWS,
+        )
+    evidence_path = write_table(
+        evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name, details=basis
+    )
     evidence = read_version(spark, evidence_path, partner.name)
     matches = choose_canonical(
         score_candidates(evidence), threshold=partner.match.threshold, workflow_id=job.workflow_id
@@ -79,6 +118,8 @@ def match_partner(
     stats["evidence_rows"] = evidence.count()
     stats["universe"] = universe
     stats["delivery"] = universe_delivery(workspace, partner.name)
+    stats["mode"] = "full" if changes.full_because else "incremental"
+    stats["full_because"] = changes.full_because
     if previous is not None:
         stats.update(matched_since(previous, matches))
     earlier = match_history(Ledger(workspace.ledger_path), partner.name)
@@ -93,12 +134,16 @@ def run(
     *,
     partner: str | None = None,
     export_format: str | None = None,
+    full: bool = False,
 ) -> JobResult:
-    """Match every configured partner (or one); stats per partner go into the result."""
+    """Match every configured partner (or one); stats per partner go into the result.
+
+    Incremental unless `full`: only seeds and partner persons changed since the partner's
+    last match are matched again (see jobs.incremental), with the full run's result."""
     partners = [workspace.partner(partner)] if partner else list(workspace.config.partners)
     with open_run(workspace, JOB, spark=spark) as job:
         for partner_config in partners:
             job.counts[partner_config.name] = match_partner(
-                workspace, spark, partner_config, job, export_format=export_format
+                workspace, spark, partner_config, job, export_format=export_format, full=full
             )
     return job.result()

@@ -67,7 +67,7 @@ from jobs.config import DeliveryKind, PartnerConfig, Workspace
 from jobs.errors import DeliveryOrderError
 from jobs.history import delivery_drift, delivery_point
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
-from jobs.warehouse.catalogue import PARTNER_TABLE, QUARANTINE_TABLE
+from jobs.warehouse.catalogue import PARTNER_CHANGES_TABLE, PARTNER_TABLE, QUARANTINE_TABLE
 from jobs.warehouse.paths import remove
 from jobs.warehouse.universe import current_batch_ids, current_universe, universe_unit
 from schemas.attributes import load_attribute_catalog
@@ -439,15 +439,38 @@ def require_universe_for_delta(workspace: Workspace, partner: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class FoldPaths:
+    """Where a delta delivery's folded universe and its changes are staged and published."""
+
+    universe: BatchPaths
+    changes: Path  # partner_changes/<p>/batch_id=<fold id>: one change per person
+
+    @classmethod
+    def of(cls, warehouse: str, partner: str) -> FoldPaths:
+        universe = BatchPaths.of(warehouse, partner, new_batch_id())
+        root = universe.accepted.parent.parent.parent
+        changes = root / PARTNER_CHANGES_TABLE / partner / universe.accepted.name
+        return cls(universe, changes)
+
+    def move(self, job: RunContext) -> None:
+        """Publish both folders (visible once the run commits)."""
+        job.claim(self.changes)
+        self.changes.parent.mkdir(parents=True, exist_ok=True)
+        self.universe.staged(self.changes).rename(self.changes)
+        self.universe.move_accepted(job)
+
+
 def _fold_delivery(
     workspace: Workspace,
     spark: SparkSession,
     partner: str,
     change_paths: list[Path],
     job: RunContext,
-) -> tuple[BatchPaths, dict[str, int]]:
+) -> tuple[FoldPaths, dict[str, int]]:
     """Fold the delivery's changes (in file order) into the current universe, staged as a
-    new universe folder; returns where, and how the changes met the universe."""
+    new universe folder beside the delivery's last change per person (what an incremental
+    match reads); returns where, and how the changes met the universe."""
     universe = current_universe(workspace, spark, partner)
     assert universe is not None  # require_universe_for_delta ran first
     universe = universe.drop("batch_id")
@@ -464,11 +487,13 @@ def _fold_delivery(
             f"the universe: {sorted(set(universe.columns) - columns) or 'none'}): a mapping "
             "change needs a full delivery (`--kind full`)"
         )
-    latest = latest_changes(changes)
+    fold = FoldPaths.of(workspace.warehouse, partner)
+    job.claim(fold.universe.work)
+    staged_changes = fold.universe.staged(fold.changes)
+    latest_changes(changes).write.parquet(str(staged_changes))
+    latest = spark.read.parquet(str(staged_changes))
     counts = delta_counts(universe, latest)
-    fold = BatchPaths.of(workspace.warehouse, partner, new_batch_id())
-    job.claim(fold.work)
-    staged = fold.staged(fold.accepted)
+    staged = fold.universe.staged(fold.universe.accepted)
     fold_delta(universe, latest).write.parquet(str(staged))
     counts["universe_rows"] = _count(spark, staged)
     return fold, counts
@@ -508,7 +533,7 @@ def run(
         delivered: list[str] = []  # batch IDs whose rows make up the delivery
         checked: list[BatchPaths] = []
         rows_of: list[Path] = []  # each file's accepted rows, in delivery order
-        fold: BatchPaths | None = None
+        fold: FoldPaths | None = None
         try:
             for source in files:
                 mapping = file_mapping(partner_config, kind=delivery_kind, source_uri=source.uri)
@@ -545,13 +570,16 @@ def run(
                 paths.move_accepted(job)
                 fault_point("moved_batch")
             if fold is not None:
-                fold.move_accepted(job)
+                fold.move(job)
                 fault_point("moved_fold")
         job.counts["drift"] = _delivery_drift(ledger, partner_config, totals, job.workflow_id)
         # A full delivery's universe is its batches; a delta's, the folded copy (its change
         # batches stay beside it for audit, never read as the universe).
-        universe = [fold.accepted.name] if fold else [f"batch_id={b}" for b in delivered]
-        job.tables().stage(universe_unit(partner), sorted(set(universe)), files=len(files))
+        universe = [fold.universe.accepted.name] if fold else [f"batch_id={b}" for b in delivered]
+        changes = {"changes": fold.changes.name} if fold else {}
+        job.tables().stage(
+            universe_unit(partner), sorted(set(universe)), files=len(files), **changes
+        )
         job.outputs[f"{PARTNER_TABLE}.{partner}"] = ",".join(sorted(set(delivered)))
     ledger.publish_batches(job.workflow_id)
     return job.result()

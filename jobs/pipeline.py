@@ -47,6 +47,7 @@ def prepare_and_match(
     *,
     partner: str | None = None,
     export_format: str | None = None,
+    full: bool = False,
 ) -> tuple[JobResult, JobResult]:
     """Seed prepare, then match, in one session; the prepare result and the match result.
 
@@ -69,7 +70,9 @@ def prepare_and_match(
                 prepared.result()  # it ended before writing them: raise its error here
         assert identifiers_written.run is not None
         with reading_from(identifiers_written.run):
-            matched = match.run(workspace, spark, partner=partner, export_format=export_format)
+            matched = match.run(
+                workspace, spark, partner=partner, export_format=export_format, full=full
+            )
         return prepared.result(), matched
 
 

@@ -60,8 +60,11 @@ def match_tables(result: JobResult) -> list[Table]:
     """One table per partner: overall, per identifier kind, and why profiles went unmatched."""
     tables = []
     for partner, stats in result.counts.items():
+        mode = stats.get("mode", "full")
+        why = f": {stats['full_because']}" if stats.get("full_because") else ""
         table = new_table(
-            f"match {partner} ({result.workflow_id})", ("scope", "requested", "resolved", "rate")
+            f"match {partner} ({result.workflow_id}, {mode}{why})",
+            ("scope", "requested", "resolved", "rate"),
         )
         table.add_row(
             "all profiles",

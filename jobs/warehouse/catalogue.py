@@ -15,6 +15,8 @@ SEED_ROWS_QUARANTINE_TABLE = "quarantine/seed_rows"  # seed rows without a usabl
 # Partner ingest
 PARTNER_TABLE = "partner"  # partner/<p>/batch_id=<id>: accepted partner persons
 QUARANTINE_TABLE = "quarantine"  # quarantine/<p>/batch_id=<id>: rejected rows with reasons
+# partner_changes/<p>/batch_id=<fold id>: a delta delivery's last change per person
+PARTNER_CHANGES_TABLE = "partner_changes"
 
 # Match
 MATCH_EVIDENCE_TABLE = "match_evidence"  # per partner: (profile, person, criterion)

@@ -6,6 +6,7 @@ import json
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -89,7 +90,12 @@ def write_csv_file(frame: DataFrame, target: str | Path) -> Path:
 
 
 def write_table(
-    frame: DataFrame, run: RunContext, table: str, *, partner: str | None = None
+    frame: DataFrame,
+    run: RunContext,
+    table: str,
+    *,
+    partner: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> str:
     """Write a new version of a table (or of one partner's partition) for the run's commit.
 
@@ -102,7 +108,7 @@ def write_table(
     if partner:
         frame = frame.drop("partner")  # the unit carries it
     frame.write.parquet(path)
-    commit.stage_version(unit)
+    commit.stage_version(unit, **(details or {}))
     fault_point(f"wrote:{unit}")
     return path
 
@@ -152,6 +158,13 @@ def staged_by_this_run(unit: str) -> list[str] | None:
         if staged:
             return staged
     return None
+
+
+def current_version(warehouse: str, table: str, partner: str | None = None) -> str | None:
+    """The folder name (`v-<workflow>`) of the version a reader in this run sees, or None."""
+    unit = unit_name(table, partner)
+    folders = staged_by_this_run(unit) or committed_uris(warehouse, unit)
+    return folders[0].rstrip("/").rsplit("/", 1)[-1] if folders else None
 
 
 def committed_folder(warehouse: str, table: str, partner: str | None = None) -> str | None:

@@ -83,6 +83,21 @@ def current_universe(workspace: Workspace, spark: SparkSession, partner: str) ->
     return spark.read.option("basePath", table).parquet(*folders)
 
 
+INGESTED = "ingested batches"
+
+
+def ingested_identifiers(rows: DataFrame, partner: PartnerConfig) -> DataFrame:
+    """Ingested universe rows (or a delta's changed rows) in long (person, kind, hash) form."""
+    return universe_identifiers(
+        rows,
+        partner_id="partner_id",
+        identifiers=[IdentifierSource(i.column, i.kind) for i in partner.mapping.identifiers],
+        confidence="confidence" if partner.mapping.confidence else None,
+        hash_type=partner.hash,
+        encoding=partner.hash_encoding,
+    )
+
+
 def load_universe_identifiers(
     workspace: Workspace, spark: SparkSession, partner: PartnerConfig
 ) -> tuple[DataFrame, dict[str, object]]:
@@ -95,15 +110,10 @@ def load_universe_identifiers(
     require_whole_delivery(workspace, partner.name)
     universe = current_universe(workspace, spark, partner.name)
     if universe is not None:
-        confidence = "confidence" if mapping.confidence else None
-        return universe_identifiers(
-            universe,
-            partner_id="partner_id",
-            identifiers=identifiers,
-            confidence=confidence,
-            hash_type=partner.hash,
-            encoding=partner.hash_encoding,
-        ), {"source": f"{PARTNER_TABLE}/{partner.name}", "format": "ingested batches"}
+        return ingested_identifiers(universe, partner), {
+            "source": f"{PARTNER_TABLE}/{partner.name}",
+            "format": INGESTED,
+        }
     source = workspace.resolve(partner.source.path)
     local = "://" not in source and not any(wildcard in source for wildcard in "*?[")
     if local and not Path(source).exists():

@@ -53,6 +53,14 @@ PrepareFirstOption = Annotated[
         help="Run seed prepare first, in the same Spark session (one JVM start, not two).",
     ),
 ]
+FullOption = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Match every seed against the whole universe, not only the seeds and partner "
+        "persons changed since the partner's last match.",
+    ),
+]
 
 
 def prepare(
@@ -76,10 +84,14 @@ def match(
     partner: PartnerOption = None,
     export_format: ExportOption = None,
     prepare_first: PrepareFirstOption = False,
+    full: FullOption = False,
     master: MasterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Match prepared seeds against each partner universe and print the match statistics.
+
+    Incremental by default: after a delta delivery or a seed-set change only what changed is
+    matched again, with the result a full run gives; the output says which ran and why.
 
     Exits 6 (results kept) when a match rate fell more than the partner's
     monitoring.max_rate_drop since its previous match run.
@@ -94,11 +106,13 @@ def match(
         if prepare_first:
             with spark_progress(spark, stderr, "prepare + match"):
                 prepared, result = pipeline.prepare_and_match(
-                    loaded, spark, partner=partner, export_format=export_format
+                    loaded, spark, partner=partner, export_format=export_format, full=full
                 )
         else:
             with spark_progress(spark, stderr, "match"):
-                result = match_job.run(loaded, spark, partner=partner, export_format=export_format)
+                result = match_job.run(
+                    loaded, spark, partner=partner, export_format=export_format, full=full
+                )
     document = result.model_dump()
     if prepared is not None:
         document[prepare_job.JOB] = prepared.model_dump()
