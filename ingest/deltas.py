@@ -17,6 +17,9 @@ DELETE = "delete"
 # The position of a change's file in its delivery: of two changes to one ID in one delivery,
 # the one in the later file wins (within one file a repeated ID is quarantined).
 FILE_ORDER = "_file_order"
+# A folded universe is one folder; each row keeps the batch it was delivered in here, and
+# readers show it as the row's `batch_id` (jobs.warehouse.universe.current_universe).
+SOURCE_BATCH = "source_batch"
 
 
 def operation_of(value: Column) -> Column:

@@ -1,4 +1,4 @@
-"""What changed since a partner's last match: the basis a match records, and the changes since.
+"""What changed since the last match or enrich: the basis each records, and the changes since.
 
 A match commits its evidence with its basis: the universe delivery it read (the ingest run),
 the seed_identifiers version and a fingerprint of the partner's match settings. The next match
@@ -6,6 +6,10 @@ compares: persons changed by the delta deliveries committed since (each delta ke
 change per person in `partner_changes`), profiles whose identifiers differ between the two
 seed_identifiers versions. Anything it cannot account for exactly (no basis, a full delivery,
 changed settings, a version vacuumed away) makes the match run in full, and says why.
+
+An enrich records the versions of seeds and of each partner's matches and universe it read,
+and the time it judged retention at; the next enrich rebuilds only the profiles that any of
+those changes can reach, plus those whose partner record's retention has ended since.
 """
 
 from __future__ import annotations
@@ -13,21 +17,29 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from functools import reduce
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.deltas import FILE_ORDER, OPERATION, UPSERT, latest_changes
+from ingest.enrichment.profiles import PARTNER_FIELD, PROFILE_ID_FIELD
 from ingest.matching import changed_profiles
 from jobs.config import PartnerConfig, Workspace
 from jobs.warehouse.catalogue import (
     MATCH_EVIDENCE_TABLE,
+    MATCHES_TABLE,
     PARTNER_CHANGES_TABLE,
+    PROFILES_TABLE,
     SEED_IDENTIFIERS_TABLE,
+    SEEDS_TABLE,
 )
 from jobs.warehouse.commits import Store, commit_history, read_manifest, unit_name
-from jobs.warehouse.universe import universe_unit
+from jobs.warehouse.tables import current_version, read_committed
+from jobs.warehouse.universe import universe_delivery, universe_unit
+from schemas.models import FieldDef
 
 # Part of every basis: a change to how evidence is built or scored invalidates old evidence.
 MATCH_RULES_VERSION = 1
@@ -65,6 +77,17 @@ class MatchChanges:
     @classmethod
     def full(cls, because: str) -> MatchChanges:
         return cls(full_because=because)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many persons and profiles changed (what an incremental run matched again)."""
+        if self.full_because is not None:
+            return {}
+        persons, profiles = self.changed_persons, self.changed_profiles
+        return {
+            "changed_persons": persons.count() if persons is not None else 0,
+            "changed_profiles": profiles.count() if profiles is not None else 0,
+        }
 
 
 def _exists(store: Store, relative: str) -> bool:
@@ -158,8 +181,135 @@ def changes_since_last_match(
     )
     if isinstance(profiles, str):
         return MatchChanges.full(profiles)
+    # Each is read several times (evidence kept, seeds split) and is small: computed once.
     return MatchChanges(
-        changed_persons=persons[0] if persons else None,
-        upserted=persons[1] if persons else None,
-        changed_profiles=profiles,
+        changed_persons=persons[0].cache() if persons else None,
+        upserted=persons[1].cache() if persons else None,
+        changed_profiles=profiles.cache() if profiles is not None else None,
     )
+
+
+# Part of every enrich basis: a change to how profiles are built invalidates old profiles.
+ENRICH_RULES_VERSION = 1
+
+
+def enrich_settings(workspace: Workspace, fields: list[FieldDef]) -> str:
+    """A fingerprint of the configuration that shapes profiles: seeds, partners (mapping,
+    contract, namespace), schemas and their fields, canonical order."""
+    sections = {"schemas", "seeds", "partners", "canonical"}
+    relevant = {
+        "rules": ENRICH_RULES_VERSION,
+        "config": workspace.config.model_dump(mode="json", include=sections),
+        "fields": [field.model_dump() for field in fields],
+    }
+    text = json.dumps(relevant, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def enrich_basis(
+    workspace: Workspace, fields: list[FieldDef], *, as_of: datetime
+) -> dict[str, Any]:
+    """What an enrich read: seeds and each partner's matches (versions) and universe (its
+    ingest run), the time retention was judged at, and the settings fingerprint."""
+    warehouse = workspace.warehouse
+    return {
+        "as_of": as_of.isoformat(),
+        "seeds": current_version(warehouse, SEEDS_TABLE) or "",
+        "settings": enrich_settings(workspace, fields),
+        "partners": {
+            p.name: {
+                "matches": current_version(warehouse, MATCHES_TABLE, p.name) or "",
+                "delivery": universe_delivery(workspace, p.name) or "",
+            }
+            for p in workspace.config.partners
+        },
+    }
+
+
+def changed_rows(before: DataFrame, after: DataFrame, *, key: str, ignore: set[str]) -> DataFrame:
+    """Keys whose row differs between two versions of a table (added, removed or changed):
+    each row reduced to a SHA-256 of its JSON, one full outer join on the key."""
+
+    def digests(frame: DataFrame, name: str) -> DataFrame:
+        columns = sorted(c for c in frame.columns if c not in ignore and c != key)
+        row = F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns]))
+        return frame.select(F.col(f"`{key}`").alias("_key"), F.sha2(row, 256).alias(name))
+
+    joined = digests(before, "_before").join(digests(after, "_after"), "_key", "full_outer")
+    differs = ~F.col("_before").eqNullSafe(F.col("_after"))
+    return joined.where(differs).select(F.col("_key").alias(key)).distinct()
+
+
+def _version(store: Store, table: str, folder: str, partner: str | None = None) -> str | None:
+    relative = f"{unit_name(table, partner)}/{folder}"
+    return store.uri(relative) if folder and _exists(store, relative) else None
+
+
+def profiles_to_rebuild(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    seeds: DataFrame,
+    matches: dict[str, DataFrame],
+    basis: dict[str, Any],
+) -> DataFrame | str:
+    """The profile IDs (`profile_id`) whose profile may differ from the last enrich's, or why
+    that cannot be known: seeds changed, a partner's match changed, a matched person changed
+    in a delta, or a partner record's retention ended since."""
+    entry = read_manifest(workspace.warehouse, spark).tables.get(PROFILES_TABLE)
+    if entry is None:
+        return "no earlier enrich"
+    before = entry.details
+    if not before.get("settings"):
+        return "the earlier enrich recorded no basis"
+    if before["settings"] != basis["settings"]:
+        return "the workspace's profile settings changed"
+    if basis["as_of"] < before["as_of"]:
+        return "as_of is earlier than the last enrich's"
+    store = Store(workspace.warehouse, spark)
+    profile_id = workspace.config.seeds.columns.profile_id
+    parts: list[DataFrame] = []
+    if before["seeds"] != basis["seeds"]:
+        old = _version(store, SEEDS_TABLE, before["seeds"])
+        if old is None:
+            return "the seeds it read were vacuumed"
+        changed = changed_rows(
+            spark.read.parquet(old), seeds, key=profile_id, ignore={"workflow_id"}
+        )
+        parts.append(changed.select(F.col(f"`{profile_id}`").cast("string").alias("profile_id")))
+    for partner, now in basis["partners"].items():
+        then = before["partners"][partner]
+        current = matches[partner]
+        if then["matches"] != now["matches"]:
+            old = _version(store, MATCHES_TABLE, then["matches"], partner)
+            if old is None:
+                return f"partner {partner}'s matches it read were vacuumed"
+            kept = ("profile_id", "partner_id", "overall_quality_score", "matched_on")
+            parts.append(
+                changed_rows(
+                    spark.read.parquet(old).select(*kept),
+                    current.select(*kept),
+                    key="profile_id",
+                    ignore=set(),
+                )
+            )
+        if then["delivery"] != now["delivery"]:
+            found = person_changes(
+                workspace, spark, partner, since=then["delivery"], now=now["delivery"]
+            )
+            if isinstance(found, str):
+                return f"partner {partner}: {found}"
+            persons = F.broadcast(found[0])
+            parts.append(current.join(persons, "partner_id", "left_semi").select("profile_id"))
+    previous = read_committed(spark, workspace.warehouse, PROFILES_TABLE)
+    ends = [
+        F.col(f"{PARTNER_FIELD}.{partner}.provenance.expiresAt")
+        <= F.lit(datetime.fromisoformat(basis["as_of"]))
+        for partner in basis["partners"]
+    ]
+    if ends:
+        ended = previous.where(reduce(lambda a, b: a | b, ends))
+        parts.append(ended.select(F.col(PROFILE_ID_FIELD).alias("profile_id")))
+    if not parts:
+        return spark.createDataFrame([], "profile_id string")
+    return reduce(DataFrame.unionByName, parts).distinct()

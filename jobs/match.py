@@ -17,7 +17,7 @@ from ingest.matching import (
 from jobs.config import PartnerConfig, Workspace
 from jobs.history import match_drift, match_history, point_of
 from jobs.incremental import MatchChanges, changes_since_last_match, match_basis
-from jobs.runtime.runs import JobResult, RunContext, open_run
+from jobs.runtime.runs import JobResult, RunContext, open_run, timed
 from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
 from jobs.warehouse.tables import (
     committed_table,
@@ -61,11 +61,14 @@ def match_partner(
     delivery = universe_delivery(workspace, partner.name) if ingested else None
     seeds_version = current_version(workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
     basis = match_basis(partner, delivery=delivery, seeds=seeds_version or "")
-    changes = (
-        MatchChanges.full("--full was given")
-        if full
-        else changes_since_last_match(workspace, spark, partner, seed_ids, basis=basis)
-    )
+    seconds: dict[str, float] = {}
+    with timed(seconds, "changes"):
+        changes = (
+            MatchChanges.full("--full was given")
+            if full
+            else changes_since_last_match(workspace, spark, partner, seed_ids, basis=basis)
+        )
+        changed = changes.counts  # computes (and caches) the changes
     # Read before this run stages its own versions: what the last run left.
     previous = committed_table(spark, workspace.warehouse, MATCHES_TABLE, partner.name)
     previous_evidence = committed_table(
@@ -97,14 +100,16 @@ def match_partner(
             workflow_id=job.workflow_id,
             broadcast_seeds=seed_keys.count() <= BROADCAST_MAX_ROWS,
         )
-    evidence_path = write_table(
-        evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name, details=basis
-    )
+    with timed(seconds, "evidence"):
+        evidence_path = write_table(
+            evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name, details=basis
+        )
     evidence = read_version(spark, evidence_path, partner.name)
     matches = choose_canonical(
         score_candidates(evidence), threshold=partner.match.threshold, workflow_id=job.workflow_id
     )
-    matches_path = write_table(matches, job, MATCHES_TABLE, partner=partner.name)
+    with timed(seconds, "pick"):
+        matches_path = write_table(matches, job, MATCHES_TABLE, partner=partner.name)
     matches = read_version(spark, matches_path, partner.name)
     job.outputs[f"{MATCH_EVIDENCE_TABLE}.{partner.name}"] = evidence_path
     job.outputs[f"{MATCHES_TABLE}.{partner.name}"] = matches_path
@@ -114,14 +119,18 @@ def match_partner(
             job.outputs[f"export.{name}.{partner.name}"] = str(
                 export_table(frame, folder / f"{name}.{export_format}", export_format)
             )
-    stats = match_stats(seed_ids, evidence, matches, hash_type=partner.hash)
-    stats["evidence_rows"] = evidence.count()
+    with timed(seconds, "stats"):
+        stats = match_stats(seed_ids, evidence, matches, hash_type=partner.hash)
+        stats["evidence_rows"] = evidence.count()
     stats["universe"] = universe
     stats["delivery"] = universe_delivery(workspace, partner.name)
     stats["mode"] = "full" if changes.full_because else "incremental"
     stats["full_because"] = changes.full_because
+    stats.update(changed)
     if previous is not None:
-        stats.update(matched_since(previous, matches))
+        with timed(seconds, "stats"):
+            stats.update(matched_since(previous, matches))
+    stats["seconds"] = seconds
     earlier = match_history(Ledger(workspace.ledger_path), partner.name)
     point = point_of(stats, workflow_id=job.workflow_id, started_at="")
     stats["drift"] = match_drift(earlier[-1] if earlier else None, point, partner.monitoring)

@@ -13,7 +13,6 @@ file leaves the previous universe current.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from ingest.deltas import (
     DELETE,
     FILE_ORDER,
     OPERATION,
+    SOURCE_BATCH,
     UPSERT,
     delta_counts,
     fold_delta,
@@ -66,7 +66,7 @@ from ingest.sources import (
 from jobs.config import DeliveryKind, PartnerConfig, Workspace
 from jobs.errors import DeliveryOrderError
 from jobs.history import delivery_drift, delivery_point
-from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
+from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, timed
 from jobs.warehouse.catalogue import PARTNER_CHANGES_TABLE, PARTNER_TABLE, QUARANTINE_TABLE
 from jobs.warehouse.paths import remove
 from jobs.warehouse.universe import current_batch_ids, current_universe, universe_unit
@@ -157,16 +157,6 @@ def _spark_failure(file: str, error: Exception) -> SourceError:
     # Spark's own text can quote a record, so it is logged at debug level, not shown.
     logger.debug("reading %s failed: %s", file, text)
     return SourceError(file, f"Spark could not read the file ({type(error).__name__}; --debug)")
-
-
-@contextmanager
-def timed(seconds: dict[str, float], phase: str) -> Iterator[None]:
-    """Add the wall time of a block to `seconds[phase]` (the batch's time split)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds[phase] = round(seconds.get(phase, 0.0) + time.perf_counter() - started, 2)
 
 
 def _count(spark: SparkSession, path: Path) -> int:
@@ -473,9 +463,11 @@ def _fold_delivery(
     match reads); returns where, and how the changes met the universe."""
     universe = current_universe(workspace, spark, partner)
     assert universe is not None  # require_universe_for_delta ran first
-    universe = universe.drop("batch_id")
+    universe = universe.withColumnRenamed("batch_id", SOURCE_BATCH)  # each row's own batch
     frames = [
-        spark.read.parquet(str(path)).withColumn(FILE_ORDER, F.lit(order))
+        spark.read.parquet(str(path)).withColumns(
+            {FILE_ORDER: F.lit(order), SOURCE_BATCH: F.lit(path.name.removeprefix("batch_id="))}
+        )
         for order, path in enumerate(change_paths)
     ]
     changes = reduce(DataFrame.unionByName, frames)

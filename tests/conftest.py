@@ -189,6 +189,16 @@ def acme_only(config: dict[str, Any]) -> None:
     config["canonical"]["domain_order"] = {}
 
 
+RUN_SPECIFIC = ("seconds", "mode", "full_because", "changed_persons", "changed_profiles")
+SINCE_BEFORE = ("new", "lost", "drift")
+
+
+def match_figures(stats: dict[str, Any]) -> dict[str, Any]:
+    """A partner's match stats without what depends on how the run went (time split,
+    incremental or full) or on the run before it: what two runs on the same data agree on."""
+    return {key: value for key, value in stats.items() if key not in RUN_SPECIFIC + SINCE_BEFORE}
+
+
 def copy_workspace(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     return target

@@ -321,3 +321,13 @@ class WorkflowIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.workflow_id = current_workflow_id.get()
         return True
+
+
+@contextmanager
+def timed(seconds: dict[str, float], phase: str) -> Iterator[None]:
+    """Add the wall time of a block to `seconds[phase]` (a job's time split)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[phase] = round(seconds.get(phase, 0.0) + time.perf_counter() - started, 2)

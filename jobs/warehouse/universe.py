@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.audiences.icp import attribute_clusters, select_clusters
+from ingest.deltas import SOURCE_BATCH
 from ingest.identity.detection import require_declared_forms, sample_values
 from ingest.ledger import Ledger
 from ingest.matching import IdentifierSource, universe_identifiers
@@ -80,7 +81,12 @@ def current_universe(workspace: Workspace, spark: SparkSession, partner: str) ->
     if not folders:
         return None
     table = f"{workspace.warehouse.rstrip('/')}/{universe_unit(partner)}"
-    return spark.read.option("basePath", table).parquet(*folders)
+    universe = spark.read.option("basePath", table).parquet(*folders)
+    if SOURCE_BATCH not in universe.columns:
+        return universe
+    # A delta's fold is one folder; its rows name the batches they were delivered in.
+    delivered_in = F.coalesce(F.col(SOURCE_BATCH), F.col("batch_id"))
+    return universe.withColumn("batch_id", delivered_in).drop(SOURCE_BATCH)
 
 
 INGESTED = "ingested batches"

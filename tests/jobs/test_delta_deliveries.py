@@ -5,15 +5,17 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from ingest.ledger import Ledger
 from ingest.readers import read_file
-from jobs import generate, match
+from jobs import enrich, generate, match
 from jobs import partner_ingest as ingest
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_USAGE
@@ -21,7 +23,13 @@ from jobs.config import load_workspace
 from jobs.demo.synthetic import evaluate_matches
 from jobs.errors import DeliveryOrderError
 from jobs.generate import GROUND_TRUTH_FILE
-from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE
+from jobs.warehouse.catalogue import (
+    ATTRIBUTE_EVIDENCE_TABLE,
+    CANONICAL_TABLE,
+    MATCH_EVIDENCE_TABLE,
+    MATCHES_TABLE,
+    PROFILES_TABLE,
+)
 from jobs.warehouse.commits import read_manifest
 from jobs.warehouse.tables import read_committed
 from jobs.warehouse.universe import current_universe
@@ -119,9 +127,16 @@ def test_a_delta_is_folded_into_the_universe_and_readers_see_the_fold(
         *([*row, "upsert"] for row in rows[10:50]),  # unchanged records sent again
     ]
     delta = write_csv(workspace_dir / "delta-1/changes.csv.gz", [*header, "operation"], delta_rows)
+    (full_folder,) = read_manifest(str(workspace_dir / "warehouse")).tables["partner/acme"].folders
 
     result = ingest.run(workspace, spark, partner="acme", sources=[str(delta)], kind="delta")
     (batch,) = result.counts["batches"]
+    universe = current_universe(workspace, spark, "acme")
+    assert universe is not None
+    batch_of = {row.partner_id: row.batch_id for row in universe.collect()}
+    # Each person keeps the batch it was delivered in: an unchanged one its full delivery's.
+    assert f"batch_id={batch_of[rows[60][pid]]}" == full_folder
+    assert batch_of[rows[0][pid]] == batch_of["NEW-1"] == batch["batch_id"]
     assert (batch["input_rows"], batch["accepted_rows"], batch["quarantined_rows"]) == (46, 44, 2)
     assert (batch["upserts"], batch["deletes"]) == (42, 2)
     assert result.counts["delta"] == {
@@ -248,49 +263,68 @@ def edit_seeds(root: Path, step: int) -> None:
         csv.writer(file).writerows([header, *kept, newcomer])
 
 
-def match_tables(spark: SparkSession, root: Path) -> dict[str, list[str]]:
-    """Evidence and matches row for row (sorted; without the run that computed them)."""
+def table_rows(spark: SparkSession, root: Path, tables: dict[str, str | None]) -> dict:
+    """Tables row for row (sorted; without the run that computed a row)."""
     warehouse = load_workspace(root).warehouse
-    return {
-        table: sorted(
-            repr(sorted(row.asDict().items()))
-            for row in read_committed(spark, warehouse, table, "acme").drop("workflow_id").collect()
-        )
-        for table in (MATCH_EVIDENCE_TABLE, MATCHES_TABLE)
-    }
+    rows = {}
+    for table, partner in tables.items():
+        frame = read_committed(spark, warehouse, table, partner)
+        frame = frame.drop("workflow_id")
+        rows[table] = sorted(repr(row.asDict(recursive=True)) for row in frame.collect())
+    return rows
 
 
-def test_an_incremental_match_gives_exactly_the_full_runs_result(
+MATCH_TABLES = {MATCH_EVIDENCE_TABLE: "acme", MATCHES_TABLE: "acme"}
+ENRICH_TABLES = {PROFILES_TABLE: None, ATTRIBUTE_EVIDENCE_TABLE: None, CANONICAL_TABLE: None}
+
+
+def test_incremental_match_and_enrich_give_exactly_the_full_runs_result(
     spark: SparkSession, ingested_dir: Path, tmp_path: Path
 ) -> None:
-    """After a delta, a seed-set change, both, or nothing, the incremental match leaves the
-    same evidence, matches and figures as a full match of a copy of the workspace; each
-    incremental run builds on the one before."""
+    """After a delta with a seed-set change, a seed-set change alone, and a delta with a
+    retention end, the incremental match and enrich leave the same tables and figures as full
+    runs on a copy of the workspace; each incremental run builds on the one before."""
     root = ingested_dir
     settings = GENERATED.model_copy(update={"deliveries": 2, "delta_percent": 6})
     truth = read_file(spark, str(root / GROUND_TRUTH_FILE), file_format="csv")
     generate.write_deltas(spark, settings, root, truth)
     workspace = load_workspace(root)
+    universe = current_universe(workspace, spark, "acme")
+    assert universe is not None
+    first_delivered = universe.agg(F.max("ingested_at")).first()[0].replace(tzinfo=UTC)
     prepare.run(workspace, spark, partner="acme")
     first = match.run(workspace, spark, partner="acme").counts["acme"]
     assert (first["mode"], first["full_because"]) == ("full", "no earlier match")
-    steps = [(1, True), (None, True), (2, False), (None, False)]
-    for number, (delta, seeds_change) in enumerate(steps):
+    now = datetime.now(UTC)
+    assert enrich.run(workspace, spark, as_of=now).counts["full_because"] == "no earlier enrich"
+    # The first delivery's records end 365 days after it; the deltas' a little later.
+    retention_ended = first_delivered + timedelta(days=365, seconds=1)
+    steps = [(1, True, now), (None, True, now), (2, False, retention_ended)]
+    for number, (delta, seeds_change, as_of) in enumerate(steps):
         if delta:
             folder = str(root / generate.delta_folder(delta))
             ingest.run(workspace, spark, partner="acme", sources=[folder], kind="delta")
         if seeds_change:
             edit_seeds(root, number)
             prepare.run(workspace, spark, partner="acme")
-        twin = copy_workspace(root, tmp_path / f"full-{number}")
+        twin = load_workspace(copy_workspace(root, tmp_path / f"full-{number}"))
         incremental = match.run(workspace, spark, partner="acme").counts["acme"]
-        full = match.run(load_workspace(twin), spark, partner="acme", full=True).counts["acme"]
+        full = match.run(twin, spark, partner="acme", full=True).counts["acme"]
         assert (incremental["mode"], full["mode"]) == ("incremental", "full"), incremental
         assert full["full_because"] == "--full was given"
-        assert match_tables(spark, root) == match_tables(spark, twin), (delta, seeds_change)
+        assert table_rows(spark, root, MATCH_TABLES) == table_rows(spark, twin.root, MATCH_TABLES)
         figures = ("requested", "resolved", "by_identifier", "unmatched", "new", "lost")
         assert {k: incremental[k] for k in figures} == {k: full[k] for k in figures}
-    assert incremental["new"] == incremental["lost"] == 0  # the last step changed nothing
+        enriched = enrich.run(workspace, spark, as_of=as_of).counts
+        enriched_in_full = enrich.run(twin, spark, as_of=as_of, full=True).counts
+        assert enriched["mode"] == "incremental", enriched
+        assert 0 < enriched["rebuilt_profiles"] < GENERATED.seeds
+        assert table_rows(spark, root, ENRICH_TABLES) == table_rows(
+            spark, twin.root, ENRICH_TABLES
+        ), number
+        for figure in ("coverage", "acme.expired"):
+            assert enriched[figure] == enriched_in_full[figure]
+    assert enriched["acme.expired"] > 0  # the last step ended the first delivery's records
 
 
 def test_a_match_runs_in_full_when_it_cannot_account_for_the_changes(

@@ -30,6 +30,13 @@ from jobs.workspace_schema import (
 )
 
 
+def rebuilt_line(counts: dict) -> str:
+    """Which profiles this run rebuilt, and why all when it rebuilt all."""
+    if counts.get("mode") == "incremental":
+        return f"incremental: rebuilt {counts['rebuilt_profiles']:,} profile(s), kept the others"
+    return f"full: every profile rebuilt ({escape(str(counts.get('full_because')))})"
+
+
 def enrich(
     workspace: WorkspaceOption = None,
     as_of: Annotated[
@@ -40,10 +47,19 @@ def enrich(
         int,
         typer.Option("--validate", help="Records to validate against the schema (0: all)."),
     ] = enrich_job.DEFAULT_VALIDATE_ROWS,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Rebuild every profile, not only those that changed since the last run."
+        ),
+    ] = False,
     master: MasterOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build the profiles table: 1P fields, identities and each partner's attributes.
+
+    Incremental by default: only profiles whose seed row, matches, matched partner person or
+    retention changed since the last enrich are rebuilt, with the result a full run gives.
 
     Example: partnerkit enrich --workspace ./partnerkit-demo
     """
@@ -52,11 +68,12 @@ def enrich(
         workspace,
         master,
         "enrich",
-        lambda w, s: enrich_job.run(w, s, as_of=moment, validate_rows=validate),
+        lambda w, s: enrich_job.run(w, s, as_of=moment, validate_rows=validate, full=full),
     )
 
     def render() -> None:
         stderr.print(results_table("partnerkit enrich", [result]))
+        stderr.print(rebuilt_line(result.counts))
         stderr.print(coverage_table(result.counts["coverage"]))
         stderr.print(
             f"validated {result.counts['validated_records']:,} record(s) against the "
