@@ -19,10 +19,10 @@ dev: $(BIN)/python
 demo: install
 	$(BIN)/partnerkit demo
 
-## Install the test extra, lint, and run the whole suite.
+## Install the test extra, lint, and run the whole suite (two workers, a test file per turn).
 test: dev
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: dev
 	$(BIN)/ruff check .

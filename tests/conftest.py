@@ -14,6 +14,7 @@ import pytest
 import yaml
 from pyspark.sql import DataFrame, SparkSession
 
+import __main__
 from jobs import generate
 from jobs.cli.app import run_cli
 from jobs.cli.output import lend_session
@@ -25,6 +26,12 @@ from jobs.runtime.logs import CONSOLE_LEVEL_ENV, FILE_LEVEL_ENV, LOG_ENV
 from jobs.runtime.runs import JobResult, RunContext, open_run
 from jobs.runtime.spark import SparkSettings, build_spark
 from jobs.warehouse.tables import write_table
+
+# pytest-xdist's workers run under execnet, whose __main__ has neither __spec__ nor __file__:
+# pyspark.sql.connect (imported by Great Expectations) then takes the process for a doctest
+# run without Spark Connect's requirements and calls sys.exit(0) in the middle of a test.
+if getattr(__main__, "__spec__", None) is None and not hasattr(__main__, "__file__"):
+    __main__.__file__ = "pytest-worker"
 
 INTERPRETED = {
     "spark.sql.codegen.wholeStage": "false",

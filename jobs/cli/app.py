@@ -82,7 +82,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except (PartnerkitError, IngestError, SchemaError, GovernanceError) as error:
         if State.debug:
             raise
-        stderr.print(f"[bold red]Error:[/] {escape(str(error))}")
+        # One line however long: a terminal wraps it, a log or a pipe keeps it whole.
+        stderr.print(f"[bold red]Error:[/] {escape(str(error))}", soft_wrap=True)
         return exit_code_for(error)
     except KeyboardInterrupt:
         stderr.print("[bold red]Interrupted.[/]")
@@ -91,14 +92,16 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         # Spark's text can quote row values: one sentence here, the scrubbed detail in the log.
         if State.debug:
             raise
-        stderr.print(f"[bold red]Error:[/] {escape(record_spark_failure(State.spark_log, error))}")
+        sentence = escape(record_spark_failure(State.spark_log, error))
+        stderr.print(f"[bold red]Error:[/] {sentence}", soft_wrap=True)
         return EXIT_ERROR
     except Exception as error:
         if State.debug:
             raise
         stderr.print(
             f"[bold red]Error:[/] unexpected {type(error).__name__}; "
-            "run again with --debug for the full traceback."
+            "run again with --debug for the full traceback.",
+            soft_wrap=True,
         )
         return EXIT_ERROR
     return EXIT_OK

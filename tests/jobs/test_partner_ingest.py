@@ -345,7 +345,10 @@ def test_a_delivery_is_published_whole_or_not_at_all(
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split())  # the terminal wraps long lines
+    """The one line an error is printed as: never wrapped into a pipe or a log."""
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
