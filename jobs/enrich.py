@@ -87,15 +87,19 @@ def write_provider_tables(
         partner_ids=partner_ids,
         not_independent={p.name: list(p.not_independent) for p in config.partners},
     )
+    if rebuilt is not None:
+        evidence = _kept_rows(spark, workspace, ATTRIBUTE_EVIDENCE_TABLE, rebuilt, evidence)
+    evidence_path = write_table(evidence, job, ATTRIBUTE_EVIDENCE_TABLE)
+    written = spark.read.parquet(evidence_path)  # read back: not exploded from profiles again
+    if rebuilt is not None:
+        written = written.join(rebuilt, "profile_id", "left_semi")
     canonical = canonical_values(
-        evidence,
+        written,
         priorities={p.name: p.priority for p in config.partners},
         domain_order=config.canonical.domain_order,
     )
     if rebuilt is not None:
-        evidence = _kept_rows(spark, workspace, ATTRIBUTE_EVIDENCE_TABLE, rebuilt, evidence)
         canonical = _kept_rows(spark, workspace, CANONICAL_TABLE, rebuilt, canonical)
-    evidence_path = write_table(evidence, job, ATTRIBUTE_EVIDENCE_TABLE)
     canonical_path = write_table(canonical, job, CANONICAL_TABLE)
     return {ATTRIBUTE_EVIDENCE_TABLE: evidence_path, CANONICAL_TABLE: canonical_path}
 

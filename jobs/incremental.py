@@ -264,7 +264,7 @@ def profiles_to_rebuild(
         return "the earlier enrich recorded no basis"
     if before["settings"] != basis["settings"]:
         return "the workspace's profile settings changed"
-    if basis["as_of"] < before["as_of"]:
+    if datetime.fromisoformat(basis["as_of"]) < datetime.fromisoformat(before["as_of"]):
         return "as_of is earlier than the last enrich's"
     store = Store(workspace.warehouse, spark)
     profile_id = workspace.config.seeds.columns.profile_id
