@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
@@ -43,6 +44,7 @@ from schemas.models import FieldDef
 
 # Part of every basis: a change to how evidence is built or scored invalidates old evidence.
 MATCH_RULES_VERSION = 1
+FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9=_.-]*")
 
 
 def match_settings(partner: PartnerConfig) -> str:
@@ -94,6 +96,12 @@ def _exists(store: Store, relative: str) -> bool:
     return bool(store.names(relative))
 
 
+def _folder_name(name: object) -> bool:
+    """A recorded version folder is one name inside its table (`v-...`, `batch_id=...`):
+    anything else in an edited commit entry is treated as missing, never followed."""
+    return isinstance(name, str) and bool(FOLDER_NAME.fullmatch(name)) and ".." not in name
+
+
 def person_changes(
     workspace: Workspace, spark: SparkSession, partner: str, *, since: str, now: str
 ) -> tuple[DataFrame, DataFrame] | str:
@@ -111,6 +119,8 @@ def person_changes(
     folders = [entry.details.get("changes") for entry in later]
     if not all(folders):
         return "a full delivery was ingested since"
+    if not all(_folder_name(folder) for folder in folders):
+        return "a delta's change record is missing"
     relative = [f"{PARTNER_CHANGES_TABLE}/{partner}/{f}" for f in folders]
     if not all(_exists(store, path) for path in relative):
         return "a delta's change record is missing"
@@ -138,6 +148,8 @@ def seed_changes(
         return None
     store = Store(workspace.warehouse, spark)
     relative = f"{unit_name(SEED_IDENTIFIERS_TABLE, partner)}/{since}"
+    if not _folder_name(since):
+        return "the earlier match's seed identifiers version is not a version folder"
     if not _exists(store, relative):
         return "the seed identifiers it matched were vacuumed"
     return changed_profiles(spark.read.parquet(store.uri(relative)), current)
@@ -242,7 +254,7 @@ def changed_rows(before: DataFrame, after: DataFrame, *, key: str, ignore: set[s
 
 def _version(store: Store, table: str, folder: str, partner: str | None = None) -> str | None:
     relative = f"{unit_name(table, partner)}/{folder}"
-    return store.uri(relative) if folder and _exists(store, relative) else None
+    return store.uri(relative) if _folder_name(folder) and _exists(store, relative) else None
 
 
 def profiles_to_rebuild(

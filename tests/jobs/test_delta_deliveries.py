@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -342,3 +343,13 @@ def test_a_match_runs_in_full_when_it_cannot_account_for_the_changes(
     ingest.run(stricter, spark, partner="acme", kind="full")  # the same file, delivered again
     counts = match.run(stricter, spark, partner="acme").counts["acme"]
     assert counts["full_because"] == "a full delivery was ingested since"
+    # A basis edited to point elsewhere is not followed.
+    current = root / "warehouse/_commits/current.json"
+    manifest = json.loads(current.read_text())
+    entry = manifest["tables"]["match_evidence/partner=acme"]
+    entry["details"]["seed_identifiers"] = "../../seeds/" + entry["folders"][0]
+    current.write_text(json.dumps(manifest))
+    counts = match.run(stricter, spark, partner="acme").counts["acme"]
+    assert counts["full_because"] == (
+        "the earlier match's seed identifiers version is not a version folder"
+    )
