@@ -28,7 +28,6 @@ from jobs.warehouse.tables import (
     write_table,
 )
 from jobs.warehouse.universe import (
-    INGESTED,
     ingested_identifiers,
     load_universe_identifiers,
     universe_delivery,
@@ -57,8 +56,8 @@ def match_partner(
         "`partnerkit match --prepare` first",
     )
     universe_ids, universe = load_universe_identifiers(workspace, spark, partner)
-    ingested = universe.get("format") == INGESTED
-    delivery = universe_delivery(workspace, partner.name) if ingested else None
+    # The ingest run of the committed universe: None when the delivery file was read instead.
+    delivery = universe_delivery(workspace, partner.name)
     seeds_version = current_version(workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
     basis = match_basis(partner, delivery=delivery, seeds=seeds_version or "")
     seconds: dict[str, float] = {}
@@ -123,7 +122,7 @@ def match_partner(
         stats = match_stats(seed_ids, evidence, matches, hash_type=partner.hash)
         stats["evidence_rows"] = evidence.count()
     stats["universe"] = universe
-    stats["delivery"] = universe_delivery(workspace, partner.name)
+    stats["delivery"] = delivery
     stats["mode"] = "full" if changes.full_because else "incremental"
     stats["full_because"] = changes.full_because
     stats.update(changed)
