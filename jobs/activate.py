@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from governance.activation import ActivationDecision, decide_activation
 from governance.activation import describe_changes as changes_between
 from governance.lineage import leaves_under
+from ingest.audiences.diffs import (
+    ADD,
+    MEMBER,
+    REMOVE,
+    audience_changes,
+    column,
+    exported_columns,
+    with_digest,
+    with_operation,
+)
 from ingest.audiences.exports import (
     AD_PLATFORM_LAYOUTS,
     ad_platform_rows,
@@ -25,20 +37,29 @@ from ingest.audiences.exports import (
     has_consent,
     segment_membership,
 )
+from ingest.enrichment.profiles import PROFILE_ID_FIELD
 from ingest.identity.profiles import get_profile
 from ingest.ledger import Ledger, RunRecord
 from jobs.config import DestinationConfig, Workspace
 from jobs.errors import WorkspaceError
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
-from jobs.warehouse.catalogue import PROSPECTS_TABLE
+from jobs.warehouse.catalogue import ACTIVATION_STATE_TABLE, PROSPECTS_TABLE, SEGMENTS_TABLE
+from jobs.warehouse.commits import read_manifest
 from jobs.warehouse.delivery import (
     MANIFEST,
+    manifest_published,
     publish_local,
     publish_s3,
     s3_staging_uri,
     write_files,
 )
-from jobs.warehouse.tables import load_prospects, read_profiles
+from jobs.warehouse.tables import (
+    committed_table,
+    load_prospects,
+    read_profiles,
+    read_version,
+    write_table,
+)
 from jobs.workspace_schema import (
     parse_segment,
     profile_fields,
@@ -186,27 +207,35 @@ def run_prospects(
         job.counts["without_consent"] = 0  # prospects have no 1P consent; the partner's applies
         if dry_run:
             return job.result()
-        rows = persons.select(persons["partner_id"].alias(namespace))
-        job.counts.update(write_export(workspace, job, decision, target, rows))
-        job.outputs["manifest"] = job.counts["manifest"]
+        rows = persons.select(
+            persons["partner_id"].alias(namespace), persons["partner_id"].alias(MEMBER)
+        )
+        job.counts.update(
+            deliver(workspace, spark, job, decision, target, rows, audience=decision.segment)
+        )
+        if "manifest" in job.counts:
+            job.outputs["manifest"] = job.counts["manifest"]
     return job.result()
 
 
 def export_rows(
     workspace: Workspace, members: DataFrame, destination: DestinationConfig
 ) -> DataFrame:
+    """The destination's rows, each with the profile it belongs to (MEMBER, never exported)."""
     if destination.format in AD_PLATFORM_LAYOUTS:
         profile_name, _ = AD_PLATFORM_LAYOUTS[destination.format]
         return ad_platform_rows(
-            members,
+            members.withColumn(MEMBER, F.col(PROFILE_ID_FIELD)),
             layout=destination.format,
             profile=get_profile(profile_name),
             default_country=workspace.config.seeds.default_country,
             match_keys=destination.match_keys,
+            keep=[MEMBER],
         )
-    return generic_rows(
+    rows = generic_rows(
         members, identities=destination.identities, attributes=destination.attributes
     )
+    return rows.withColumn(MEMBER, F.col(PROFILE_ID_FIELD))
 
 
 def run(
@@ -256,20 +285,185 @@ def run(
         job.counts["without_consent"] = job.counts["members"] - consenting_count
         if dry_run:
             return job.result()
-        job.counts.update(
-            write_export(
-                workspace,
-                job,
-                decision,
-                target,
-                export_rows(workspace, consenting, target),
-            )
-        )
+        rows = export_rows(workspace, consenting, target)
+        audience = f"{SEGMENTS_TABLE}/{segment}"
+        job.counts.update(deliver(workspace, spark, job, decision, target, rows, audience=audience))
         if target.format in AD_PLATFORM_LAYOUTS:
-            count_without_identifiers(job.counts, consenting_count)
-        job.outputs["manifest"] = job.counts["manifest"]
+            job.counts["without_identifiers"] = consenting_count - job.counts["audience_rows"]
+        if "manifest" in job.counts:
+            job.outputs["manifest"] = job.counts["manifest"]
         members.unpersist()
     return job.result()
+
+
+@dataclass(frozen=True)
+class PlannedExport:
+    """An export's name and where its manifest will be, known before anything is written."""
+
+    export_id: str
+    manifest: str  # a local path or an s3:// URI
+
+
+def plan_export(
+    workspace: Workspace, job: RunContext, target: DestinationConfig, segment: str
+) -> PlannedExport:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    export_id = f"{stamp}-{job.workflow_id[:8]}"
+    if target.type == "s3":
+        return PlannedExport(
+            export_id, f"{target.path.rstrip('/')}/{segment}/{export_id}/{MANIFEST}"
+        )
+    folder = Path(workspace.resolve(target.path)) / segment / export_id
+    return PlannedExport(export_id, str(folder / MANIFEST))
+
+
+# What shapes the rows a destination holds: when one changes, the last export cannot be diffed.
+STATE_SETTINGS = {"type", "path", "format", "identities", "attributes", "match_keys"}
+
+
+def state_settings(target: DestinationConfig) -> dict[str, Any]:
+    return target.model_dump(include=STATE_SETTINGS)
+
+
+def state_unit(destination: str, audience: str) -> str:
+    """`activation_state/<destination>/segments/<name>` (or `prospects/<name>`)."""
+    return f"{ACTIVATION_STATE_TABLE}/{destination}/{audience}"
+
+
+@dataclass(frozen=True)
+class SyncBasis:
+    """What an incremental export is diffed against, or why it sends the whole audience."""
+
+    full_because: str | None = None
+    last_sent: DataFrame | None = None
+    previous_export: str | None = None
+
+
+def unrecorded_export(
+    ledger: Ledger, destination: str, segment: str, *, recorded_by: str
+) -> str | None:
+    """The export ID of a published export of this audience newer than the recorded one.
+
+    Its run died (or failed) between publishing and committing the rows it sent, so the
+    recorded rows are not what the destination holds: a diff against them could miss a
+    member that export added and that has since left the audience.
+    """
+    for run in ledger.runs(job=JOB, limit=200):
+        if run.workflow_id == recorded_by:
+            return None
+        for event in ledger.events(run.workflow_id):
+            payload = event["payload"]
+            ours = (payload.get("destination"), payload.get("segment")) == (destination, segment)
+            if event["kind"] == EXPORT_EVENT and ours and manifest_published(payload["manifest"]):
+                return str(payload.get("export_id", run.workflow_id))
+    return None
+
+
+def sync_basis(
+    workspace: Workspace,
+    spark: SparkSession,
+    target: DestinationConfig,
+    unit: str,
+    segment: str,
+) -> SyncBasis:
+    """The rows the destination last received, if they can still be trusted to be there."""
+    entry = read_manifest(workspace.warehouse, spark).tables.get(unit)
+    if entry is None:
+        return SyncBasis("no earlier export of this audience to this destination")
+    before = entry.details
+    if before.get("settings") != state_settings(target):
+        return SyncBasis("the destination's layout, exported fields or location changed")
+    try:
+        exported_at = datetime.fromisoformat(str(before.get("exported_at")))
+    except ValueError:
+        return SyncBasis("the last export recorded no time")
+    age_days = (datetime.now(UTC) - exported_at).total_seconds() / 86_400
+    if age_days > target.full_refresh_days:
+        return SyncBasis(
+            f"the last export is {age_days:.1f} days old "
+            f"(full_refresh_days: {target.full_refresh_days:g})"
+        )
+    if not manifest_published(str(before.get("manifest", ""))):
+        return SyncBasis("the last export's manifest is no longer at the destination")
+    unrecorded = unrecorded_export(
+        Ledger(workspace.ledger_path), target.name, segment, recorded_by=entry.workflow_id
+    )
+    if unrecorded is not None:
+        return SyncBasis(
+            f"export {unrecorded} was published by a run that ended before recording it"
+        )
+    last_sent = committed_table(spark, workspace.warehouse, unit)
+    return SyncBasis(last_sent=last_sent, previous_export=before.get("export_id"))
+
+
+def deliver(
+    workspace: Workspace,
+    spark: SparkSession,
+    job: RunContext,
+    decision: ActivationDecision,
+    target: DestinationConfig,
+    rows: DataFrame,
+    *,
+    audience: str,
+) -> dict[str, Any]:
+    """Export the audience as the destination syncs it: whole, or what changed since the last
+    export (with the rows now held recorded for the next). Returns the counts."""
+    planned = plan_export(workspace, job, target, decision.segment)
+    if target.sync == "full":
+        counts = write_export(
+            workspace, job, decision, target, planned, {"part": rows.drop(MEMBER)}
+        )
+        return {**counts, "audience_rows": counts["exported_rows"]}
+    unit = state_unit(target.name, audience)
+    basis = sync_basis(workspace, spark, target, unit, decision.segment)
+    current = read_version(spark, write_table(with_digest(rows), job, unit))
+    columns = exported_columns(current)
+    keyed = target.format not in AD_PLATFORM_LAYOUTS
+    if basis.last_sent is None:
+        adds, removes = current, current.limit(0)
+    else:
+        changes = audience_changes(current, basis.last_sent, keyed=keyed)
+        adds, removes = changes.adds, changes.removes
+    sync: dict[str, Any] = {
+        "mode": "full" if basis.full_because else "incremental",
+        "full_because": basis.full_because,
+        "previous_export": basis.previous_export,
+        "adds": adds.count(),
+        "removes": removes.count(),
+    }
+    counts: dict[str, Any] = {"sync": sync, "audience_rows": current.count()}
+    if basis.full_because is None and sync["adds"] == sync["removes"] == 0:
+        job.tables().unstage(unit)  # the destination already holds exactly these rows
+        return {**counts, "exported_rows": 0, "files": 0}
+    # A diff is usually small: a few files, not one per shuffle partition.
+    adds = adds.coalesce(files_for(sync["adds"], target.max_rows_per_file))
+    removes = removes.coalesce(files_for(sync["removes"], target.max_rows_per_file))
+    if keyed:
+        parts = {
+            "part": with_operation(adds, ADD, columns).unionByName(
+                with_operation(removes, REMOVE, columns)
+            )
+        }
+    else:
+        parts = {
+            "part": adds.select(*map(column, columns)),
+            "remove": removes.select(*map(column, columns)),
+        }
+    job.tables().stage_version(
+        unit,
+        settings=state_settings(target),
+        exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        export_id=planned.export_id,
+        manifest=planned.manifest,
+    )
+    return {**counts, **write_export(workspace, job, decision, target, planned, parts, sync=sync)}
+
+
+def files_for(rows: int, max_rows_per_file: int) -> int:
+    return max(1, -(-rows // max_rows_per_file))
+
+
+REMOVE_PART = "remove"  # ad-platform layouts: the rows to take out, in files of their own
 
 
 def write_export(
@@ -277,16 +471,20 @@ def write_export(
     job: RunContext,
     decision: ActivationDecision,
     target: DestinationConfig,
-    rows: DataFrame,
+    planned: PlannedExport,
+    parts: dict[str, DataFrame],
+    *,
+    sync: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Files split at the row limit, manifest written last; local rename or S3 upload.
 
-    The staging folder holds plaintext identifiers, so it is claimed by the run before it is
-    created: a killed export's folder is removed by the next writer.
+    `parts` maps a file stem to its rows: `part` (the rows to load) and, for an incremental
+    ad-platform export, `remove` (the rows to take out). The staging folder holds plaintext
+    identifiers, so it is claimed by the run before it is created: a killed export's folder
+    is removed by the next writer.
     """
     workflow_id = job.workflow_id
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    export_id = f"{stamp}-{workflow_id[:8]}"
+    export_id = planned.export_id
     staging = (
         Path(workspace.warehouse) / ".staging" / "exports" / f"{export_id}-{uuid.uuid4().hex[:6]}"
     )
@@ -294,12 +492,18 @@ def write_export(
         staging = Path(workspace.resolve(target.path)) / f".staging-{export_id}"
     job.claim(staging)
     staging.mkdir(parents=True)
-    files = write_files(
-        rows,
-        staging,
-        file_format=target.format if target.format in ("csv", "jsonl", "parquet") else "csv",
-        max_rows_per_file=target.max_rows_per_file,
-    )
+    written = {
+        stem: write_files(
+            frame,
+            staging,
+            file_format=target.format if target.format in ("csv", "jsonl", "parquet") else "csv",
+            max_rows_per_file=target.max_rows_per_file,
+            stem=stem,
+        )
+        for stem, frame in parts.items()
+    }
+    files = written.get("part", [])
+    removed = written.get(REMOVE_PART, [])
     manifest = {
         "segment": decision.segment,
         "destination": decision.destination,
@@ -308,30 +512,39 @@ def write_export(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "format": target.format,
         "marketing_actions": target.marketing_actions,
-        "rows": sum(f["rows"] for f in files),
+        "rows": sum(f["rows"] for f in [*files, *removed]),
         "files": files,
         "labels": decision.fingerprint["labels"],
         "policies_evaluated": {e.action: list(e.evaluated_policies) for e in decision.evaluations},
         "lineage": [item.model_dump() for item in decision.lineage],
     }
+    if REMOVE_PART in parts:
+        manifest["remove_files"] = removed
+    if sync is not None:
+        manifest["sync"] = sync
     fault_point("export_staged")
+    location = planned.manifest
+    prefix = location.rsplit("/", 1)[0]
+    event = {
+        "manifest": location,
+        "export_id": export_id,
+        "destination": decision.destination,
+        "segment": decision.segment,
+    }
     if target.type == "s3":
-        prefix = f"{target.path.rstrip('/')}/{decision.segment}/{export_id}"
         job.claim(s3_staging_uri(staging, prefix))  # removed by the next writer if we die
         job.claim(f"{prefix}/")  # unless its manifest made it out
-        job.ledger.record_event(workflow_id, EXPORT_EVENT, {"manifest": f"{prefix}/{MANIFEST}"})
-        location = publish_s3(staging, prefix, manifest)
+        job.ledger.record_event(workflow_id, EXPORT_EVENT, event)
+        publish_s3(staging, prefix, manifest)
     else:
-        final = Path(workspace.resolve(target.path)) / decision.segment / export_id
-        job.ledger.record_event(workflow_id, EXPORT_EVENT, {"manifest": str(final / MANIFEST)})
-        location = str(publish_local(staging, final, manifest))
+        job.ledger.record_event(workflow_id, EXPORT_EVENT, event)
+        publish_local(staging, Path(prefix), manifest)
     fault_point("export_published")
-    return {"exported_rows": manifest["rows"], "files": len(files), "manifest": location}
-
-
-def count_without_identifiers(counts: dict[str, Any], consenting: int) -> None:
-    """Consenting members an ad-platform layout could not carry (no usable email or phone)."""
-    counts["without_identifiers"] = consenting - counts["exported_rows"]
+    return {
+        "exported_rows": manifest["rows"],
+        "files": len(files) + len(removed),
+        "manifest": location,
+    }
 
 
 def activation_outcome(ledger: Ledger, run: RunRecord) -> dict[str, Any]:

@@ -360,6 +360,18 @@ class DestinationConfig(StrictModel):
         default=False,
         description="A file destination's folder may lie outside the workspace only when true.",
     )
+    sync: Literal["full", "incremental"] = Field(
+        default="full",
+        description="full: every export is the whole audience. incremental: the rows added "
+        "and removed since the last export (a full refresh when there is none, it is gone, "
+        "or it is older than full_refresh_days).",
+    )
+    full_refresh_days: float = Field(
+        default=30,
+        gt=0,
+        description="When an incremental destination's last export is older than this many "
+        "days, the next sends the whole audience again.",
+    )
 
     @model_validator(mode="after")
     def _path_matches_type(self) -> DestinationConfig:

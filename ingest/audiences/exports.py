@@ -106,10 +106,12 @@ def ad_platform_rows(
     profile: Profile,
     default_country: str | None,
     match_keys: Sequence[str] = DEFAULT_MATCH_KEYS,
+    keep: Sequence[str] = (),
 ) -> DataFrame:
     """A platform's upload layout: the match keys asked for, each normalized by the platform's
     profile and SHA-256 hashed unless the platform takes it as written (Google's country and
-    postal code). Members with neither an email nor a phone are left out."""
+    postal code). Members with neither an email nor a phone are left out. `keep` names
+    columns of `members` to carry along first (a member key the upload itself leaves out)."""
     _, layout_columns = AD_PLATFORM_LAYOUTS[layout]
     columns = {name: kind for name, kind in layout_columns.items() if kind in match_keys}
     with rules.staging(members) as stage:
@@ -130,7 +132,7 @@ def ad_platform_rows(
         for name, kind in columns.items()
     ]
     contacts = [F.col(f"`{name}`") for name, kind in columns.items() if kind in CONTACT_KEYS]
-    rows = stage.frame.select(*hashed)
+    rows = stage.frame.select(*[F.col(f"`{name}`") for name in keep], *hashed)
     return rows.where(F.coalesce(*contacts).isNotNull())
 
 

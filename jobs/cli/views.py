@@ -171,6 +171,16 @@ def findings_table(result: JobResult) -> Table:
     return table
 
 
+def sync_note(sync: dict[str, Any]) -> str:
+    """How an incremental destination's export went, in one phrase."""
+    if sync["full_because"]:
+        return f"full refresh, {sync['adds']:,} rows: {sync['full_because']}"
+    if sync["adds"] == sync["removes"] == 0:
+        return f"nothing changed since export {sync['previous_export']}: nothing written"
+    changes = f"{sync['adds']:,} adds, {sync['removes']:,} removes"
+    return f"{changes} since export {sync['previous_export']}"
+
+
 def activation_summary(result: JobResult) -> Table:
     counts = result.counts
     verdict = "ALLOWED" if counts["allowed"] else "BLOCKED"
@@ -181,6 +191,7 @@ def activation_summary(result: JobResult) -> Table:
         "members",
         "without_consent",
         "without_identifiers",
+        "audience_rows",
         "exported_rows",
         "files",
         "manifest",
@@ -188,6 +199,8 @@ def activation_summary(result: JobResult) -> Table:
         if key in counts:
             value = counts[key]
             table.add_row(key, f"{value:,}" if isinstance(value, int) else escape(str(value)))
+    if "sync" in counts:
+        table.add_row("sync", escape(sync_note(counts["sync"])))
     for chain in counts["chains"]:
         table.add_row("violation", escape(chain))
     for remedy in counts["remedies"]:

@@ -31,3 +31,6 @@ CANONICAL_TABLE = "canonical_attributes"  # (profile, attribute) -> the chosen v
 SEGMENTS_TABLE = "segments"  # segments/<name>: member profile IDs
 PROSPECTS_TABLE = "prospects"  # prospects/<name>: saved lookalike audiences (partner IDs)
 CLUSTERS_TABLE = "clusters"  # clusters/<p>: attribute clusters of the current delivery
+# activation_state/<destination>/<segments|prospects>/<name>: the rows an incremental
+# destination last received, to tell the next export what to add and remove
+ACTIVATION_STATE_TABLE = "activation_state"

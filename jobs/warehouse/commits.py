@@ -194,6 +194,12 @@ class PendingCommit:
     def stage_version(self, unit: str, **details: Any) -> None:
         self.stage(unit, [f"{VERSION_PREFIX}{self.workflow_id}"], **details)
 
+    def unstage(self, unit: str) -> None:
+        """Drop a version this run wrote and will not commit after all (its folders too)."""
+        entry = self.staged.pop(unit)
+        for folder in entry.folders:
+            self.store.remove(f"{unit}/{folder}")
+
     def staged_uris(self, unit: str) -> list[str] | None:
         """The folders this run staged for a unit (a job reading what it just wrote)."""
         entry = self.staged.get(unit)

@@ -42,11 +42,17 @@ def _rows_in(path: Path, file_format: str) -> int:
 
 
 def write_files(
-    rows: DataFrame, folder: Path, *, file_format: str, max_rows_per_file: int
+    rows: DataFrame,
+    folder: Path,
+    *,
+    file_format: str,
+    max_rows_per_file: int,
+    stem: str = "part",
 ) -> list[dict[str, Any]]:
-    """Write `part-00000.<ext>`... of at most max rows each; report name, rows, bytes, sha256."""
+    """Write `<stem>-00000.<ext>`... of at most max rows each; report name, rows, bytes,
+    sha256 (none when there are no rows)."""
     spark_format = "json" if file_format == "jsonl" else file_format
-    scratch = folder / "_spark"
+    scratch = folder / f"_spark-{stem}"
     writer = rows.write.option("maxRecordsPerFile", max_rows_per_file)
     if file_format == "csv":
         writer = writer.options(header=True, **CSV_WRITE_OPTIONS)
@@ -55,11 +61,11 @@ def write_files(
     writer.format(spark_format).save(str(scratch))
     files = []
     parts = sorted(p for p in scratch.iterdir() if p.name.startswith("part-"))
-    for number, part in enumerate(parts):
+    for part in parts:
         rows_in_part = _rows_in(part, file_format)
         if rows_in_part == 0:
             continue
-        target = folder / f"part-{number:05d}.{SUFFIXES[file_format]}"
+        target = folder / f"{stem}-{len(files):05d}.{SUFFIXES[file_format]}"
         part.rename(target)
         files.append(
             {
@@ -71,6 +77,24 @@ def write_files(
         )
     remove(scratch, [scratch.parent])
     return files
+
+
+def manifest_published(location: str) -> bool:
+    """Whether an export's manifest (a local path or an s3:// URI) is still there."""
+    if not location:
+        return False
+    if not location.startswith("s3://"):
+        return Path(location).is_file()
+    from botocore.exceptions import ClientError
+
+    bucket, key = split_s3_uri(location)
+    try:
+        s3_client().head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    return True
 
 
 def publish_local(staging: Path, target: Path, manifest: dict[str, Any]) -> Path:

@@ -27,6 +27,7 @@ from jobs.cli.views import (
     icp_tables,
     lookalike_table,
     refusal_table,
+    sync_note,
 )
 from jobs.config import (
     Workspace,
@@ -130,6 +131,9 @@ def activations(
             decision = "allowed" if counts.get("allowed") else "blocked"
             if counts.get("dry_run"):
                 decision += " (dry run)"
+            sync = counts.get("sync")
+            if sync:
+                decision += f" ({sync_note(sync)})"
             status = record.status
             if status in ("abandoned", "running"):
                 published = counts.get("published")
