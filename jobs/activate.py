@@ -22,9 +22,9 @@ from governance.lineage import leaves_under
 from ingest.audiences.diffs import (
     ADD,
     MEMBER,
+    OPERATION,
     REMOVE,
     audience_changes,
-    column,
     exported_columns,
     with_digest,
     with_operation,
@@ -42,7 +42,7 @@ from ingest.identity.profiles import get_profile
 from ingest.ledger import Ledger, RunRecord
 from jobs.config import DestinationConfig, Workspace
 from jobs.errors import WorkspaceError
-from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run
+from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, timed
 from jobs.warehouse.catalogue import ACTIVATION_STATE_TABLE, PROSPECTS_TABLE, SEGMENTS_TABLE
 from jobs.warehouse.commits import read_manifest
 from jobs.warehouse.delivery import (
@@ -396,6 +396,9 @@ def sync_basis(
     return SyncBasis(last_sent=last_sent, previous_export=before.get("export_id"))
 
 
+REMOVE_PART = "remove"  # ad-platform layouts: the rows to take out, in files of their own
+
+
 def deliver(
     workspace: Workspace,
     spark: SparkSession,
@@ -409,45 +412,39 @@ def deliver(
     """Export the audience as the destination syncs it: whole, or what changed since the last
     export (with the rows now held recorded for the next). Returns the counts."""
     planned = plan_export(workspace, job, target, decision.segment)
+    seconds: dict[str, float] = {}
     if target.sync == "full":
-        counts = write_export(
-            workspace, job, decision, target, planned, {"part": rows.drop(MEMBER)}
-        )
-        return {**counts, "audience_rows": counts["exported_rows"]}
+        with timed(seconds, "files"):
+            parts = {"part": rows.drop(MEMBER)}
+            counts = write_export(workspace, job, decision, target, planned, parts)
+        return {**counts, "audience_rows": counts["exported_rows"], "seconds": seconds}
     unit = state_unit(target.name, audience)
-    basis = sync_basis(workspace, spark, target, unit, decision.segment)
-    current = read_version(spark, write_table(with_digest(rows), job, unit))
-    columns = exported_columns(current)
-    keyed = target.format not in AD_PLATFORM_LAYOUTS
-    if basis.last_sent is None:
-        adds, removes = current, current.limit(0)
-    else:
-        changes = audience_changes(current, basis.last_sent, keyed=keyed)
-        adds, removes = changes.adds, changes.removes
+    with timed(seconds, "basis"):
+        basis = sync_basis(workspace, spark, target, unit, decision.segment)
+    with timed(seconds, "state"):
+        current = read_version(spark, write_table(with_digest(rows), job, unit))
+    with timed(seconds, "diff"):
+        diff, tally = changes_to_send(
+            current, basis, keyed=target.format not in AD_PLATFORM_LAYOUTS
+        )
     sync: dict[str, Any] = {
         "mode": "full" if basis.full_because else "incremental",
         "full_because": basis.full_because,
         "previous_export": basis.previous_export,
-        "adds": adds.count(),
-        "removes": removes.count(),
+        "adds": tally.get(ADD, 0),
+        "removes": tally.get(REMOVE, 0),
     }
-    counts: dict[str, Any] = {"sync": sync, "audience_rows": current.count()}
+    counts: dict[str, Any] = {"sync": sync, "audience_rows": tally["audience"], "seconds": seconds}
     if basis.full_because is None and sync["adds"] == sync["removes"] == 0:
         job.tables().unstage(unit)  # the destination already holds exactly these rows
         return {**counts, "exported_rows": 0, "files": 0}
     # A diff is usually small: a few files, not one per shuffle partition.
-    adds = adds.coalesce(files_for(sync["adds"], target.max_rows_per_file))
-    removes = removes.coalesce(files_for(sync["removes"], target.max_rows_per_file))
-    if keyed:
+    diff = diff.coalesce(files_for(sync["adds"] + sync["removes"], target.max_rows_per_file))
+    parts = {"part": diff}
+    if target.format in AD_PLATFORM_LAYOUTS:  # no member column: removes in files of their own
         parts = {
-            "part": with_operation(adds, ADD, columns).unionByName(
-                with_operation(removes, REMOVE, columns)
-            )
-        }
-    else:
-        parts = {
-            "part": adds.select(*map(column, columns)),
-            "remove": removes.select(*map(column, columns)),
+            "part": diff.where(F.col(OPERATION) == ADD).drop(OPERATION),
+            REMOVE_PART: diff.where(F.col(OPERATION) == REMOVE).drop(OPERATION),
         }
     job.tables().stage_version(
         unit,
@@ -456,14 +453,32 @@ def deliver(
         export_id=planned.export_id,
         manifest=planned.manifest,
     )
-    return {**counts, **write_export(workspace, job, decision, target, planned, parts, sync=sync)}
+    with timed(seconds, "files"):
+        written = write_export(workspace, job, decision, target, planned, parts, sync=sync)
+    diff.unpersist()
+    return {**counts, **written}
+
+
+def changes_to_send(
+    current: DataFrame, basis: SyncBasis, *, keyed: bool
+) -> tuple[DataFrame, dict[str, int]]:
+    """The rows to send with their operation, and how many adds, removes and audience rows."""
+    columns = exported_columns(current)
+    audience = current.count()
+    if basis.last_sent is None:
+        return with_operation(current, ADD, columns), {ADD: audience, "audience": audience}
+    changes = audience_changes(current, basis.last_sent, keyed=keyed)
+    diff = (
+        with_operation(changes.adds, ADD, columns)
+        .unionByName(with_operation(changes.removes, REMOVE, columns))
+        .cache()  # small, counted then written: the joins run once
+    )
+    tally = {row[OPERATION]: row["count"] for row in diff.groupBy(OPERATION).count().collect()}
+    return diff, {**tally, "audience": audience}
 
 
 def files_for(rows: int, max_rows_per_file: int) -> int:
     return max(1, -(-rows // max_rows_per_file))
-
-
-REMOVE_PART = "remove"  # ad-platform layouts: the rows to take out, in files of their own
 
 
 def write_export(

@@ -90,6 +90,11 @@ def delta_folder(number: int) -> str:
     return f"{DELTAS_FOLDER}/delta-{number:03d}"
 
 
+def delta_truth_file(number: int) -> str:
+    """The answer key after delta `number` (a deleted person is no longer findable)."""
+    return f"{DELTAS_FOLDER}/ground_truth-{number:03d}.csv"
+
+
 def write_deltas(
     spark: SparkSession, settings: GeneratorSettings, root: Path, truth: DataFrame
 ) -> list[dict[str, int]]:
@@ -106,7 +111,7 @@ def write_deltas(
         files = max(1, -(-settings.universe * settings.delta_band // FATES // ROWS_PER_FILE))
         write_csv_folder(delta.coalesce(files), folder, stem="changes", compression="gzip")
         after = truth_after(truth, settings, number)
-        write_csv_file(after, root / f"{DELTAS_FOLDER}/ground_truth-{number:03d}.csv")
+        write_csv_file(after, root / delta_truth_file(number))
         read = spark.read.options(header=True).csv(str(folder))
         operations = {
             row["operation"]: row["count"] for row in read.groupBy("operation").count().collect()
@@ -128,8 +133,14 @@ def second_partner_config(workspace: Workspace) -> PartnerConfig | None:
     return next((p for p in workspace.config.partners if p.name == SECOND_PARTNER), None)
 
 
-def evaluate(workspace: Workspace, spark: SparkSession, *, partner: str = DEMO_PARTNER) -> dict:
-    """Score the demo's matches against its ground truth (precision, recall)."""
-    truth = read_file(spark, str(Path(workspace.root) / GROUND_TRUTH_FILE), file_format="csv")
+def evaluate(
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    partner: str = DEMO_PARTNER,
+    truth_file: str = GROUND_TRUTH_FILE,
+) -> dict:
+    """Score the demo's matches against an answer key (precision, recall)."""
+    truth = read_file(spark, str(Path(workspace.root) / truth_file), file_format="csv")
     matches = read_committed(spark, workspace.warehouse, MATCHES_TABLE, partner)
     return evaluate_matches(matches, truth)

@@ -32,6 +32,8 @@ DEMO_ACTIVATIONS = (
     ("high_earning_homeowners", "web_personalization"),  # allowed: files + manifest on S3
     ("high_earning_homeowners", "data_broker"),  # blocked: 3PD data to a third party
 )
+# Activated again after the delta: its destination syncs incrementally.
+DEMO_INCREMENTAL = DEMO_ACTIVATIONS[0]
 SUGGESTION_MODES = ("precision", "reach", "hybrid")
 
 Stage = Callable[[str], AbstractContextManager[Any]]
@@ -134,6 +136,11 @@ def suggested_lookalike(
 class DemoRun:
     results: list[JobResult]
     ground_truth: dict[str, Any]
+    first_month: int  # results[:first_month]: the first delivery; the rest, its delta
+
+    @property
+    def month_two(self) -> list[JobResult]:
+        return self.results[self.first_month :]
 
 
 def run_demo(
@@ -143,10 +150,13 @@ def run_demo(
     settings: GeneratorSettings,
     stage: Stage = no_display,
 ) -> DemoRun:
-    """Every job once on freshly generated data, then the matches scored on the ground truth.
+    """Every job once on freshly generated data; then the partner's first delta, matched,
+    enriched and activated incrementally; the matches scored on the answer key as of it.
 
     `stage(name)` wraps each job (the CLI shows a progress display there).
     """
+    if not settings.deliveries:
+        settings = settings.model_copy(update={"deliveries": 1})
     results: list[JobResult] = []
     stages: list[tuple[str, Callable[[], JobResult]]] = [
         ("generate", lambda: generate.run(workspace, spark, settings=settings)),
@@ -173,10 +183,26 @@ def run_demo(
             ),
         ),
     ]
-    for name, job in stages:
+    month_two: list[tuple[str, Callable[[], JobResult]]] = [
+        (f"ingest {DEMO_PARTNER} delta", lambda: ingest_demo_delta(workspace, spark)),
+        ("match (incremental)", lambda: match.run(workspace, spark)),
+        ("enrich (incremental)", lambda: enrich.run(workspace, spark, validate_rows=0)),
+        (
+            f"activate {DEMO_INCREMENTAL[0]} -> {DEMO_INCREMENTAL[1]} (incremental)",
+            lambda: demo_activation(workspace, spark, *DEMO_INCREMENTAL),
+        ),
+    ]
+    for name, job in [*stages, *month_two]:
         with stage(name):
             results.append(job())
-    return DemoRun(results, generate.evaluate(workspace, spark))
+    truth = generate.evaluate(workspace, spark, truth_file=generate.delta_truth_file(1))
+    return DemoRun(results, truth, first_month=len(stages))
+
+
+def ingest_demo_delta(workspace: Workspace, spark: SparkSession) -> JobResult:
+    """The generated first delta of the demo partner, folded into its universe."""
+    folder = workspace.resolve(generate.delta_folder(1))
+    return ingest.run(workspace, spark, partner=DEMO_PARTNER, sources=[folder], kind="delta")
 
 
 def demo_lookalike(workspace: Workspace, spark: SparkSession, icp_result: JobResult) -> JobResult:

@@ -111,11 +111,43 @@ def ingest_table(result: JobResult) -> Table:
     return table
 
 
-def quality_table(quality: dict[str, Any]) -> Table:
-    table = Table(title="matches against the ground truth", title_justify="left")
+def quality_table(
+    quality: dict[str, Any], title: str = "matches against the ground truth"
+) -> Table:
+    table = Table(title=title, title_justify="left")
     for key in quality:
         table.add_column(key, justify="right")
     table.add_row(*[f"{v:.2%}" if isinstance(v, float) else f"{v:,}" for v in quality.values()])
+    return table
+
+
+def month_two_table(results: Sequence[JobResult]) -> Table:
+    """The demo's second month: the delta, and how much of each job ran again."""
+    ingested, matched, enriched, activated = results
+    table = new_table("after the partner's delta (incremental runs)", ("job", "what it did"))
+    delta = ingested.counts.get("delta", {})
+    table.add_row(
+        "ingest (delta)",
+        f"{delta.get('upserts_new', 0):,} new persons, {delta.get('upserts_changed', 0):,} "
+        f"changed, {delta.get('deletes', 0):,} deleted; universe "
+        f"{delta.get('universe_rows', 0):,} rows",
+    )
+    for partner, stats in matched.counts.items():
+        if isinstance(stats, dict) and "mode" in stats:
+            how = stats["full_because"] or f"{stats.get('changed_persons', 0):,} persons changed"
+            table.add_row(
+                f"match {partner}",
+                escape(
+                    f"{stats['mode']} ({how}): {stats['resolved']:,} matched, "
+                    f"{stats.get('new', 0):,} new, {stats.get('lost', 0):,} lost"
+                ),
+            )
+    counts = enriched.counts
+    rebuilt = counts["full_because"] or f"rebuilt {counts.get('rebuilt_profiles', 0):,} profiles"
+    table.add_row("enrich", escape(f"{counts['mode']} ({rebuilt})"))
+    sync = activated.counts.get("sync")
+    shown = sync_note(sync) if sync else f"{activated.counts.get('exported_rows', 0):,} rows"
+    table.add_row(f"activate {activated.counts['destination']}", escape(shown))
     return table
 
 

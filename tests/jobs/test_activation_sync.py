@@ -254,8 +254,9 @@ def test_an_export_published_by_a_run_that_then_died_is_followed_by_a_full_refre
     profiles[1]["consents"]["marketing"]["email"]["val"] = "n"  # C2 withdraws consent
     commit_profiles(workspace, spark, profiles)
     result = activate.run(workspace, spark, segment="loyal_gold", destination="crm_sync")
-    assert "was published by a run that ended before recording it" in (
-        result.counts["sync"]["full_because"]
+    assert (
+        "was published by a run that ended before recording it"
+        in (result.counts["sync"]["full_because"])
     )
     assert sorted(r["profileId"] for r in exported(result)) == ["C4", "C5"]
 

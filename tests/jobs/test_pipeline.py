@@ -25,6 +25,10 @@ from tests.conftest import Cli, CliRun, EditConfig, generated_code
 pytestmark = pytest.mark.slow
 
 DEMO_JOBS = [
+    "activate",  # the second month: a delta, then incremental match, enrich and activation
+    "enrich",
+    "match",
+    "partner_ingest",
     "activate",
     "lookalike",
     "icp",
@@ -83,9 +87,9 @@ def demo_copy(demo: dict[str, Any], tmp_path: Path) -> Path:
     return copy
 
 
-def result(document: dict[str, Any], job: str) -> dict[str, Any]:
-    (found,) = [r for r in document["results"] if r["job"] == job]
-    return found
+def result(document: dict[str, Any], job: str, which: int = 0) -> dict[str, Any]:
+    """A job's result in the demo: its first run (`which=-1`: its run after the delta)."""
+    return [r for r in document["results"] if r["job"] == job][which]
 
 
 def test_demo_records_every_job_in_the_ledger(demo: dict[str, Any], cli: Cli) -> None:
@@ -102,18 +106,37 @@ def test_demo_records_every_job_in_the_ledger(demo: dict[str, Any], cli: Cli) ->
 
 def test_demo_ingests_the_partner_file_from_a_local_s3(demo: dict[str, Any], cli: Cli) -> None:
     listed = cli("batches", "--workspace", str(demo["root"]), "--partner", "acme", "--json")
-    (delivery,) = listed.json()["deliveries"]
-    assert delivery["status"] == "published" and delivery["current"]
+    delta, delivery = listed.json()["deliveries"]
+    assert (delivery["kind"], delta["kind"]) == ("full", "delta") and delta["current"]
+    assert delivery["status"] == "published"
     (batch,) = delivery["files"]
     assert batch["status"] == "loaded" and batch["source_uri"].startswith("s3://partnerkit-demo/")
     assert batch["counts"]["input_rows"] == 1200
 
 
 def test_demo_matches_every_findable_person_and_nobody_else(demo: dict[str, Any]) -> None:
+    """Scored after the delta, on the answer key as of it."""
     assert demo["ground_truth"]["precision"] == 1.0
     assert demo["ground_truth"]["recall"] == 1.0
-    resolved = result(demo, "match")["counts"]["acme"]["resolved"]
+    resolved = result(demo, "match", -1)["counts"]["acme"]["resolved"]
     assert resolved == demo["ground_truth"]["matched"] > 0
+
+
+def test_demo_takes_a_delta_then_matches_enriches_and_activates_incrementally(
+    demo: dict[str, Any],
+) -> None:
+    ingested = result(demo, "partner_ingest", -1)["counts"]
+    assert ingested["kind"] == "delta"
+    matched = result(demo, "match", -1)["counts"]["acme"]
+    assert matched["mode"] == "incremental" and matched["changed_persons"] > 0
+    enriched = result(demo, "enrich", -1)["counts"]
+    assert enriched["mode"] == "incremental"
+    first, *_, later = [r["counts"] for r in demo["results"] if r["job"] == "activate"]
+    assert later["destination"] == first["destination"] == "web_personalization"
+    sync = later["sync"]
+    assert sync["mode"] == "incremental" and sync["previous_export"] in first["manifest"]
+    assert later["exported_rows"] == sync["adds"] + sync["removes"]
+    assert later["audience_rows"] == later["members"]
 
 
 def test_demo_enriches_and_validates_every_profile(demo: dict[str, Any], cli: Cli) -> None:
@@ -211,7 +234,9 @@ def test_demo_steward_check_is_clean(demo: dict[str, Any]) -> None:
 
 
 def test_demo_activations_one_allowed_to_s3_one_blocked(demo: dict[str, Any], cli: Cli) -> None:
-    allowed, blocked, prospects = [r["counts"] for r in demo["results"] if r["job"] == "activate"]
+    allowed, blocked, prospects, _ = [
+        r["counts"] for r in demo["results"] if r["job"] == "activate"
+    ]
     assert allowed["allowed"] and allowed["manifest"].startswith("s3://partnerkit-demo/")
     assert allowed["exported_rows"] == allowed["members"] > 0
     assert not blocked["allowed"] and blocked["chains"]
@@ -220,7 +245,7 @@ def test_demo_activations_one_allowed_to_s3_one_blocked(demo: dict[str, Any], cl
     assert prospects["exported_rows"] == result(demo, "lookalike")["counts"]["total"]
     listed: CliRun = cli("activations", "--workspace", str(demo["root"]), "--json")
     decisions = [a["counts"]["allowed"] for a in listed.json()["activations"]]
-    assert decisions == [True, False, True]  # newest first
+    assert decisions == [True, True, False, True]  # newest first
 
 
 def test_demo_icp_and_lookalike_describe_the_enriched_customers(demo: dict[str, Any]) -> None:
@@ -247,7 +272,8 @@ def test_clusters_lists_only_the_named_attributes_of_the_universe(
     )
     assert listed.code == 0, listed.stderr
     document = listed.json()
-    assert document["universe_size"] == 1200
+    universe = result(demo, "partner_ingest", -1)["counts"]["delta"]["universe_rows"]
+    assert document["universe_size"] == universe  # the current delivery: after the delta
     names = [c["name"] for c in document["clusters"]]
     assert set(names) == {"gender", "is_investor"} and names == sorted(names)
     assert all(len(c["cluster_hash"]) == 32 and c["size"] > 0 for c in document["clusters"])

@@ -32,6 +32,7 @@ from jobs.cli.views import (
     findings_table,
     icp_tables,
     lookalike_table,
+    month_two_table,
     quality_table,
     results_table,
 )
@@ -159,18 +160,21 @@ def demo(
     def render() -> None:
         stderr.print(results_table("partnerkit demo", results))
         stderr.print(demo_summary(generated))
-        stderr.print(quality_table(quality))
-        by_job = {r.job: r for r in results}
+        first_month = results[: done.first_month]
+        by_job = {r.job: r for r in first_month}
         stderr.print(coverage_table(by_job["enrich"].counts["coverage"]))
         stderr.print(findings_table(by_job["steward"]))
         stderr.print(compare_table(by_job["compare"]))
         stderr.print(f"Steward report: file://{escape(by_job['steward'].outputs['report'])}")
-        for activation in [r for r in results if r.job == activate.JOB][:2]:
+        activations = [r for r in first_month if r.job == activate.JOB]
+        for activation in activations[:2]:
             stderr.print(activation_summary(activation))
         stderr.print(*icp_tables(by_job["icp"].counts))
         stderr.print(f"ICP report: file://{escape(by_job['icp'].outputs.get('report', ''))}")
         stderr.print(lookalike_table(by_job["lookalike"]))
-        stderr.print(activation_summary(results[-1]))
+        stderr.print(activation_summary(activations[-1]))
+        stderr.print(month_two_table(done.month_two))
+        stderr.print(quality_table(quality, "matches after the delta, against its answer key"))
         stderr.print(f"Workspace: {escape(str(loaded.root))}")
 
     emit(
