@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from governance.catalogs import THIRD_PARTY_LABEL, Governance
+from governance.catalogs import THIRD_PARTY_LABEL, Governance, bundled_catalogs
 from governance.policies import DatasetView
 from schemas.models import FieldDef
 
@@ -130,6 +130,28 @@ def labels_without_policy(
     ]
 
 
+def weakened_core_policies(governance: Governance) -> list[Finding]:
+    """Core policies a workspace replaced with one that is not enabled: the protection it
+    gave (e.g. against reselling third-party data) is off, which should never go unseen."""
+    findings = []
+    for core in bundled_catalogs()[2].policies:
+        effective = governance.policy(core.id)
+        if effective is None or effective.status == "enabled":
+            continue
+        findings.append(
+            Finding(
+                level="warning",
+                check="core_policy_not_enabled",
+                where=f"policy {core.id}",
+                message=f"the workspace sets this core policy to {effective.status}: "
+                f"{', '.join(core.marketing_actions)} of data labelled "
+                f"{', '.join(core.deny.labels())} is no longer blocked by it; remove the "
+                "override from governance.policies to restore it",
+            )
+        )
+    return findings
+
+
 def identity_fields_without_i1(fields: Sequence[FieldDef]) -> list[Finding]:
     return [
         Finding(
@@ -207,5 +229,6 @@ def steward_findings(
         *batches_past_retention(batches, now),
         *derived_tables_with_expired_data(derived),
         *labels_without_policy(governance, fields, datasets),
+        *weakened_core_policies(governance),
     ]
     return sorted(findings, key=lambda f: f.level != "error")

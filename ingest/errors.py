@@ -24,7 +24,8 @@ class HashMismatchError(IngestError, ValueError):
         self.file, self.column, self.declared, self.found = file, column, declared, found
         super().__init__(
             f"{file}: column {column!r} was declared {declared} but {sampled} sampled values "
-            f"look like {found}"
+            f"look like {found}; if the file is right, set the partner's `hash` and "
+            "`hash_encoding` in partnerkit.yaml to match it (unset, they follow its `profile`)"
         )
 
 

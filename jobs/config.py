@@ -22,7 +22,7 @@ from pydantic import (
 
 from governance.catalogs import bundled_catalogs
 from governance.models import Label, MarketingAction, Policy
-from ingest.identity.profiles import profile_references
+from ingest.identity.profiles import get_profile, profile_references
 from jobs.errors import ConfigError, InvalidNameError, WorkspaceError
 from schemas.errors import NamespaceError
 from schemas.namespaces import bundled_namespaces
@@ -270,8 +270,12 @@ class PartnerConfig(StrictModel):
     name: Slug
     namespace: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     profile: str
-    hash: HashType
-    hash_encoding: HashEncoding = "hex"
+    hash: HashType | None = Field(
+        default=None, description="How the file's identifiers are hashed; default: the profile's."
+    )
+    hash_encoding: HashEncoding | None = Field(
+        default=None, description="hex or base64; default: the profile's (uid2: base64)."
+    )
     source: FileSource
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     mapping: PartnerMapping
@@ -284,6 +288,17 @@ class PartnerConfig(StrictModel):
     match: MatchSettings = Field(default_factory=MatchSettings)
     quality: QualityGate = Field(default_factory=QualityGate)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_hash_by_default(cls, data: Any) -> Any:
+        """A partner that does not say how its identifiers are hashed uses its profile's hash
+        and encoding (uid2: SHA-256 in Base64), never a hex default that contradicts it."""
+        if isinstance(data, dict) and data.get("profile") in profile_references():
+            profile = get_profile(data["profile"])
+            defaults = {"hash": profile.hash, "hash_encoding": profile.encoding}
+            data = {**data, **{k: v for k, v in defaults.items() if data.get(k) is None}}
+        return data
 
     @model_validator(mode="after")
     def _not_independent_are_mapped(self) -> PartnerConfig:

@@ -17,7 +17,7 @@ from ingest.errors import IngestError
 from jobs.cli.commands import audiences, identity, ingest, people, policy, workspace
 from jobs.cli.exit_codes import EXIT_ERROR, EXIT_OK, exit_code_for
 from jobs.cli.options import JsonOption, MasterOption, State, WorkspaceOption
-from jobs.cli.output import configure_logging, stderr
+from jobs.cli.output import configure_logging, fit_output_width, stderr
 from jobs.errors import PartnerkitError
 from jobs.runtime.logs import record_spark_failure
 from schemas.errors import SchemaError
@@ -70,6 +70,7 @@ def main_options(
     State.debug = State.debug or debug
     State.workspace, State.master, State.as_json = workspace, master, as_json
     configure_logging(State.debug)
+    fit_output_width()
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:

@@ -49,9 +49,25 @@ def lend_session(spark: Any) -> Iterator[None]:
         _lent_session.reset(token)
 
 
+# Off a terminal (a log, a pipe, CI), tables are as wide as their content, never cut to 80
+# columns; no renderable here expands to the full width.
+UNCUT_WIDTH = 100_000
+
+
+def fit_output_width() -> None:
+    """Tables fit a terminal; in a log or a pipe they are printed whole, whatever COLUMNS
+    says (CI runners and test workers export COLUMNS=80)."""
+    wide = not stderr.is_terminal
+    # Both dimensions: with only a width set, rich still answers 80 columns when TERM=dumb.
+    stderr.size = (UNCUT_WIDTH, 25) if wide else (None, None)  # type: ignore[assignment]
+
+
 def configure_logging(debug: bool) -> None:
     """Our logs on stderr stamped with the run's workflow_id; py4j and pyspark quiet."""
     handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=debug)
+    # Libraries that set their own loggers' levels (Great Expectations logs at INFO) stay
+    # quiet too: below a warning, nothing is shown without --debug.
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING)
     handler.addFilter(WorkflowIdFilter())
     handler.setFormatter(logging.Formatter("[%(workflow_id)s] %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -83,6 +99,23 @@ def exit_on_drift(warnings: dict[str, list[str]]) -> None:
             stderr.print(f"[bold yellow]Warning:[/] partner {escape(partner)}: {escape(line)}")
     if found:
         raise typer.Exit(EXIT_DRIFT)
+
+
+def print_written(result: Any, prefix: str = "export.") -> None:
+    """Name every file a command wrote for the user (its `export.*` outputs)."""
+    for key, path in result.outputs.items():
+        if key.startswith(prefix):
+            stderr.print(f"Wrote {escape(str(path))}", soft_wrap=True)
+
+
+def print_cut_note(shown: int, limit: int, more: bool, what: str, command: str) -> None:
+    """Say when a list stopped at its limit, and how to see more (never silently cut)."""
+    if more:
+        stderr.print(
+            f"Showing the first {shown:,} {what}; there are more: `{command} --limit "
+            f"{limit * 10}` shows up to {limit * 10:,}.",
+            soft_wrap=True,
+        )
 
 
 NUMERIC_COLUMNS = ("rows", "value", "requested", "resolved", "rate", "seconds")

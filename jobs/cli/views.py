@@ -427,7 +427,10 @@ def partner_card(partner: str, data: Mapping[str, Any], fields: Mapping[str, Fie
         f"ingested {provenance.get('ingestedAt', '')}, expires {provenance.get('expiresAt', '')}",
     ]
     return Panel(
-        Group(table, *lines), title=f"partner enrichment: {escape(partner)}", title_align="left"
+        Group(table, *lines),
+        title=f"partner enrichment: {escape(partner)}",
+        title_align="left",
+        expand=False,  # as wide as the card: off a terminal the console is very wide
     )
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import traceback
 from pathlib import Path
+from typing import IO
 
 from jobs.config import Workspace
 
@@ -21,6 +23,8 @@ LOG_ENV = "PARTNERKIT_SPARK_LOG"
 FILE_LEVEL_ENV = "PARTNERKIT_SPARK_LOG_LEVEL"
 CONSOLE_LEVEL_ENV = "PARTNERKIT_SPARK_CONSOLE_LEVEL"
 LOG_FILE = "logs/spark.log"
+# Set by `route_spark_logs` unless --debug: the log the JVM's own stderr is relayed to.
+JVM_STDERR_ENV = "PARTNERKIT_JVM_STDERR"
 
 QUOTED = re.compile(r"'[^'\r\n]*'")
 EMAIL = re.compile(r"[^\s'\"<>@,;:()\[\]]+@[^\s'\"<>@,;:()\[\]]+")
@@ -48,7 +52,26 @@ def route_spark_logs(workspace: Workspace, *, debug: bool) -> Path:
     os.environ[LOG_ENV] = str(path)
     os.environ[FILE_LEVEL_ENV] = "warn"
     os.environ[CONSOLE_LEVEL_ENV] = "warn" if debug else "off"
+    if debug:
+        os.environ.pop(JVM_STDERR_ENV, None)
+    else:
+        os.environ[JVM_STDERR_ENV] = str(path)
     return path
+
+
+def relay_scrubbed(stream: IO[bytes], path: str) -> threading.Thread:
+    """Append what the JVM writes to its stderr (notices such as the vector module's, a
+    thread's uncaught exception) to the log, each line scrubbed, until the JVM exits."""
+
+    def pump() -> None:
+        with stream, open(path, "a", encoding="utf-8") as log:
+            for raw in iter(stream.readline, b""):
+                log.write(scrub(raw.decode("utf-8", "replace")))
+                log.flush()
+
+    relay = threading.Thread(target=pump, name="jvm-stderr", daemon=True)
+    relay.start()
+    return relay
 
 
 def error_class(error: BaseException) -> str | None:

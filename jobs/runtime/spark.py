@@ -10,13 +10,16 @@ from importlib.resources import files
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+from pyspark import SparkConf as PySparkConf
 from pyspark import SparkContext
 from pyspark.errors import PySparkRuntimeError
+from pyspark.java_gateway import launch_gateway
 from pyspark.sql import SparkSession
 
 from jobs.config import SparkConf
 from jobs.errors import JavaUnavailableError
 from jobs.runtime.class_archive import archive_java_options, discard_archive
+from jobs.runtime.logs import JVM_STDERR_ENV, relay_scrubbed
 
 MASTER_ENV = "PARTNERKIT_SPARK_MASTER"
 MIN_JAVA_MAJOR = 17
@@ -197,4 +200,34 @@ def _session(
     options = f"{conf.get(DRIVER_OPTIONS, '')} {archive_options}".strip()
     if options:
         builder = builder.config(DRIVER_OPTIONS, options)
+    launch_jvm_with_stderr_logged(
+        {
+            "spark.app.name": app_name,
+            **({"spark.master": master} if master else {}),
+            **conf,
+            **({DRIVER_OPTIONS: options} if options else {}),
+        }
+    )
     return builder.getOrCreate()
+
+
+def launch_jvm_with_stderr_logged(options: dict[str, str]) -> None:
+    """Start this process's JVM with its stderr relayed, scrubbed, to the Spark log (see
+    `route_spark_logs`), so nothing the JVM prints by itself reaches the terminal.
+
+    The session built next reuses this gateway, with the same options it would have
+    launched with. Nothing to do under spark-submit (the JVM is already running), with
+    --debug, or when the JVM is already up.
+    """
+    log = os.environ.get(JVM_STDERR_ENV)
+    if not log or SparkContext._gateway is not None or "PYSPARK_GATEWAY_PORT" in os.environ:
+        return
+    spark_conf = PySparkConf()
+    for key, value in options.items():
+        spark_conf.set(key, value)
+    gateway = launch_gateway(spark_conf, popen_kwargs={"stderr": subprocess.PIPE})
+    process = getattr(gateway, "proc", None)
+    if process is not None and process.stderr is not None:
+        relay_scrubbed(process.stderr, log)
+    SparkContext._gateway = gateway
+    SparkContext._jvm = gateway.jvm

@@ -21,16 +21,22 @@ from schemas.registry import to_json_record
 
 
 def lookup_profiles(
-    workspace: Workspace, spark: SparkSession, *, profile_id: str | None, email: str | None
+    workspace: Workspace,
+    spark: SparkSession,
+    *,
+    profile_id: str | None,
+    email: str | None,
+    limit: int = 10,
 ) -> list[dict[str, Any]]:
-    """The XDM records of the profiles with this ID or email (JSON form, NULLs omitted)."""
+    """The XDM records of the profiles with this ID or email (JSON form, NULLs omitted), at
+    most `limit` of them."""
     found = find_profiles(
         read_profiles(spark, workspace.warehouse),
         profile_id=profile_id,
         email=email,
         email_namespace=workspace_namespaces(workspace).code_for("email"),
     )
-    return [to_json_record(row.asDict(recursive=True)) for row in found.limit(10).collect()]
+    return [to_json_record(row.asDict(recursive=True)) for row in found.limit(limit).collect()]
 
 
 def domain_keys(partner: PartnerConfig, domains: Sequence[str]) -> dict[str, dict[str, str]]:

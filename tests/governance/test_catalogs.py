@@ -34,7 +34,8 @@ def test_bundled_catalogs_hold_adobe_labels_actions_and_core_policies() -> None:
     )
     assert conditions["restrict_data_sharing"] == ("C11", ("segmentMatch",))
     assert all(p.status == "enabled" for p in governance.policies)
-    assert len(bundled_catalogs()[2].policies) == 9
+    assert conditions["no_third_party_resale"] == ("3PD", ("exportToThirdParty", "segmentMatch"))
+    assert len(bundled_catalogs()[2].policies) == 10  # Adobe's nine and the resale policy
 
 
 def test_condition_is_a_label_or_an_operator_never_both() -> None:

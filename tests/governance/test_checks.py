@@ -16,7 +16,9 @@ from governance.checks import (
     labels_without_policy,
     partner_fields_without_third_party,
     precise_location_without_s1,
+    steward_findings,
     undefined_labels,
+    weakened_core_policies,
 )
 from governance.policies import DatasetView
 from schemas.models import FieldDef, LabelRef
@@ -77,10 +79,28 @@ def test_label_on_data_without_an_enabled_policy_is_a_warning() -> None:
     findings = labels_without_policy(
         governance, [field("a.b", "C9", "I2")], {"seeds": DatasetView(labels=("3PD",), fields={})}
     )
-    assert [(f.level, f.where) for f in findings] == [
-        ("warning", "label 3PD"),
-        ("warning", "label I2"),
-    ]
+    # 3PD is enforced by the bundled resale policy; I2 by nothing
+    assert [(f.level, f.where) for f in findings] == [("warning", "label I2")]
+
+
+def test_third_party_resale_is_protected_without_any_workspace_policy() -> None:
+    """Case: `policies: []` removed the resale protection (it lived in the starter file) and
+    `partnerkit check` said nothing."""
+    resale = build_governance(policies=[]).policy("no_third_party_resale")
+    assert resale is not None and resale.status == "enabled"
+    assert set(resale.marketing_actions) == {"exportToThirdParty", "segmentMatch"}
+    assert resale.deny.labels() == ["3PD"] or set(resale.deny.labels()) == {"3PD"}
+
+
+def test_a_core_policy_a_workspace_disables_is_a_warning() -> None:
+    core = build_governance().policy("no_third_party_resale")
+    assert core is not None
+    disabled = core.model_copy(update={"status": "disabled"})
+    findings = steward_findings(build_governance(policies=[disabled]), [], [], {}, [], [], NOW)
+    (finding,) = [f for f in findings if f.check == "core_policy_not_enabled"]
+    assert (finding.level, finding.where) == ("warning", "policy no_third_party_resale")
+    assert "disabled" in finding.message and "3PD" in finding.message
+    assert weakened_core_policies(build_governance()) == []
 
 
 def test_batches_past_retention_and_derived_tables_with_expired_data() -> None:

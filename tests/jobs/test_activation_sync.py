@@ -274,6 +274,15 @@ def test_the_cli_says_what_an_incremental_export_sent(
     third = cli("activate", *args, "--destination", "crm_sync", "--json").json()
     assert third["counts"]["sync"]["adds"] == third["counts"]["exported_rows"] == 0
     listed = cli("activations", "--workspace", str(workspace.root), "--json").json()
+    table = cli("activations", "--workspace", str(workspace.root)).stderr
+    # Printed whole off a terminal, not cut at 80 columns.
+    assert "nothing changed since export" in table and "…" not in table
+    assert listed["activations"][1]["outcome"]["manifest"] in table
+    cut = cli("activations", "--workspace", str(workspace.root), "--limit", "2")
+    assert "Showing the first 2 activations; there are more: `partnerkit activations " in (
+        cut.stderr
+    )
+    assert listed["more"] is False
     assert [a["outcome"]["sync"]["mode"] for a in listed["activations"]] == [
         "incremental",
         "incremental",

@@ -118,6 +118,20 @@ def test_parse_config_rejects_unknown_normalization_profile() -> None:
     assert "ndc" in problem
 
 
+def test_a_partner_without_hash_settings_takes_its_profiles() -> None:
+    """Case: `hash_encoding` defaulted to hex with `profile: uid2`, whose hash is Base64."""
+    data = starter_data()
+    uid2 = data["partners"][0]
+    uid2.update(profile="uid2")
+    for key in ("hash", "hash_encoding"):
+        uid2.pop(key, None)
+    explicit = {**uid2, "name": "hexa", "namespace": "hexaId", "hash_encoding": "hex"}
+    data["partners"] = [uid2, explicit]
+    first, second = parse_config(yaml.safe_dump(data), file="partnerkit.yaml").partners
+    assert (first.hash, first.hash_encoding) == ("sha256", "base64")
+    assert (second.hash, second.hash_encoding) == ("sha256", "hex")  # what it says wins
+
+
 def test_parse_config_rejects_a_partner_namespace_that_is_a_1p_namespace() -> None:
     data = starter_data()
     data["partners"][0]["namespace"] = "Email"

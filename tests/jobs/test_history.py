@@ -58,7 +58,9 @@ def test_history_follows_match_rates_and_deliveries_and_drift_exits_6(
     workspace_dir: Path, cli: Cli
 ) -> None:
     ws = ("--workspace", str(workspace_dir))
-    assert cli("ingest", *ws, "--partner", "acme").code == 0
+    ingested = cli("ingest", *ws, "--partner", "acme")
+    assert ingested.code == 0, ingested.stderr
+    assert "great_expectations" not in ingested.stderr  # no library INFO lines without --debug
     first = cli("match", *ws, "--prepare", "--json")
     assert first.code == 0, first.stderr
     assert "new" not in first.json()["counts"]["acme"]  # nothing to compare the first run with

@@ -16,7 +16,7 @@ from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace, write_starter_workspace
 from jobs.errors import WorkspaceError
-from tests.conftest import GENERATED, EditConfig, copy_workspace, match_figures
+from tests.conftest import GENERATED, Cli, EditConfig, copy_workspace, match_figures
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +65,19 @@ def test_prepare_then_match_finds_every_findable_profile(
 
 
 def test_match_rerun_is_idempotent_and_prepare_and_match_agrees_with_the_jobs_run_apart(
-    spark: SparkSession, workspace_dir: Path
+    spark: SparkSession, workspace_dir: Path, cli: Cli
 ) -> None:
     workspace = load_workspace(workspace_dir)
     prepared, first = pipeline.prepare_and_match(workspace, spark, partner="acme")
     apart = prepare.run(workspace, spark, partner="acme")
     assert prepared.counts == apart.counts
     assert list(prepared.outputs) == list(apart.outputs)  # same order, though written apart
-    again = match.run(workspace, spark, partner="acme").counts["acme"]
+    ws = ("--workspace", str(workspace_dir), "--partner", "acme")
+    printed = cli("match", *ws, "--format", "csv")
+    assert printed.code == 0, printed.stderr
+    exported = workspace_dir / "reports/match/acme/matches.csv"
+    assert f"Wrote {exported}" in printed.stderr  # where the export went, always said
+    again = cli("match", *ws, "--json").json()["counts"]["acme"]
     assert match_figures(first.counts["acme"]) == match_figures(again)
 
 
@@ -105,6 +110,7 @@ def test_match_refuses_a_partner_file_with_the_wrong_declared_hash(
     message = str(caught.value)
     assert "data/partners/acme" in message and "'email1'" in message
     assert "declared md5" in message and "look like sha256" in message
+    assert "set the partner's `hash` and `hash_encoding` in partnerkit.yaml" in message
     assert exit_code_for(caught.value) == EXIT_QUALITY_GATE
 
 

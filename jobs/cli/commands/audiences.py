@@ -20,7 +20,7 @@ from jobs.cli.options import (
     WorkspaceOption,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, run_spark_job, stderr
+from jobs.cli.output import emit, new_table, print_cut_note, run_spark_job, stderr
 from jobs.cli.views import (
     activation_summary,
     compare_table,
@@ -119,7 +119,8 @@ def activations(
 
     loaded = load_workspace(chosen_workspace(workspace))
     ledger = Ledger(loaded.ledger_path)
-    records = ledger.runs(job=activate_job.JOB, limit=limit)
+    records = ledger.runs(job=activate_job.JOB, limit=limit + 1)
+    more, records = len(records) > limit, records[:limit]
     outcomes = [activate_job.activation_outcome(ledger, record) for record in records]
 
     def render() -> None:
@@ -148,12 +149,13 @@ def activations(
                 escape(str(counts.get("manifest", ""))),
             )
         stderr.print(table)
+        print_cut_note(len(records), limit, more, "activations", "partnerkit activations")
 
     listed = [
         {**record.model_dump(), "outcome": outcome}
         for record, outcome in zip(records, outcomes, strict=True)
     ]
-    emit({"activations": listed}, as_json, render)
+    emit({"activations": listed, "more": more}, as_json, render)
 
 
 def clusters(

@@ -29,6 +29,7 @@ from jobs.cli.output import (
     emit,
     exit_on_drift,
     new_table,
+    print_written,
     run_spark_job,
     spark_session,
     stderr,
@@ -121,6 +122,7 @@ def match(
         if prepared is not None:
             stderr.print(prepare_table(prepared))
         stderr.print(*match_tables(result))
+        print_written(result)
 
     emit(document, as_json, show)
     exit_on_drift(

@@ -16,7 +16,7 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, exit_on_drift, new_table, spark_session, stderr
+from jobs.cli.output import emit, exit_on_drift, new_table, print_cut_note, spark_session, stderr
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import ingest_table
 from jobs.config import Workspace, load_workspace
@@ -104,7 +104,8 @@ def batches(
     from jobs.warehouse.universe import universe_unit
 
     loaded = load_workspace(chosen_workspace(workspace))
-    found = Ledger(loaded.ledger_path).deliveries(partner=partner, limit=limit)
+    found = Ledger(loaded.ledger_path).deliveries(partner=partner, limit=limit + 1)
+    more, found = len(found) > limit, found[:limit]
     tables = read_manifest(loaded.warehouse).tables
     current = {
         unit.workflow_id
@@ -158,8 +159,9 @@ def batches(
                     escape(record.error or ""),
                 )
         stderr.print(table)
+        print_cut_note(len(found), limit, more, "deliveries, newest first", "partnerkit batches")
 
-    emit({"deliveries": items}, as_json, render)
+    emit({"deliveries": items, "more": more}, as_json, render)
 
 
 def history(

@@ -17,7 +17,7 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, run_spark_job, spark_session, stderr
+from jobs.cli.output import emit, new_table, print_cut_note, run_spark_job, spark_session, stderr
 from jobs.cli.views import coverage_table, profile_view, results_table, write_persons
 from jobs.config import (
     load_workspace,
@@ -87,6 +87,9 @@ def profile(
     workspace: WorkspaceOption = None,
     email: Annotated[str | None, typer.Option("--email", help="Find by email.")] = None,
     profile_id: Annotated[str | None, typer.Option("--profile-id", help="Find by ID.")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Profiles shown when several share an email.")
+    ] = 10,
     master: MasterOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -98,7 +101,10 @@ def profile(
         raise typer.BadParameter("give exactly one of --email or --profile-id")
     loaded = load_workspace(chosen_workspace(workspace))
     with spark_session(loaded, chosen_master(master)) as spark:
-        records = persons_job.lookup_profiles(loaded, spark, profile_id=profile_id, email=email)
+        records = persons_job.lookup_profiles(
+            loaded, spark, profile_id=profile_id, email=email, limit=limit + 1
+        )
+        more, records = len(records) > limit, records[:limit]
         canonical = {
             r["profileId"]: persons_job.lookup_canonical(loaded, spark, r["profileId"])
             for r in records
@@ -126,8 +132,10 @@ def profile(
                         str(row["providers"]),
                     )
                 stderr.print(table)
+        print_cut_note(len(records), limit, more, "profiles with that email", "partnerkit profile")
 
-    emit(records[0] if len(records) == 1 else {"profiles": records}, as_json, render)
+    document = records[0] if len(records) == 1 else {"profiles": records, "more": more}
+    emit(document, as_json, render)
 
 
 PersonFormat = Annotated[str, typer.Option("--format", help="json, jsonl or csv.")]

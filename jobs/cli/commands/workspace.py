@@ -22,7 +22,7 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, run_spark_job, spark_session, stderr
+from jobs.cli.output import emit, new_table, print_cut_note, run_spark_job, spark_session, stderr
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import (
     activation_summary,
@@ -201,7 +201,8 @@ def runs(
     from ingest.ledger import Ledger
 
     loaded = load_workspace(chosen_workspace(workspace))
-    records = Ledger(loaded.ledger_path).runs(job=job, limit=limit)
+    records = Ledger(loaded.ledger_path).runs(job=job, limit=limit + 1)
+    more, records = len(records) > limit, records[:limit]
 
     def render() -> None:
         table = new_table(
@@ -217,8 +218,9 @@ def runs(
                 escape(record.error or ""),
             )
         stderr.print(table)
+        print_cut_note(len(records), limit, more, "runs, newest first", "partnerkit runs")
 
-    emit({"runs": [record.model_dump() for record in records]}, as_json, render)
+    emit({"runs": [record.model_dump() for record in records], "more": more}, as_json, render)
 
 
 def vacuum(

@@ -103,7 +103,7 @@ def test_runs_json_is_one_document_on_stdout(
     run_cli(["init", str(tmp_path)])
     capsys.readouterr()
     assert run_cli(["runs", "--workspace", str(tmp_path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"runs": []}
+    assert json.loads(capsys.readouterr().out) == {"runs": [], "more": False}
 
 
 def test_global_options_before_the_command_apply_to_it(
@@ -112,7 +112,7 @@ def test_global_options_before_the_command_apply_to_it(
     run_cli(["init", str(tmp_path)])
     capsys.readouterr()
     assert run_cli(["--json", "--workspace", str(tmp_path), "runs"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"runs": []}
+    assert json.loads(capsys.readouterr().out) == {"runs": [], "more": False}
     # State from one invocation does not leak into the next.
     assert run_cli(["runs", "--workspace", str(tmp_path)]) == 0
     assert capsys.readouterr().out == ""
