@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import OUT, run_measured  # noqa: E402
+from common import OUT, partnerkit_cli  # noqa: E402
+from common import partnerkit_json as partnerkit  # noqa: E402
 
 PROFILES = 400_000
 GOLD_EVERY = 4  # every 4th profile is Gold: 100,000 members
@@ -56,21 +57,10 @@ DESTINATIONS = {
 }
 
 
-def cli() -> str:
-    return shutil.which("partnerkit") or "partnerkit"
-
-
-def partnerkit(workspace: Path, *args: str) -> dict:
-    done = run_measured([cli(), *args, "--workspace", str(workspace), "--json"])
-    if done.returncode != 0:
-        sys.exit(f"partnerkit {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return {"wall_s": done.wall_s, "peak_mb": done.peak_mb, **json.loads(done.stdout)}
-
-
 def write_config(workspace: Path) -> None:
     import yaml
 
-    subprocess.run([cli(), "init", str(workspace)], check=True, capture_output=True)
+    subprocess.run([partnerkit_cli(), "init", str(workspace)], check=True, capture_output=True)
     path = workspace / "partnerkit.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["destinations"] += [

@@ -78,3 +78,18 @@ def run_measured(command: list[str], *, env: dict[str, str] | None = None) -> Me
     stop.set()
     sampler.join()
     return Measured(time.perf_counter() - started, peak / 1024, out, err, process.returncode)
+
+
+def partnerkit_cli() -> str:
+    return shutil.which("partnerkit") or "partnerkit"
+
+
+def partnerkit_json(workspace: Path, *args: str) -> dict:
+    """Run one CLI command, timed and its memory sampled; its JSON document with both."""
+    import json
+    import sys
+
+    done = run_measured([partnerkit_cli(), *args, "--workspace", str(workspace), "--json"])
+    if done.returncode != 0:
+        sys.exit(f"partnerkit {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return {"wall_s": done.wall_s, "peak_mb": done.peak_mb, **json.loads(done.stdout)}

@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import MATCH_DATA, OUT, run_measured  # noqa: E402
+from common import MATCH_DATA, OUT  # noqa: E402
+from common import partnerkit_json as partnerkit  # noqa: E402
 
 WORK = OUT / "incremental-1000000x5000000"
 SNAPSHOTS = WORK / "snapshots"
@@ -33,18 +34,6 @@ RUN = WORK / "run"
 PARTNER = ["--partner", "acme"]
 SETTINGS = {"seeds": 1_000_000, "universe": 5_000_000, "seed": 7}
 CHANGED_EVERY = 100  # 1% of the seeds
-
-
-def cli() -> str:
-    return shutil.which("partnerkit") or "partnerkit"
-
-
-def partnerkit(workspace: Path, *args: str) -> dict:
-    """Run one CLI command (timed by the caller when it matters); its JSON document."""
-    done = run_measured([cli(), *args, "--workspace", str(workspace), "--json"])
-    if done.returncode != 0:
-        sys.exit(f"partnerkit {' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    return {"wall_s": done.wall_s, "peak_mb": done.peak_mb, **json.loads(done.stdout)}
 
 
 def write_delta(workspace: Path) -> None:
