@@ -527,6 +527,8 @@ def load_workspace(root: str | Path) -> Workspace:
     workspace = Workspace(root=root_path, config=config)
     problems = _outside_destinations(workspace) + _outside_workspace_files(workspace)
     problems += _unknown_forbidden_actions(config)
+    problems += _unknown_canonical_partners(config) + _unknown_destination_namespaces(config)
+    problems += _attributes_under_another_domain(config)
     if problems:
         raise ConfigError(str(config_path), problems)
     return workspace
@@ -572,6 +574,61 @@ def _unknown_forbidden_actions(config: WorkspaceConfig) -> list[str]:
         for action in partner.contract.forbidden_actions
         if action not in known
     ]
+
+
+def _unknown_canonical_partners(config: WorkspaceConfig) -> list[str]:
+    """A preference naming a partner the workspace does not have (removed, or misspelt)."""
+    names = [partner.name for partner in config.partners]
+    return [
+        f"canonical.domain_order.{domain}: unknown partner {partner!r}; the configured "
+        f"partners are {', '.join(names) or 'none'}"
+        for domain, partners in config.canonical.domain_order.items()
+        for partner in partners
+        if partner not in names
+    ]
+
+
+def _unknown_destination_namespaces(config: WorkspaceConfig) -> list[str]:
+    """A destination exporting an identity namespace no one defines (a removed partner's)."""
+    catalog = bundled_namespaces().with_partners((p.name, p.namespace) for p in config.partners)
+    codes = [namespace.code for namespace in catalog.namespaces]
+    return [
+        f"destinations[{number}].identities: unknown identity namespace {code!r}; expected "
+        f"one of {', '.join(codes)}"
+        for number, destination in enumerate(config.destinations)
+        for code in destination.identities
+        if code not in codes
+    ]
+
+
+def _attributes_under_another_domain(config: WorkspaceConfig) -> list[str]:
+    """A mapped attribute listed under a bundled domain it does not belong to: said at load,
+    not first by enrich after ingest, prepare and match have run. Domains a workspace schema
+    folder may define are left to enrich, which reads the workspace's schemas."""
+    from schemas.attributes import load_attribute_catalog
+
+    domains = {
+        domain: {attribute.name for attribute in group.attributes}
+        for domain, group in load_attribute_catalog().attribute_domains.items()
+    }
+    home = {name: domain for domain, names in domains.items() for name in names}
+    problems = []
+    for number, partner in enumerate(config.partners):
+        for domain, columns in partner.mapping.attributes.items():
+            where = f"partners[{number}].mapping.attributes.{domain}"
+            if domain not in domains:
+                if not config.schemas.folders:
+                    problems.append(
+                        f"{where}: unknown attribute domain; expected one of {', '.join(domains)}"
+                    )
+                continue
+            for column in columns:
+                if column not in domains[domain] and column in home:
+                    problems.append(
+                        f"{where}: {column!r} is an attribute of domain {home[column]!r}; "
+                        f"list it under mapping.attributes.{home[column]}"
+                    )
+    return problems
 
 
 def workspace_json_schema() -> dict[str, Any]:

@@ -212,3 +212,41 @@ def test_the_ledger_and_reports_stay_inside_the_workspace(
 ) -> None:
     with pytest.raises(ConfigError, match=f"{key}: ../elsewhere is outside the workspace"):
         edit_config(tmp_path / "ws", lambda data: data.update({key: "../elsewhere"}))
+
+
+def test_leftover_references_are_errors_naming_the_key(
+    tmp_path: Path, edit_config: EditConfig
+) -> None:
+    """Case: after a partner was removed, a canonical order naming it and a destination
+    exporting its namespace loaded fine; an attribute under the wrong domain failed only at
+    enrich, after ingest, prepare and match had run."""
+
+    def leftovers(data: dict) -> None:
+        data["partners"] = [p for p in data["partners"] if p["name"] == "acme"]
+        data["canonical"]["domain_order"] = {"demographic": ["beta", "acme"]}
+        data["destinations"][0]["identities"] = ["CRMID", "betaPersonId"]
+        attributes = data["partners"][0]["mapping"]["attributes"]
+        moved = attributes["financial"].pop()
+        attributes["demographic"].append(moved)
+        data["partners"][0]["mapping"]["attributes"]["astrology"] = ["zodiac_sign"]
+
+    with pytest.raises(ConfigError) as caught:
+        edit_config(tmp_path, leftovers)
+    problems = caught.value.problems
+    assert any(
+        p.startswith("canonical.domain_order.demographic: unknown partner 'beta'") for p in problems
+    )
+    assert any(
+        p.startswith("destinations[0].identities: unknown identity namespace 'betaPersonId'")
+        for p in problems
+    )
+    assert any(
+        p.startswith("partners[0].mapping.attributes.demographic: ")
+        and "is an attribute of domain 'financial'" in p
+        for p in problems
+    )
+    assert any(
+        p.startswith("partners[0].mapping.attributes.astrology: unknown attribute domain")
+        for p in problems
+    )
+    assert str(tmp_path / "partnerkit.yaml") in str(caught.value)
