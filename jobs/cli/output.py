@@ -108,12 +108,12 @@ def print_written(result: Any, prefix: str = "export.") -> None:
             stderr.print(f"Wrote {escape(str(path))}", soft_wrap=True)
 
 
-def print_cut_note(shown: int, limit: int, more: bool, what: str, command: str) -> None:
+def print_cut_note(shown: int, limit: int, more: bool, what: str) -> None:
     """Say when a list stopped at its limit, and how to see more (never silently cut)."""
     if more:
         stderr.print(
-            f"Showing the first {shown:,} {what}; there are more: `{command} --limit "
-            f"{limit * 10}` shows up to {limit * 10:,}.",
+            f"Showing the first {shown:,} {what}; there are more: run the same command with "
+            f"`--limit {limit * 10}` to see up to {limit * 10:,}.",
             soft_wrap=True,
         )
 

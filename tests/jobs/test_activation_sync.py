@@ -279,8 +279,9 @@ def test_the_cli_says_what_an_incremental_export_sent(
     assert "nothing changed since export" in table and "…" not in table
     assert listed["activations"][1]["outcome"]["manifest"] in table
     cut = cli("activations", "--workspace", str(workspace.root), "--limit", "2")
-    assert "Showing the first 2 activations; there are more: `partnerkit activations " in (
-        cut.stderr
+    assert (
+        "Showing the first 2 activations; there are more: run the same command with "
+        "`--limit 20` to see up to 20." in cut.stderr
     )
     assert listed["more"] is False
     assert [a["outcome"]["sync"]["mode"] for a in listed["activations"]] == [

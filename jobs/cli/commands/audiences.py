@@ -149,7 +149,7 @@ def activations(
                 escape(str(counts.get("manifest", ""))),
             )
         stderr.print(table)
-        print_cut_note(len(records), limit, more, "activations", "partnerkit activations")
+        print_cut_note(len(records), limit, more, "activations")
 
     listed = [
         {**record.model_dump(), "outcome": outcome}

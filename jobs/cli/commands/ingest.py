@@ -159,7 +159,7 @@ def batches(
                     escape(record.error or ""),
                 )
         stderr.print(table)
-        print_cut_note(len(found), limit, more, "deliveries, newest first", "partnerkit batches")
+        print_cut_note(len(found), limit, more, "deliveries, newest first")
 
     emit({"deliveries": items, "more": more}, as_json, render)
 

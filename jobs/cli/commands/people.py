@@ -132,7 +132,7 @@ def profile(
                         str(row["providers"]),
                     )
                 stderr.print(table)
-        print_cut_note(len(records), limit, more, "profiles with that email", "partnerkit profile")
+        print_cut_note(len(records), limit, more, "profiles with that email")
 
     document = records[0] if len(records) == 1 else {"profiles": records, "more": more}
     emit(document, as_json, render)

@@ -218,7 +218,7 @@ def runs(
                 escape(record.error or ""),
             )
         stderr.print(table)
-        print_cut_note(len(records), limit, more, "runs, newest first", "partnerkit runs")
+        print_cut_note(len(records), limit, more, "runs, newest first")
 
     emit({"runs": [record.model_dump() for record in records], "more": more}, as_json, render)
 
