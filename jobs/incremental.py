@@ -57,7 +57,12 @@ def match_settings(partner: PartnerConfig) -> str:
         "identifiers": [i.model_dump() for i in partner.mapping.identifiers],
         "confidence": partner.mapping.confidence,
     }
-    text = json.dumps(relevant, sort_keys=True)
+    return fingerprint(relevant)
+
+
+def fingerprint(document: Any) -> str:
+    """A short SHA-256 of a JSON-ready document, key order aside: what a basis records."""
+    text = json.dumps(document, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -214,8 +219,7 @@ def enrich_settings(workspace: Workspace, fields: list[FieldDef]) -> str:
         "config": workspace.config.model_dump(mode="json", include=sections),
         "fields": [field.model_dump() for field in fields],
     }
-    text = json.dumps(relevant, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return fingerprint(relevant)
 
 
 def enrich_basis(

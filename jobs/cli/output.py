@@ -108,6 +108,11 @@ def print_written(result: Any, prefix: str = "export.") -> None:
             stderr.print(f"Wrote {escape(str(path))}", soft_wrap=True)
 
 
+def within_limit(items: Sequence[Outcome], limit: int) -> tuple[list[Outcome], bool]:
+    """The first `limit` of a list fetched with one extra, and whether there were more."""
+    return list(items[:limit]), len(items) > limit
+
+
 def print_cut_note(shown: int, limit: int, more: bool, what: str) -> None:
     """Say when a list stopped at its limit, and how to see more (never silently cut)."""
     if more:

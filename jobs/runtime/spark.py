@@ -192,22 +192,15 @@ def build_spark(settings: SparkSettings) -> SparkSession:
 def _session(
     app_name: str, master: str | None, conf: dict[str, str], archive_options: str
 ) -> SparkSession:
-    builder = SparkSession.builder.appName(app_name)
-    if master:
-        builder = builder.master(master)
-    for key, value in conf.items():
+    options = {"spark.app.name": app_name, **({"spark.master": master} if master else {})}
+    options.update(conf)
+    driver_options = f"{conf.get(DRIVER_OPTIONS, '')} {archive_options}".strip()
+    if driver_options:
+        options[DRIVER_OPTIONS] = driver_options
+    launch_jvm_with_stderr_logged(options)  # the JVM the builder would start, with the same
+    builder = SparkSession.builder
+    for key, value in options.items():
         builder = builder.config(key, value)
-    options = f"{conf.get(DRIVER_OPTIONS, '')} {archive_options}".strip()
-    if options:
-        builder = builder.config(DRIVER_OPTIONS, options)
-    launch_jvm_with_stderr_logged(
-        {
-            "spark.app.name": app_name,
-            **({"spark.master": master} if master else {}),
-            **conf,
-            **({DRIVER_OPTIONS: options} if options else {}),
-        }
-    )
     return builder.getOrCreate()
 
 

@@ -20,7 +20,7 @@ from jobs.cli.options import (
     WorkspaceOption,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, print_cut_note, run_spark_job, stderr
+from jobs.cli.output import emit, new_table, print_cut_note, run_spark_job, stderr, within_limit
 from jobs.cli.views import (
     activation_summary,
     compare_table,
@@ -120,7 +120,7 @@ def activations(
     loaded = load_workspace(chosen_workspace(workspace))
     ledger = Ledger(loaded.ledger_path)
     records = ledger.runs(job=activate_job.JOB, limit=limit + 1)
-    more, records = len(records) > limit, records[:limit]
+    records, more = within_limit(records, limit)
     outcomes = [activate_job.activation_outcome(ledger, record) for record in records]
 
     def render() -> None:

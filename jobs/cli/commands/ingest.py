@@ -16,7 +16,15 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, exit_on_drift, new_table, print_cut_note, spark_session, stderr
+from jobs.cli.output import (
+    emit,
+    exit_on_drift,
+    new_table,
+    print_cut_note,
+    spark_session,
+    stderr,
+    within_limit,
+)
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import ingest_table
 from jobs.config import Workspace, load_workspace
@@ -105,7 +113,7 @@ def batches(
 
     loaded = load_workspace(chosen_workspace(workspace))
     found = Ledger(loaded.ledger_path).deliveries(partner=partner, limit=limit + 1)
-    more, found = len(found) > limit, found[:limit]
+    found, more = within_limit(found, limit)
     tables = read_manifest(loaded.warehouse).tables
     current = {
         unit.workflow_id

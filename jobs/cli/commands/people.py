@@ -17,7 +17,15 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, print_cut_note, run_spark_job, spark_session, stderr
+from jobs.cli.output import (
+    emit,
+    new_table,
+    print_cut_note,
+    run_spark_job,
+    spark_session,
+    stderr,
+    within_limit,
+)
 from jobs.cli.views import coverage_table, profile_view, results_table, write_persons
 from jobs.config import (
     load_workspace,
@@ -104,7 +112,7 @@ def profile(
         records = persons_job.lookup_profiles(
             loaded, spark, profile_id=profile_id, email=email, limit=limit + 1
         )
-        more, records = len(records) > limit, records[:limit]
+        records, more = within_limit(records, limit)
         canonical = {
             r["profileId"]: persons_job.lookup_canonical(loaded, spark, r["profileId"])
             for r in records

@@ -22,7 +22,15 @@ from jobs.cli.options import (
     chosen_master,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, print_cut_note, run_spark_job, spark_session, stderr
+from jobs.cli.output import (
+    emit,
+    new_table,
+    print_cut_note,
+    run_spark_job,
+    spark_session,
+    stderr,
+    within_limit,
+)
 from jobs.cli.progress import spark_progress
 from jobs.cli.views import (
     activation_summary,
@@ -202,7 +210,7 @@ def runs(
 
     loaded = load_workspace(chosen_workspace(workspace))
     records = Ledger(loaded.ledger_path).runs(job=job, limit=limit + 1)
-    more, records = len(records) > limit, records[:limit]
+    records, more = within_limit(records, limit)
 
     def render() -> None:
         table = new_table(
