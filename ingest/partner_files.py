@@ -50,8 +50,12 @@ class FileMapping:
     identifiers: tuple[IdentifierSpec, ...]
     hash_type: str
     encoding: str
-    attributes: Mapping[str, str] = field(default_factory=dict)  # column -> domain
+    attributes: Mapping[str, str] = field(default_factory=dict)  # attribute -> domain
     allowed_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # attribute -> the file's column, where the partner names it otherwise
+    sources: Mapping[str, str] = field(default_factory=dict)
+    # attribute -> {partner's value: catalog value}, applied before the value-set check
+    recode: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     confidence: str | None = None
     # A delta file: the column marking each row upsert or delete; or a file of deletes only.
     operation: str | None = None
@@ -62,9 +66,20 @@ class FileMapping:
         """The columns the file must have (a file of deletes: the partner ID only)."""
         if self.deletes_only:
             return [self.partner_id]
-        columns = [self.partner_id, *(i.column for i in self.identifiers), *self.attributes]
+        columns = [self.partner_id, *(i.column for i in self.identifiers)]
+        columns += [self.sources.get(a, a) for a in self.attributes]
         columns += [self.confidence] if self.confidence else []
         return [*columns, self.operation] if self.operation else columns
+
+    def attribute_value(self, attribute: str) -> Column:
+        """An attribute's cell in catalog terms: read from its column, recoded (a value the
+        recoding does not name is kept as delivered, so the value-set check still sees it)."""
+        cell = F.col(f"`{self.sources.get(attribute, attribute)}`")
+        recoding = self.recode.get(attribute)
+        if not recoding:
+            return cell
+        pairs = [F.lit(item) for pair in sorted(recoding.items()) for item in pair]
+        return F.coalesce(F.try_element_at(F.create_map(*pairs), cell), cell)
 
     def operation_value(self) -> Column | None:
         """A change row's operation (NULL: not upsert or delete); None for a full delivery."""
@@ -258,7 +273,7 @@ def _record_checks(mapping: FileMapping, is_record: Column) -> list[Column]:
         bad = _present(value) & ~_hash_form_ok(value, mapping.hash_type, mapping.encoding)
         checks.append(_failed(is_record & bad, f"{HASH_FORM}:{spec.column}"))
     for column, allowed in mapping.allowed_values.items():
-        value = F.col(f"`{column}`")
+        value = mapping.attribute_value(column)
         bad = _present(value) & ~value.isin(*allowed)
         checks.append(_failed(is_record & bad, f"{VALUE_NOT_ALLOWED}:{column}"))
     if mapping.confidence:
@@ -306,6 +321,11 @@ def accepted_rows(
             return F.lit(None).cast("string")
         return F.col(f"`{column}`")
 
+    def attribute(name: str) -> Column:
+        if mapping.deletes_only:
+            return F.lit(None).cast("string")
+        return mapping.attribute_value(name)
+
     identifiers = [
         F.when(_present(cell(i.column)), canonical_hash(cell(i.column), mapping.encoding)).alias(
             i.column
@@ -317,7 +337,9 @@ def accepted_rows(
         if mapping.confidence
         else []
     )
-    attributes = [F.when(_present(cell(c)), cell(c)).alias(c) for c in mapping.attributes]
+    attributes = [
+        F.when(_present(attribute(a)), attribute(a)).alias(a) for a in mapping.attributes
+    ]
     operation = mapping.operation_value()
     return accepted.select(
         F.trim(F.col(f"`{mapping.partner_id}`")).alias("partner_id"),

@@ -184,6 +184,27 @@ class PartnerMapping(StrictModel):
     identifiers: list[IdentifierColumn] = Field(min_length=1)
     attributes: dict[str, list[str]] = Field(default_factory=dict)
     confidence: str | None = None
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Attribute -> the file's column, where the partner names it otherwise.",
+    )
+    recode: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Attribute -> {the partner's value: the catalog's value}.",
+    )
+
+    @model_validator(mode="after")
+    def _renamed_and_recoded_are_mapped(self) -> PartnerMapping:
+        """A column or recoding for an attribute not listed would be silently unused."""
+        mapped = {name for names in self.attributes.values() for name in names}
+        for key in ("columns", "recode"):
+            unknown = sorted(set(getattr(self, key)) - mapped)
+            if unknown:
+                raise ValueError(
+                    f"{key} names attributes not listed under mapping.attributes: "
+                    f"{', '.join(unknown)}"
+                )
+        return self
 
 
 class ContractTerms(StrictModel):
@@ -528,7 +549,7 @@ def load_workspace(root: str | Path) -> Workspace:
     problems = _outside_destinations(workspace) + _outside_workspace_files(workspace)
     problems += _unknown_forbidden_actions(config)
     problems += _unknown_canonical_partners(config) + _unknown_destination_namespaces(config)
-    problems += _attributes_under_another_domain(config)
+    problems += _attributes_under_another_domain(config) + _recoded_outside_catalog(config)
     if problems:
         raise ConfigError(str(config_path), problems)
     return workspace
@@ -641,8 +662,17 @@ def workspace_json_schema() -> dict[str, Any]:
     }
 
 
-def write_starter_workspace(directory: Path, *, force: bool) -> Path:
-    """Write the commented starter partnerkit.yaml, its JSON Schema and the workspace folders.
+DEMO_TEMPLATE = "partnerkit.yaml"  # two partners, segments, destinations: the demo's
+MINIMAL_TEMPLATE = "minimal.yaml"  # one seed file, one partner, commented
+
+
+def starter_text(template: str = DEMO_TEMPLATE) -> str:
+    return files("jobs").joinpath(f"templates/{template}").read_text(encoding="utf-8")
+
+
+def write_starter_workspace(directory: Path, *, force: bool, text: str | None = None) -> Path:
+    """Write a partnerkit.yaml (the demo's starter unless `text` is given), its JSON Schema
+    and the workspace folders.
 
     The file's first line points editors (the YAML language server) at the schema beside it,
     so keys complete and a typo is underlined before any command runs.
@@ -653,8 +683,7 @@ def write_starter_workspace(directory: Path, *, force: bool) -> Path:
             str(config_path), "no existing workspace file (use --force to replace it)"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    template = files("jobs").joinpath("templates/partnerkit.yaml").read_text(encoding="utf-8")
-    config_path.write_text(template, encoding="utf-8")
+    config_path.write_text(text or starter_text(), encoding="utf-8")
     schema = files("jobs").joinpath(f"templates/{SCHEMA_FILE_NAME}").read_text(encoding="utf-8")
     (directory / SCHEMA_FILE_NAME).write_text(schema, encoding="utf-8")
     for folder in ("data", "warehouse", "reports"):
@@ -668,6 +697,22 @@ def load_or_create_workspace(directory: Path) -> tuple[Workspace, bool]:
     if created:
         write_starter_workspace(directory, force=False)
     return load_workspace(directory), created
+
+
+def _recoded_outside_catalog(config: WorkspaceConfig) -> list[str]:
+    """A recoding must land on a value the catalog allows, or every recoded row is
+    quarantined: said at load, with the allowed values."""
+    from schemas.attributes import load_attribute_catalog
+
+    allowed = {a.name: a.values for _, a in load_attribute_catalog().attributes()}
+    return [
+        f"partners[{number}].mapping.recode.{attribute}: {target!r} (for {source!r}) is not "
+        f"a catalog value; expected one of {', '.join(allowed[attribute])}"
+        for number, partner in enumerate(config.partners)
+        for attribute, recoding in partner.mapping.recode.items()
+        for source, target in recoding.items()
+        if attribute in allowed and target not in allowed[attribute]
+    ]
 
 
 if __name__ == "__main__":  # python -m jobs.config > jobs/templates/partnerkit.schema.json

@@ -92,6 +92,8 @@ def file_mapping(
         encoding=partner.hash_encoding,
         attributes=attributes,
         allowed_values={c: values[c] for c in attributes if c in values},
+        sources=partner.mapping.columns,
+        recode=partner.mapping.recode,
         confidence=partner.mapping.confidence,
         operation=partner.delivery.operation_column if kind == "delta" else None,
         deletes_only=deletes_only,

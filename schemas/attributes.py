@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib.resources import files
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,6 +59,31 @@ class AttributeCatalog(Frozen):
             for domain, group in self.attribute_domains.items()
             for attribute in group.attributes
         ]
+
+
+# The catalog is the partner field groups (partner_<domain>.schema.json) in this folder.
+CATALOG_FOLDER = files("schemas").joinpath("xdm", "field_groups")
+PARTNER_PATH = "_partner.<partner>"  # where a partner's attributes sit in the profile
+
+
+def catalog_listing(catalog: AttributeCatalog, domain: str | None = None) -> list[dict[str, Any]]:
+    """One entry per attribute, as a mapping needs it: the column name (`mapping.attributes`),
+    its profile path, domain, type and the values a delivery may hold."""
+    if domain is not None and domain not in catalog.attribute_domains:
+        known = ", ".join(catalog.attribute_domains)
+        raise ValueError(f"unknown attribute domain {domain!r}; expected one of {known}")
+    return [
+        {
+            "column": attribute.name,
+            "path": f"{PARTNER_PATH}.{group.field}.{attribute.field}",
+            "domain": name,
+            "type": "string",
+            "values": list(attribute.values),
+        }
+        for name, group in catalog.attribute_domains.items()
+        if domain in (None, name)
+        for attribute in group.attributes
+    ]
 
 
 def attribute_domains(registry: SchemaRegistry) -> dict[str, AttributeDomain]:

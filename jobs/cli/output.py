@@ -129,8 +129,9 @@ NUMERIC_COLUMNS = ("rows", "value", "requested", "resolved", "rate", "seconds")
 def new_table(
     title: str, columns: Sequence[str], numeric: Sequence[str] = NUMERIC_COLUMNS
 ) -> Table:
-    """A left-titled rich table; numeric columns right-aligned."""
-    table = Table(title=title, title_justify="left")
+    """A left-titled rich table (at least as wide as its title, which never wraps); numeric
+    columns right-aligned."""
+    table = Table(title=title, title_justify="left", min_width=len(title))
     for column in columns:
         table.add_column(column, justify="right" if column in numeric else "left")
     return table

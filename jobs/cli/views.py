@@ -486,3 +486,32 @@ def coverage_table(coverage: Mapping[str, Any]) -> Table:
             share = f"{count / total:.1%}" if total else "-"
             table.add_row(partner, scope, f"{count:,}", share)
     return table
+
+
+def recognised_table(document: Mapping[str, Any]) -> Table:
+    """What guided init recognised in each file: column -> what it became."""
+    table = new_table("recognised columns", ("file", "column", "as", "note"))
+    seeds = document["seeds"]
+    for role, column in seeds["columns"].items():
+        table.add_row("seeds", escape(column), role, "")
+    for column, path in seeds["profile_fields"].items():
+        table.add_row("seeds", escape(column), path, "profile field")
+    for column in seeds["not_used"]:
+        table.add_row("seeds", escape(column), "-", "not used")
+    for partner in document["partners"]:
+        name = partner["name"]
+        form = f"{partner['hash']} {partner['hash_encoding']}, {partner['profile']}"
+        table.add_row(name, escape(partner["partner_id"]), "partner ID", "")
+        for identifier in partner["identifiers"]:
+            table.add_row(name, escape(identifier["column"]), identifier["kind"], form)
+        for attribute in partner["attributes"]:
+            notes = [f"by {attribute['matched_by']}"]
+            if attribute["recoded"]:
+                notes.append(f"{attribute['recoded']} values recoded")
+            if attribute["values_not_in_catalog"]:
+                notes.append(f"{attribute['values_not_in_catalog']} values not in the catalog")
+            target = f"{attribute['domain']}.{attribute['attribute']}"
+            table.add_row(name, escape(attribute["column"]), target, "; ".join(notes))
+        for column in partner["not_mapped"]:
+            table.add_row(name, escape(column), "-", "not mapped")
+    return table

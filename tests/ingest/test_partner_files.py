@@ -135,6 +135,26 @@ def test_each_bad_row_is_quarantined_with_its_reasons(spark: SparkSession, tmp_p
     ]
 
 
+def test_a_renamed_column_is_read_and_its_values_recoded_to_the_catalog(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """The partner's "Sex" column holds gender as "F"/"M": read and recoded before the value
+    set is checked; a value the recoding does not name is still quarantined as delivered."""
+    mapping = FileMapping(
+        **{**MAPPING.__dict__, "sources": {"gender": "Sex"}, "recode": {"gender": {"F": "Female"}}}
+    )
+    lines = ["pid,email1,Sex,conf", good_row("P1", gender="F"), good_row("P2", gender="Robot")]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    rows = read_rows(spark, path, file_format="csv")
+    assert require_mapped_columns(rows, mapping, file=path) == []
+    checked = check_rows(rows, mapping)
+    accepted = accepted_rows(checked, mapping, batch_id="b", workflow_id="w")
+    assert [(r.partner_id, r.gender) for r in accepted.collect()] == [("P1", "Female")]
+    quarantined = quarantined_rows(checked, batch_id="b", source_uri=path, workflow_id="w")
+    [rejected] = quarantined.collect()
+    assert rejected[REASONS] == ["value_not_allowed:gender"]
+
+
 def test_invalid_utf8_and_nul_bytes_are_quarantined(spark: SparkSession, tmp_path: Path) -> None:
     content = (
         f"{HEADER}\n".encode()

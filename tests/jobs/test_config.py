@@ -250,3 +250,26 @@ def test_leftover_references_are_errors_naming_the_key(
         for p in problems
     )
     assert str(tmp_path / "partnerkit.yaml") in str(caught.value)
+
+
+def test_a_recoding_must_land_in_the_catalog_and_name_a_mapped_attribute(
+    tmp_path: Path, edit_config: EditConfig
+) -> None:
+    def recode_outside(data: dict) -> None:
+        mapping = data["partners"][0]["mapping"]
+        mapping["recode"] = {"gender": {"F": "Female", "W": "Woman"}}
+
+    with pytest.raises(ConfigError) as caught:
+        edit_config(tmp_path / "a", recode_outside)
+    [problem] = caught.value.problems
+    assert problem.startswith("partners[0].mapping.recode.gender: 'Woman' (for 'W') is not")
+    assert "Female, Male, Unknown" in problem
+
+    def unmapped(data: dict) -> None:
+        data["partners"][0]["mapping"]["columns"] = {"zodiac_sign": "Star sign"}
+
+    with pytest.raises(ConfigError) as caught:
+        edit_config(tmp_path / "b", unmapped)
+    assert "columns names attributes not listed under mapping.attributes: zodiac_sign" in str(
+        caught.value
+    )

@@ -30,6 +30,7 @@ from jobs.workspace_schema import (
     workspace_governance,
     workspace_registry,
 )
+from schemas.attributes import CATALOG_FOLDER, catalog_listing, load_attribute_catalog
 from schemas.registry import PROFILE_SCHEMA, bundled_registry
 
 schema_app = typer.Typer(
@@ -83,6 +84,34 @@ def schema_show(
         as_json,
         render,
     )
+
+
+def attributes(
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="Only this domain's attributes.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the partner attribute catalog: the column names a partner mapping uses, their
+    profile paths, domains and allowed values (recode other spellings in mapping.recode).
+
+    Example: partnerkit attributes --domain demographic
+    """
+    try:
+        listing = catalog_listing(load_attribute_catalog(), domain)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--domain") from None
+
+    def render() -> None:
+        table = new_table("partner attributes", ("column", "profile path", "domain", "values"))
+        for entry in listing:
+            table.add_row(
+                entry["column"], entry["path"], entry["domain"], escape(", ".join(entry["values"]))
+            )
+        stderr.print(table)
+        stderr.print(f"catalog: {escape(str(CATALOG_FOLDER))}")
+
+    emit({"attributes": listing, "catalog": str(CATALOG_FOLDER)}, as_json, render)
 
 
 def chosen_governance(workspace: Path | None) -> tuple[Governance, Workspace | None]:
@@ -223,6 +252,7 @@ def check(
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command()(labels)
+    app.command()(attributes)
     app.command()(policies)
     app.command()(check)
     schema_app.command("show")(schema_show)

@@ -42,38 +42,104 @@ from jobs.cli.views import (
     lookalike_table,
     month_two_table,
     quality_table,
+    recognised_table,
     results_table,
 )
 from jobs.config import (
     CONFIG_FILE_NAME,
+    DEMO_TEMPLATE,
+    MINIMAL_TEMPLATE,
     Workspace,
+    check_name,
     format_validation_errors,
     load_or_create_workspace,
     load_workspace,
+    starter_text,
     write_starter_workspace,
 )
 from jobs.demo.synthetic import GeneratorSettings
+from jobs.errors import InvalidNameError
+from jobs.guided_init import guided_workspace_text
 
 DEMO_WORKSPACE = "partnerkit-demo"
 
 
+def partner_file(text: str) -> tuple[str, Path, str | None]:
+    """`NAME=FILE` or `NAME=FILE,profile=uid2` as (name, file, profile)."""
+    name, sep, rest = text.partition("=")
+    path, _, option = rest.partition(",profile=")
+    if not sep or not path or ("," in path and not option):
+        raise typer.BadParameter(
+            f"{text!r}: expected NAME=FILE or NAME=FILE,profile=PROFILE", param_hint="--partner"
+        )
+    try:
+        check_name("partner", name)
+    except InvalidNameError as error:
+        raise typer.BadParameter(str(error), param_hint="--partner") from None
+    return name, Path(path), option or None
+
+
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    seeds: Annotated[
+        Path | None,
+        typer.Option("--seeds", help="Your seed file (csv, jsonl, parquet; gzip too) to read."),
+    ] = None,
+    partners: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--partner",
+            help="A partner delivery to read, NAME=FILE[,profile=uid2]; repeat for more.",
+        ),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Write the demo's full example workspace instead.")
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing partnerkit.yaml.")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a workspace with a commented starter partnerkit.yaml.
+    """Create a workspace: from your files' headers and first rows (--seeds, --partner), a
+    minimal commented one otherwise, or the demo's full one (--demo).
 
-    Example: partnerkit init ./my-workspace
+    Example: partnerkit init ./my-workspace --seeds crm.csv --partner acme=acme.csv.gz,profile=uid2
     """
-    config_path = write_starter_workspace(directory, force=force)
+    given = [partner_file(text) for text in partners or []]
+    if demo and (seeds or given):
+        raise typer.BadParameter("--demo writes the example workspace; drop --seeds/--partner")
+    if given and seeds is None:
+        raise typer.BadParameter("--partner needs --seeds (the seed file)", param_hint="--seeds")
+    document: dict = {}
+    if seeds is not None:
+        root = directory.expanduser().resolve()
+        text, document = guided_workspace_text(root, seeds, given)
+    else:
+        text = starter_text(DEMO_TEMPLATE if demo else MINIMAL_TEMPLATE)
+    config_path = write_starter_workspace(directory, force=force, text=text)
     emit(
-        {"workspace": str(directory.resolve()), "config": str(config_path.resolve())},
+        {
+            "workspace": str(directory.resolve()),
+            "config": str(config_path.resolve()),
+            **({"recognised": document} if document else {}),
+        },
         as_json,
-        lambda: stderr.print(f"Created {escape(str(config_path))}: edit it, then run the jobs."),
+        lambda: print_init(config_path, document),
     )
+
+
+def print_init(config_path: Path, document: dict) -> None:
+    """What was recognised, then where the file is and what to run next."""
+    if document:
+        stderr.print(recognised_table(document))
+    stderr.print(f"Wrote {escape(str(config_path))}")
+    if document:
+        stderr.print(
+            f"Next: partnerkit check --workspace {escape(str(config_path.parent))}, then "
+            "ingest, prepare, match and enrich with the same --workspace"
+        )
+    else:
+        stderr.print("Edit it, then run the jobs.")
 
 
 def generator_settings(

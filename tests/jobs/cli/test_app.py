@@ -260,3 +260,17 @@ def test_schema_show_unknown_name_is_usage_error(capsys: pytest.CaptureFixture[s
 def test_profile_needs_exactly_one_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["profile", "--workspace", str(tmp_path)]) == EXIT_USAGE
     assert "give exactly one of --email or --profile-id" in capsys.readouterr().err
+
+
+def test_attributes_lists_the_catalog_with_columns_paths_and_values(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_cli(["attributes", "--domain", "demographic", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    income = next(a for a in document["attributes"] if a["column"] == "household_income_range")
+    assert income["path"] == "_partner.<partner>.demographic.householdIncomeRange"
+    assert "$50K-$75K" in income["values"]
+    assert {a["domain"] for a in document["attributes"]} == {"demographic"}
+    assert Path(document["catalog"], "partner_demographic.schema.json").is_file()
+    assert run_cli(["attributes", "--domain", "astrology"]) == EXIT_USAGE
+    assert "unknown attribute domain 'astrology'" in capsys.readouterr().err
