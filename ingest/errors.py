@@ -32,11 +32,13 @@ class HashMismatchError(IngestError, ValueError):
 class MissingColumnsError(IngestError, ValueError):
     """Mapped columns that the file does not have, all listed at once."""
 
-    def __init__(self, *, file: str, missing: list[str], available: list[str]) -> None:
+    def __init__(
+        self, *, file: str, missing: list[str], available: list[str], hint: str = ""
+    ) -> None:
         self.file, self.missing = file, missing
         super().__init__(
             f"{file}: missing mapped column(s) {', '.join(missing)}; "
-            f"the file has {', '.join(available) or 'no columns'}"
+            f"the file has {', '.join(available) or 'no columns'}{hint}"
         )
 
 

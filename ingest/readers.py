@@ -98,9 +98,23 @@ def read_file(
     )
 
 
-def require_columns(frame: DataFrame, columns: Iterable[str | None], *, file: str) -> None:
-    """Raise one error listing every mapped column the file lacks."""
+def require_columns(
+    frame: DataFrame,
+    columns: Iterable[str | None],
+    *,
+    file: str,
+    keys: Mapping[str, str] | None = None,
+) -> None:
+    """Raise one error listing every mapped column the file lacks; where a column comes from
+    an optional config key (`keys`: column -> key), the error says to set that key to null."""
     available = frame.columns
     missing = sorted({c for c in columns if c is not None and c not in available})
     if missing:
-        raise MissingColumnsError(file=file, missing=missing, available=list(available))
+        optional = [keys[c] for c in missing if keys and c in keys]
+        hint = (
+            f"; name the column that holds each, or set {', '.join(optional)} to null when "
+            "the file has none"
+            if optional
+            else ""
+        )
+        raise MissingColumnsError(file=file, missing=missing, available=list(available), hint=hint)

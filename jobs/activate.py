@@ -18,7 +18,6 @@ from pyspark.sql import functions as F
 
 from governance.activation import ActivationDecision, decide_activation
 from governance.activation import describe_changes as changes_between
-from governance.lineage import leaves_under
 from ingest.audiences.diffs import (
     ADD,
     MEMBER,
@@ -32,7 +31,6 @@ from ingest.audiences.diffs import (
 from ingest.audiences.exports import (
     AD_PLATFORM_LAYOUTS,
     ad_platform_rows,
-    exported_match_fields,
     generic_rows,
     has_consent,
     segment_membership,
@@ -61,8 +59,10 @@ from jobs.warehouse.tables import (
     write_table,
 )
 from jobs.workspace_schema import (
+    exported_fields,
     parse_segment,
     profile_fields,
+    unknown_destination_fields,
     usage_lineage,
     workspace_datasets,
     workspace_governance,
@@ -102,15 +102,8 @@ def decide(
     destination = workspace.destination(destination_name)
     fields = profile_fields(workspace)
     parsed = parse_segment(workspace, segment, fields)
-    known_paths = {f.path for f in fields}
-    exported = list(destination.attributes)
-    if destination.format in AD_PLATFORM_LAYOUTS:
-        exported += exported_match_fields(destination.match_keys)
-    unknown = [
-        p
-        for p in [*exported, destination.consent_field or ""]
-        if p and not leaves_under(p, known_paths)
-    ]
+    exported = exported_fields(destination)
+    unknown = unknown_destination_fields(destination, fields)
     if unknown:
         raise WorkspaceError(
             f"destination {destination.name}: {', '.join(unknown)}",

@@ -515,6 +515,11 @@ def format_validation_errors(error: ValidationError) -> list[str]:
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and indentation)"
+        if problem["type"] == "dict_type" and path.endswith("mapping.attributes"):
+            message = (
+                "expected attributes grouped by domain, e.g. {demographic: [age_range, gender]}; "
+                "`partnerkit attributes` lists each attribute's domain"
+            )
         lines.append(f"{path or '(top level)'}: {message}")
     return lines
 
@@ -550,6 +555,7 @@ def load_workspace(root: str | Path) -> Workspace:
     problems += _unknown_forbidden_actions(config)
     problems += _unknown_canonical_partners(config) + _unknown_destination_namespaces(config)
     problems += _attributes_under_another_domain(config) + _recoded_outside_catalog(config)
+    problems += _unknown_partner_fields(config)
     if problems:
         raise ConfigError(str(config_path), problems)
     return workspace
@@ -697,6 +703,36 @@ def load_or_create_workspace(directory: Path) -> tuple[Workspace, bool]:
     if created:
         write_starter_workspace(directory, force=False)
     return load_workspace(directory), created
+
+
+PARTNER_REFERENCE = re.compile(r"(?<![\w.])`?_partner`?\.`?([A-Za-z0-9_]+)")
+QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def _partners_read(text: str) -> list[str]:
+    """The partners a predicate or field path reads (`_partner.<name>...`), quoted text aside."""
+    return PARTNER_REFERENCE.findall(QUOTED.sub("''", text))
+
+
+def _unknown_partner_fields(config: WorkspaceConfig) -> list[str]:
+    """A segment or destination reading a partner the workspace does not have (one removed
+    or misspelt): found at load by name. Other unknown fields need the flattened schemas;
+    `partnerkit check` reports those."""
+    names = [partner.name for partner in config.partners]
+    known = ", ".join(names) or "none"
+    reads = [
+        (f"segments[{n}].predicate", segment.predicate)
+        for n, segment in enumerate(config.segments)
+    ]
+    for n, destination in enumerate(config.destinations):
+        reads += [(f"destinations[{n}].attributes", path) for path in destination.attributes]
+        reads += [(f"destinations[{n}].consent_field", destination.consent_field or "")]
+    return [
+        f"{where}: reads partner {name!r}, which is not configured; the partners are {known}"
+        for where, text in reads
+        for name in dict.fromkeys(_partners_read(text))
+        if name not in names
+    ]
 
 
 def _recoded_outside_catalog(config: WorkspaceConfig) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
@@ -154,7 +155,13 @@ def run(
     registry, schema = workspace_registry(workspace), config.schemas.profile
     partners = list(config.partners)
     fields = profile_fields(workspace, registry)
-    require_fields(config.seeds.profile_fields, fields, where="seeds.profile_fields", schema=schema)
+    require_fields(
+        config.seeds.profile_fields,
+        fields,
+        where="seeds.profile_fields",
+        schema=schema,
+        command=f"partnerkit schema show {schema} --workspace {shlex.quote(str(workspace.root))}",
+    )
     enrichments = [partner_enrichment(p) for p in partners]
     paths = {e.name: partner_attribute_paths(e, fields, schema=schema) for e in enrichments}
     columns = config.seeds.columns

@@ -67,7 +67,8 @@ def run(
         )
         raw = read_file(spark, source, file_format=file_format, options=options)
         mapped = [*names.__dict__.values(), *config.seeds.attributes]
-        require_columns(raw, mapped, file=source)
+        optional = {c: f"seeds.columns.{k}" for k, c in names.__dict__.items() if k != "profile_id"}
+        require_columns(raw, mapped, file=source, keys=optional)
         raw = raw.cache()  # parsed once: judged, counted, written and prepared from memory
         judged = judge_seed_rows(raw, profile_id=names.profile_id, workflow_id=job.workflow_id)
         valid = valid_seed_rows(judged)

@@ -7,9 +7,11 @@ expiry dates are read with pyarrow (only the provenance columns).
 from __future__ import annotations
 
 import logging
+import shlex
 from datetime import UTC, datetime
 
 from governance.checks import BatchAge, DerivedExpiry, Finding, steward_findings
+from governance.errors import SegmentError
 from ingest.enrichment.profiles import PARTNER_FIELD
 from ingest.ledger import Ledger
 from jobs.config import Workspace
@@ -18,10 +20,13 @@ from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import PROFILES_TABLE
 from jobs.warehouse.tables import committed_folder
 from jobs.workspace_schema import (
+    parse_segment,
     profile_fields,
+    unknown_destination_fields,
     workspace_datasets,
     workspace_governance_with_problems,
 )
+from schemas.models import FieldDef
 
 JOB = "steward"
 REPORT = "steward/index.html"
@@ -81,6 +86,37 @@ def profile_expiries(workspace: Workspace, now: datetime) -> tuple[list[DerivedE
     return found, []
 
 
+def audience_findings(workspace: Workspace, fields: list[FieldDef]) -> list[Finding]:
+    """Segments whose predicate is refused or reads fields the profile lacks, and destinations
+    exporting such fields: errors here, not first when an activation runs."""
+    findings = []
+    for number, segment in enumerate(workspace.config.segments):
+        try:
+            parse_segment(workspace, segment, fields)
+        except SegmentError as error:
+            findings.append(
+                Finding(
+                    level="error",
+                    check="segment_predicate",
+                    where=f"segments[{number}].predicate",
+                    message=str(error),
+                )
+            )
+    for number, destination in enumerate(workspace.config.destinations):
+        unknown = unknown_destination_fields(destination, fields)
+        if unknown:
+            findings.append(
+                Finding(
+                    level="error",
+                    check="destination_fields",
+                    where=f"destinations[{number}]",
+                    message=f"{', '.join(unknown)}: not profile fields "
+                    f"(`partnerkit schema show --workspace {shlex.quote(str(workspace.root))}`)",
+                )
+            )
+    return findings
+
+
 def run(workspace: Workspace, *, now: datetime | None = None) -> JobResult:
     """Check labels, policies, identity and location fields and retention; write the report."""
     moment = now or datetime.now(UTC)
@@ -92,6 +128,7 @@ def run(workspace: Workspace, *, now: datetime | None = None) -> JobResult:
         findings: list[Finding] = steward_findings(
             governance, problems, fields, datasets, loaded_batches(workspace), derived, moment
         )
+        findings = audience_findings(workspace, fields) + findings
         report = workspace.reports_dir / REPORT
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(

@@ -12,9 +12,15 @@ from governance.catalogs import (
     contract_label,
     contract_terms,
 )
-from governance.lineage import ParsedPredicate, field_paths_with_parents, parse_predicate
+from governance.lineage import (
+    ParsedPredicate,
+    field_paths_with_parents,
+    leaves_under,
+    parse_predicate,
+)
 from governance.policies import DatasetView
-from jobs.config import PartnerConfig, SegmentConfig, Workspace
+from ingest.audiences.exports import AD_PLATFORM_LAYOUTS, exported_match_fields
+from jobs.config import DestinationConfig, PartnerConfig, SegmentConfig, Workspace
 from schemas.models import FieldDef, LabelRef, PartnerSpec
 from schemas.namespaces import NamespaceCatalog, bundled_namespaces
 from schemas.registry import SchemaRegistry, load_registry
@@ -170,3 +176,23 @@ def usage_lineage(
         field_datasets=field_datasets,
         identity_field=IDENTITY_MAP_FIELD,
     )
+
+
+def exported_fields(destination: DestinationConfig) -> list[str]:
+    """The profile fields a destination exports (an ad platform's match keys included)."""
+    exported = list(destination.attributes)
+    if destination.format in AD_PLATFORM_LAYOUTS:
+        exported += exported_match_fields(destination.match_keys)
+    return exported
+
+
+def unknown_destination_fields(
+    destination: DestinationConfig, fields: Sequence[FieldDef]
+) -> list[str]:
+    """Exported or consent fields that are not profile field paths (nor their parents)."""
+    known_paths = {f.path for f in fields}
+    return [
+        path
+        for path in [*exported_fields(destination), destination.consent_field or ""]
+        if path and not leaves_under(path, known_paths)
+    ]

@@ -29,11 +29,14 @@ class UnknownSchemaError(SchemaError, LookupError):
 class UnknownFieldError(SchemaError, LookupError):
     """Field paths (from a config or a mapping) that the schema does not define."""
 
-    def __init__(self, where: str, paths: Sequence[str], schema: str) -> None:
+    def __init__(
+        self, where: str, paths: Sequence[str], schema: str, *, command: str | None = None
+    ) -> None:
         self.paths = list(paths)
+        command = command or f"partnerkit schema show {schema}"
         super().__init__(
             f"{where}: {', '.join(self.paths)} {'is' if len(paths) == 1 else 'are'} not "
-            f"field(s) of schema {schema!r}; see `partnerkit schema show {schema}`"
+            f"field(s) of schema {schema!r}; `{command}` lists them"
         )
 
 

@@ -152,13 +152,19 @@ def leaf_by_path(fields: Sequence[FieldDef]) -> dict[str, FieldDef]:
 
 
 def require_fields(
-    paths: Mapping[str, str], fields: Sequence[FieldDef], *, where: str, schema: str
+    paths: Mapping[str, str],
+    fields: Sequence[FieldDef],
+    *,
+    where: str,
+    schema: str,
+    command: str | None = None,
 ) -> None:
-    """Every target path must be a leaf of the schema; all unknown ones listed at once."""
+    """Every target path must be a leaf of the schema; all unknown ones listed at once, with
+    the command that lists the schema's fields."""
     known = leaf_by_path(fields)
     unknown = [f"{source} -> {path}" for source, path in paths.items() if path not in known]
     if unknown:
-        raise UnknownFieldError(where, unknown, schema)
+        raise UnknownFieldError(where, unknown, schema, command=command)
 
 
 def partner_attribute_paths(
@@ -180,7 +186,10 @@ def partner_attribute_paths(
                 paths[column] = path
     if unknown:
         raise UnknownFieldError(
-            f"partner {partner.name!r} mapping.attributes", unknown, f"{schema} (partner groups)"
+            f"partner {partner.name!r} mapping.attributes",
+            unknown,
+            schema,
+            command="partnerkit attributes",
         )
     return paths
 

@@ -273,3 +273,46 @@ def test_a_recoding_must_land_in_the_catalog_and_name_a_mapped_attribute(
     assert "columns names attributes not listed under mapping.attributes: zodiac_sign" in str(
         caught.value
     )
+
+
+def test_a_flat_attribute_list_says_to_group_by_domain(
+    tmp_path: Path, edit_config: EditConfig
+) -> None:
+    """Case: a flat list gave "Input should be a valid dictionary"."""
+
+    def flat(data: dict) -> None:
+        mapping = data["partners"][0]["mapping"]
+        mapping["attributes"] = [a for names in mapping["attributes"].values() for a in names]
+
+    with pytest.raises(ConfigError) as caught:
+        edit_config(tmp_path, flat)
+    assert any(
+        p.startswith("partners[0].mapping.attributes: expected attributes grouped by domain")
+        and "`partnerkit attributes`" in p
+        for p in caught.value.problems
+    )
+
+
+def test_segments_and_destinations_reading_a_removed_partner_are_errors(
+    tmp_path: Path, edit_config: EditConfig
+) -> None:
+    """Case: segments reading `_partner.acme.*` after acme was removed loaded fine."""
+
+    def acme_removed(data: dict) -> None:
+        data["partners"] = [p for p in data["partners"] if p["name"] != "acme"]
+        data["canonical"]["domain_order"] = {}
+        data["destinations"] = [d for d in data["destinations"] if d["name"] != "data_broker"]
+        data["destinations"] = [
+            d for d in data["destinations"] if d["name"] != "partner_id_audience"
+        ]
+        data["segments"][1]["predicate"] = "loyalty.tier = '_partner.acme.x'"  # text, not a read
+
+    with pytest.raises(ConfigError) as caught:
+        edit_config(tmp_path, acme_removed)
+    problems = caught.value.problems
+    assert (
+        "segments[0].predicate: reads partner 'acme', which is not configured; the partners "
+        "are beta" in problems
+    )
+    assert any(p.startswith("destinations[0].attributes: reads partner 'acme'") for p in problems)
+    assert not any(p.startswith("segments[1]") for p in problems)

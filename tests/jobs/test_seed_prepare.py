@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from ingest.errors import EmptyFileError
+from ingest.errors import EmptyFileError, MissingColumnsError
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace
 from jobs.warehouse.catalogue import SEEDS_TABLE
 from jobs.warehouse.tables import read_committed
-from tests.conftest import copy_workspace
+from tests.conftest import EditConfig, copy_workspace
 
 
 def test_a_header_only_seeds_file_is_refused_and_the_seeds_stay(
@@ -32,3 +32,30 @@ def test_a_header_only_seeds_file_is_refused_and_the_seeds_stay(
         prepare.run(workspace, spark, partner="acme")
     assert exit_code_for(caught.value) == EXIT_QUALITY_GATE
     assert read_committed(spark, workspace.warehouse, SEEDS_TABLE).count() == before > 0
+
+
+def test_missing_address_columns_say_to_set_their_keys_to_null(
+    spark: SparkSession, tmp_path: Path, edit_config: EditConfig
+) -> None:
+    """Case: a seed file without address columns failed naming the columns, not the keys to
+    set to null. Now the keys are named, and with them null the file prepares."""
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text("profile_id,email,phone,country\nC1,a@example.com,2015550100,US\n")
+
+    def own_file(data: dict) -> None:
+        data["seeds"]["source"]["path"] = str(seeds)
+        data["seeds"]["attributes"], data["seeds"]["profile_fields"] = [], {}
+
+    workspace = edit_config(tmp_path / "ws", own_file)
+    with pytest.raises(MissingColumnsError) as caught:
+        prepare.run(workspace, spark, partner="acme")
+    assert "set seeds.columns.city, seeds.columns.postal_code, seeds.columns.state, " in str(
+        caught.value
+    )
+
+    def no_address(data: dict) -> None:
+        own_file(data)
+        data["seeds"]["columns"].update(street=None, city=None, state=None, postal_code=None)
+
+    workspace = edit_config(tmp_path / "ws2", no_address)
+    assert prepare.run(workspace, spark, partner="acme").counts["accepted_rows"] == 1

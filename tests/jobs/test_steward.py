@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,25 @@ def test_check_catches_an_email_field_without_i1(
     assert [(f["level"], f["check"], f["where"]) for f in findings] == [
         ("error", "identity_field_without_I1", "workEmail")
     ]
+
+
+def test_check_reports_segments_and_destinations_reading_unknown_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit_config: EditConfig
+) -> None:
+    """Case: a segment reading a field the profile lacks and a destination exporting one were
+    found only when an activation ran; `check` reported no error. Each is an error naming its
+    key path, and the command in the message runs as printed."""
+
+    def unknown_fields(data: dict) -> None:
+        data["segments"][1]["predicate"] = "loyalty.level = 'Gold'"
+        data["destinations"][0]["attributes"] = ["loyalty.tier", "loyalty.points"]
+
+    edit_config(tmp_path, unknown_fields)
+    assert run_cli(["check", "--workspace", str(tmp_path), "--json"]) == EXIT_STEWARD_CHECK
+    findings = json.loads(capsys.readouterr().out)["counts"]["findings"]
+    found = {(f["check"], f["where"]): f["message"] for f in findings if f["level"] == "error"}
+    assert "loyalty.level" in found["segment_predicate", "segments[1].predicate"]
+    message = found["destination_fields", "destinations[0]"]
+    assert message.startswith("loyalty.points: not profile fields")
+    command = message.split("`")[1]
+    assert run_cli(shlex.split(command)[1:]) == 0
