@@ -85,6 +85,11 @@ def match_tables(result: JobResult) -> list[Table]:
     return tables
 
 
+def row_count(counts: Mapping[str, Any], key: str) -> str:
+    """A count, or "-" where none was taken (a duplicate file is not read: not "0 rows")."""
+    return f"{counts[key]:,}" if key in counts else "-"
+
+
 def ingest_table(result: JobResult) -> Table:
     kind = result.counts.get("kind", "full")
     table = new_table(
@@ -92,13 +97,12 @@ def ingest_table(result: JobResult) -> Table:
         ("source", "batch", "status", "input", "accepted", "quarantined"),
     )
     for batch in result.counts.get("batches", []):
+        duplicate_of = batch.get("duplicate_of")
         table.add_row(
             escape(batch["source"]),
             batch["batch_id"],
-            batch["status"],
-            f"{batch.get('input_rows', 0):,}",
-            f"{batch.get('accepted_rows', 0):,}",
-            f"{batch.get('quarantined_rows', 0):,}",
+            batch["status"] + (f" of {duplicate_of}" if duplicate_of else ""),
+            *(row_count(batch, key) for key in ("input_rows", "accepted_rows", "quarantined_rows")),
         )
     delta = result.counts.get("delta")
     if delta:

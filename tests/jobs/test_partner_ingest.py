@@ -342,6 +342,10 @@ def test_a_delivery_is_published_whole_or_not_at_all(
         "duplicate"
     ] * 3
     assert current_folders(workspace_dir) == current
+    # Case: a duplicate file showed "input 0" as if it had been read and found empty.
+    shown = cli("batches", "--workspace", str(workspace_dir), "--limit", "1").stderr
+    [row] = [line for line in shown.splitlines() if "duplicate of" in line][:1]
+    assert [cell.strip() for cell in row.split("│")][7:10] == ["-", "-", "-"]
 
 
 def one_line(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -26,8 +26,14 @@ from jobs.cli.output import (
     within_limit,
 )
 from jobs.cli.progress import spark_progress
-from jobs.cli.views import ingest_table
+from jobs.cli.views import ingest_table, row_count
 from jobs.config import Workspace, load_workspace
+
+
+def delivery_count(files: list[Any], key: str) -> str:
+    """A delivery's rows: the sum over the files that were read ("-" when none was)."""
+    counted = [f.counts[key] for f in files if key in f.counts]
+    return f"{sum(counted):,}" if counted else "-"
 
 
 def named_partner(workspace: Workspace, partner: str | None, ask: str) -> str:
@@ -148,7 +154,7 @@ def batches(
                 delivery.kind,
                 f"{len(delivery.files)} file(s)",
                 delivery.status + mark,
-                *(f"{sum(f.counts.get(k, 0) for f in delivery.files):,}" for k in ROW_COUNTS),
+                *(delivery_count(delivery.files, k) for k in ROW_COUNTS),
                 "",
                 "",
                 style="bold",
@@ -162,7 +168,7 @@ def batches(
                     "",
                     record.batch_id,
                     record.status + (f" of {record.duplicate_of}" if record.duplicate_of else ""),
-                    *(f"{counts.get(k, 0):,}" for k in ROW_COUNTS),
+                    *(row_count(counts, k) for k in ROW_COUNTS),
                     escape(record.source_uri),
                     escape(record.error or ""),
                 )
