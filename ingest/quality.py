@@ -35,6 +35,7 @@ class GateResult:
     failures: list[str]
     evaluated: int
     docs_index: str | None
+    validation_page: str | None = None  # this batch's page in the Data Docs site
 
 
 def _expectation_class(name: str) -> type:
@@ -143,4 +144,13 @@ def run_gate(
         failures=failures,
         evaluated=len(results),
         docs_index=str(index) if index and index.exists() else None,
+        validation_page=_validation_page(docs_dir, suite.name) if docs_dir else None,
     )
+
+
+def _validation_page(docs_dir: Path, suite: str) -> str | None:
+    """The newest validation page of the suite (`validations/<suite>/<run>/<time>/*.html`)."""
+    pages = sorted(
+        (docs_dir / "validations" / suite).rglob("*.html"), key=lambda p: p.stat().st_mtime
+    )
+    return str(pages[-1]) if pages else None

@@ -721,8 +721,7 @@ def _unknown_partner_fields(config: WorkspaceConfig) -> list[str]:
     names = [partner.name for partner in config.partners]
     known = ", ".join(names) or "none"
     reads = [
-        (f"segments[{n}].predicate", segment.predicate)
-        for n, segment in enumerate(config.segments)
+        (f"segments[{n}].predicate", segment.predicate) for n, segment in enumerate(config.segments)
     ]
     for n, destination in enumerate(config.destinations):
         reads += [(f"destinations[{n}].attributes", path) for path in destination.attributes]

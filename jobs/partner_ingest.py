@@ -66,6 +66,7 @@ from ingest.sources import (
 from jobs.config import DeliveryKind, PartnerConfig, Workspace
 from jobs.errors import DeliveryOrderError
 from jobs.history import delivery_drift, delivery_point
+from jobs.reports.validations import page_path, write_validations_page
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, timed
 from jobs.warehouse.catalogue import PARTNER_CHANGES_TABLE, PARTNER_TABLE, QUARANTINE_TABLE
 from jobs.warehouse.paths import remove
@@ -377,10 +378,13 @@ def _load_batch(
     with timed(seconds, "gate"):
         gate = _run_gate(partner, records, batch_id, gate_input, workspace)
     counts["gate"] = {"success": gate.success, "evaluated": gate.evaluated}
-    if gate.docs_index:
-        counts["data_docs"] = gate.docs_index
+    if gate.validation_page:
+        counts["validation_page"] = gate.validation_page
+        counts["data_docs"] = str(page_path(docs_root(workspace), partner.name))
     if not gate.success:
-        raise QualityGateError(file=source.uri, failures=gate.failures, report=gate.docs_index)
+        raise QualityGateError(
+            file=source.uri, failures=gate.failures, report=counts.get("data_docs")
+        )
 
 
 def _run_gate(
@@ -402,8 +406,24 @@ def _run_gate(
         ),
         input_rows=input_rows,
         allowed_values={},
-        docs_dir=workspace.reports_dir / "data_docs" / partner.name,
+        docs_dir=docs_root(workspace) / partner.name / batch_id,
     )
+
+
+def docs_root(workspace: Workspace) -> Path:
+    """Data Docs: a Great Expectations site per batch (`<partner>/<batch_id>/`: a site
+    rebuilt by a later batch would drop the earlier batches' pages) and partnerkit's offline
+    index of them per partner (`<partner>.html`)."""
+    return workspace.reports_dir / "data_docs"
+
+
+def _write_validations_page(workspace: Workspace, ledger: Ledger, partner: str) -> None:
+    """The offline index of every batch's gate, rewritten after each delivery (failed too)."""
+    try:
+        batches = ledger.batches(partner=partner, limit=1000)
+        write_validations_page(partner, batches, docs_root(workspace))
+    except OSError as error:  # a report must not turn a delivery's outcome into another
+        logger.warning("could not write the validations page: %s", error)
 
 
 def _delivery_drift(
@@ -558,6 +578,7 @@ def run(
                     )
         except BaseException:
             ledger.unpublish_batches(job.workflow_id)
+            _write_validations_page(workspace, ledger, partner)
             raise
         with timed(job.counts.setdefault("seconds", {}), "publish"):
             for paths in checked:
@@ -576,4 +597,5 @@ def run(
         )
         job.outputs[f"{PARTNER_TABLE}.{partner}"] = ",".join(sorted(set(delivered)))
     ledger.publish_batches(job.workflow_id)
+    _write_validations_page(workspace, ledger, partner)
     return job.result()

@@ -30,6 +30,9 @@ from jobs.runtime.runs import WorkflowIdFilter
 from jobs.runtime.spark import SparkSettings, build_spark
 
 stderr = Console(stderr=True)
+# Log lines pad to their console's width: they get a console of their own, which wraps at the
+# terminal's width (or COLUMNS, or 80) even when tables are printed whole.
+log_console = Console(stderr=True)
 QUERY_CONTEXT_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
 Outcome = TypeVar("Outcome")  # what the job or read returns
 _lent_session: ContextVar[Any] = ContextVar("lent_session", default=None)
@@ -64,7 +67,7 @@ def fit_output_width() -> None:
 
 def configure_logging(debug: bool) -> None:
     """Our logs on stderr stamped with the run's workflow_id; py4j and pyspark quiet."""
-    handler = RichHandler(console=stderr, show_path=False, rich_tracebacks=debug)
+    handler = RichHandler(console=log_console, show_path=False, rich_tracebacks=debug)
     # Libraries that set their own loggers' levels (Great Expectations logs at INFO) stay
     # quiet too: below a warning, nothing is shown without --debug.
     handler.setLevel(logging.DEBUG if debug else logging.WARNING)

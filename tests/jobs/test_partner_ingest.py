@@ -132,7 +132,10 @@ def test_too_many_bad_rows_fail_the_gate_and_publish_nothing(
     kept = workspace_dir / f"warehouse/quarantine/acme/batch_id={record.batch_id}"
     assert spark.read.parquet(str(kept)).count() == broken
     assert not list((workspace_dir / "warehouse/.staging").glob("*/"))
-    assert list((workspace_dir / "reports/data_docs/acme").glob("index.html"))
+    # The failed batch's validation is in its own site and in the offline index.
+    assert (workspace_dir / f"reports/data_docs/acme/{record.batch_id}/index.html").is_file()
+    index = (workspace_dir / "reports/data_docs/acme.html").read_text(encoding="utf-8")
+    assert record.batch_id in index and "failed (" in index
     assert sorted(p.name for p in scratch.rglob("*")) == []
 
 

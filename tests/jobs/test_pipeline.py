@@ -7,8 +7,10 @@ work on a copy.
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -337,3 +339,30 @@ def test_the_demo_prints_and_leaves_no_email_or_phone_outside_the_warehouse(
     from tests.e2e.test_leaks import leaks
 
     assert leaks(demo["root"], demo["printed"], also=(spark_log_file,)) == []
+
+
+EXTERNAL = re.compile(
+    r"""<script|<link|(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(|@import""", re.I
+)
+
+
+def test_every_page_partnerkit_writes_works_offline(demo: dict[str, Any]) -> None:
+    """Case: Great Expectations' Data Docs index builds its table with scripts from CDNs, so
+    offline it listed no validation at all. partnerkit's own pages (steward, history, ICP,
+    compare, the validations index) fetch nothing and run no script; the validations index
+    lists each batch's gate and links its validation page, whose results are static HTML."""
+    reports = demo["root"] / "reports"
+    docs = reports / "data_docs"
+    ours = [p for p in reports.rglob("*.html") if not p.parent.is_relative_to(docs)]
+    ours += list(docs.glob("*.html"))  # the validations index of each partner
+    assert {p.name for p in ours} >= {"index.html", "acme.html", "beta.html"}
+    assert [(p.name, m.group(0)) for p in ours for m in EXTERNAL.finditer(p.read_text())] == []
+
+    index = (docs / "acme.html").read_text(encoding="utf-8")
+    assert index.count("passed (") == 2
+    links = re.findall(r'href="([^"]+)"', index)
+    assert len(links) == 2  # the demo's full delivery and its delta, each validated
+    for link in links:
+        target = (docs / html.unescape(link)).resolve()
+        body = re.sub(r"<script.*?</script>", "", target.read_text(encoding="utf-8"), flags=re.S)
+        assert "Evaluated Expectations" in re.sub(r"<[^>]+>", " ", body)

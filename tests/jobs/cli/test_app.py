@@ -274,3 +274,20 @@ def test_attributes_lists_the_catalog_with_columns_paths_and_values(
     assert Path(document["catalog"], "partner_demographic.schema.json").is_file()
     assert run_cli(["attributes", "--domain", "astrology"]) == EXIT_USAGE
     assert "unknown attribute domain 'astrology'" in capsys.readouterr().err
+
+
+def test_log_lines_off_a_terminal_are_not_padded_to_the_uncut_table_width(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Case: with tables printed whole off a terminal, every log line was padded to 100,000
+    characters (a --debug demo wrote 19 GB to its log). Log lines wrap at a normal width."""
+    import logging
+
+    from jobs.cli.output import configure_logging, fit_output_width
+
+    fit_output_width()
+    configure_logging(False)
+    logging.getLogger("partnerkit.test").warning("a warning %s", "x" * 300)
+    printed = capsys.readouterr().err
+    assert "a warning" in printed
+    assert max(len(line) for line in printed.splitlines()) < 1000
