@@ -1,0 +1,121 @@
+"""The orchestrator examples in docs/examples/: they parse, name real commands and options, and
+the shell pipeline stops on the documented exit codes."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+import typer
+
+import jobs
+from jobs.cli.app import app
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+WORKSPACE = ["--workspace", "ws"]
+
+
+def parse_command(arguments: list[str]) -> None:
+    """Parse (not run) `partnerkit ARGUMENTS` as the CLI would: unknown commands or options,
+    or missing values, raise click's usage errors."""
+    group = typer.main.get_command(app)
+    name, *rest = arguments
+    command = group.get_command(group.context_class(group), name)  # type: ignore[attr-defined]
+    assert command is not None, f"no command {name!r}"
+    command.make_context(name, rest)
+
+
+def dag_task_arguments() -> list[list[str]]:
+    """The arguments of each `partnerkit_task(...)` call in the Airflow example."""
+    tree = ast.parse((EXAMPLES / "airflow_dag.py").read_text(encoding="utf-8"))
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+    }
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "partnerkit_task"
+    ]
+    return [
+        [a.value if isinstance(a, ast.Constant) else constants[a.id] for a in call.args[1:]]
+        for call in calls
+    ]
+
+
+def test_the_airflow_dag_runs_real_commands_through_the_spark_submit_entry_point() -> None:
+    tasks = dag_task_arguments()
+    assert [t[0] for t in tasks] == ["check", "ingest", "match", "enrich", "segment", "activate"]
+    for arguments in tasks:
+        parse_command([*arguments, *WORKSPACE, "--json"])
+    assert (Path(jobs.__file__).parent / "__main__.py").is_file()
+
+
+def shell_steps() -> list[list[str]]:
+    script = (EXAMPLES / "monthly_pipeline.sh").read_text(encoding="utf-8")
+    lines = re.findall(r"^step (.+?)(?:\s+#.*)?$", script, flags=re.M)
+    return [shlex.split(line.replace('"$PARTNER"', "acme")) for line in lines]
+
+
+def test_the_shell_pipeline_is_valid_bash_with_real_commands() -> None:
+    subprocess.run(["bash", "-n", str(EXAMPLES / "monthly_pipeline.sh")], check=True)
+    steps = shell_steps()
+    assert len(steps) == 6
+    for arguments in steps:
+        parse_command([*arguments, *WORKSPACE])
+
+
+@pytest.mark.parametrize(("failing", "code", "ran"), [("ingest", 4, 2), ("check", 5, 1)])
+def test_the_shell_pipeline_stops_on_the_documented_exit_codes(
+    tmp_path: Path, failing: str, code: int, ran: int
+) -> None:
+    """A stand-in partnerkit that fails one command: the script exits with its code and runs
+    nothing after it; a drift (6) is reported and the pipeline goes on."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "partnerkit"
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        f'echo "$1" >> {calls}\n'
+        f'case "$1" in {failing}) exit {code};; match) exit 6;; esac\n'
+    )
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(EXAMPLES / "monthly_pipeline.sh"), str(tmp_path / "ws")],
+        env={**os.environ, "PARTNERKIT": str(fake)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == code, done.stdout + done.stderr
+    assert len(calls.read_text().split()) == ran
+
+
+def test_the_shell_pipeline_goes_on_after_drift(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    fake = tmp_path / "partnerkit"
+    fake.write_text(
+        f'#!/usr/bin/env bash\necho "$1" >> {calls}\n[ "$1" = match ] && exit 6\nexit 0\n'
+    )
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(EXAMPLES / "monthly_pipeline.sh"), str(tmp_path / "ws")],
+        env={**os.environ, "PARTNERKIT": str(fake)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "drift" in done.stdout
+    assert calls.read_text().split() == [
+        "check",
+        "ingest",
+        "match",
+        "enrich",
+        "segment",
+        "activate",
+    ]
