@@ -40,6 +40,7 @@ from ingest.identity.profiles import get_profile
 from ingest.ledger import Ledger, RunRecord
 from jobs.config import DestinationConfig, Workspace
 from jobs.errors import WorkspaceError
+from jobs.reports.activation import decision_html
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, timed
 from jobs.warehouse.catalogue import ACTIVATION_STATE_TABLE, PROSPECTS_TABLE, SEGMENTS_TABLE
 from jobs.warehouse.commits import read_manifest
@@ -170,6 +171,21 @@ def decide_prospects(
     return decision, destination, partner.namespace
 
 
+def decision_page_path(workspace: Workspace, decision: ActivationDecision, run: str) -> Path:
+    """`reports/activations/<audience>--<destination>--<run>.html` (names are checked slugs)."""
+    name = f"{decision.segment}--{decision.destination}--{run}.html"
+    return workspace.reports_dir / "activations" / name
+
+
+def finished(workspace: Workspace, job: RunContext, decision: ActivationDecision) -> JobResult:
+    """The run's result, once the decision's page is written with the counts taken so far."""
+    target = decision_page_path(workspace, decision, job.workflow_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(decision_html(decision, job.counts, job.workflow_id), encoding="utf-8")
+    job.outputs["decision_page"] = str(target)
+    return job.result()
+
+
 def run_prospects(
     workspace: Workspace,
     spark: SparkSession,
@@ -195,11 +211,11 @@ def run_prospects(
             }
         )
         if not decision.allowed:
-            return job.result()
+            return finished(workspace, job, decision)
         job.counts["members"] = persons.count()
         job.counts["without_consent"] = 0  # prospects have no 1P consent; the partner's applies
         if dry_run:
-            return job.result()
+            return finished(workspace, job, decision)
         rows = persons.select(
             persons["partner_id"].alias(namespace), persons["partner_id"].alias(MEMBER)
         )
@@ -208,7 +224,7 @@ def run_prospects(
         )
         if "manifest" in job.counts:
             job.outputs["manifest"] = job.counts["manifest"]
-    return job.result()
+    return finished(workspace, job, decision)
 
 
 def export_rows(
@@ -263,7 +279,7 @@ def run(
                     "at": before["at"],
                     "changes": changes_between(before["fingerprint"], decision.fingerprint),
                 }
-            return job.result()
+            return finished(workspace, job, decision)
         profiles = read_profiles(spark, workspace.warehouse)
         members = profiles.join(
             segment_membership(profiles, predicate_sql).withColumnRenamed(
@@ -277,7 +293,7 @@ def run(
         job.counts["members"] = members.count()
         job.counts["without_consent"] = job.counts["members"] - consenting_count
         if dry_run:
-            return job.result()
+            return finished(workspace, job, decision)
         rows = export_rows(workspace, consenting, target)
         audience = f"{SEGMENTS_TABLE}/{segment}"
         job.counts.update(deliver(workspace, spark, job, decision, target, rows, audience=audience))
@@ -286,7 +302,7 @@ def run(
         if "manifest" in job.counts:
             job.outputs["manifest"] = job.counts["manifest"]
         members.unpersist()
-    return job.result()
+    return finished(workspace, job, decision)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ import json
 import re
 import shutil
 from contextlib import redirect_stderr, redirect_stdout
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from pyspark.sql import SparkSession
@@ -366,3 +368,52 @@ def test_every_page_partnerkit_writes_works_offline(demo: dict[str, Any]) -> Non
         target = (docs / html.unescape(link)).resolve()
         body = re.sub(r"<script.*?</script>", "", target.read_text(encoding="utf-8"), flags=re.S)
         assert "Evaluated Expectations" in re.sub(r"<[^>]+>", " ", body)
+
+
+class MarkupCheck(HTMLParser):
+    """Every opened element closed in order (void elements aside): the markup is well formed."""
+
+    VOID = frozenset({"meta", "br", "hr", "img", "input", "link"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.problems.append(f"</{tag}> closes nothing open")
+
+
+def test_each_activation_decision_has_a_page_with_its_lineage_graph(
+    demo: dict[str, Any],
+) -> None:
+    """`activate` writes a page per decision: the lineage as a graph (violations red), the
+    remedies and the counts, well-formed markup with no script."""
+    pages = sorted((demo["root"] / "reports" / "activations").glob("*.html"))
+    blocked = [p for p in pages if "data_broker" in p.name]
+    allowed = [p for p in pages if "web_personalization" in p.name]
+    assert len(blocked) == 1 and len(allowed) == 2  # the second month's activation too
+    html_text = blocked[0].read_text(encoding="utf-8")
+    checker = MarkupCheck()
+    checker.feed(html_text)
+    assert checker.problems == [] and checker.open == []
+    svg = html_text[html_text.index("<svg") : html_text.index("</svg>") + 6]
+    nodes = {
+        title.text: rect.get("stroke")
+        for group in ElementTree.fromstring(svg).iter("{http://www.w3.org/2000/svg}g")
+        for title in group.iter("{http://www.w3.org/2000/svg}title")
+        for rect in group.iter("{http://www.w3.org/2000/svg}rect")
+    }
+    assert nodes["policy: no_third_party_resale"] == "#b00020"
+    assert nodes["label: 3PD"] == "#b00020"
+    assert nodes["destination: data_broker"] == "#b00020"
+    assert nodes["segment: high_earning_homeowners"] == "#b00020"
+    assert "Remedies" in html_text and "<script" not in html_text
+    allowed_text = allowed[0].read_text(encoding="utf-8")
+    assert "ALLOWED" in allowed_text and "members" in allowed_text
+    assert "#b00020" not in allowed_text.split("<svg", 1)[1].split("</svg>")[0]

@@ -20,7 +20,15 @@ from jobs.cli.options import (
     WorkspaceOption,
     chosen_workspace,
 )
-from jobs.cli.output import emit, new_table, print_cut_note, run_spark_job, stderr, within_limit
+from jobs.cli.output import (
+    emit,
+    new_table,
+    print_cut_note,
+    print_written,
+    run_spark_job,
+    stderr,
+    within_limit,
+)
 from jobs.cli.views import (
     activation_summary,
     compare_table,
@@ -101,7 +109,12 @@ def activate(
                 w, s, segment=segment_name, destination=destination, dry_run=dry_run
             ),
         )
-    emit(result.model_dump(), as_json, lambda: stderr.print(activation_summary(result)))
+
+    def render() -> None:
+        stderr.print(activation_summary(result))
+        print_written(result, prefix="decision_page")
+
+    emit(result.model_dump(), as_json, render)
     if not result.counts["allowed"]:
         raise typer.Exit(EXIT_POLICY_BLOCKED)
 
