@@ -71,51 +71,36 @@ def test_the_shell_pipeline_is_valid_bash_with_real_commands() -> None:
         parse_command([*arguments, *WORKSPACE])
 
 
+def run_pipeline(tmp_path: Path, exits: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """The shell example against a stand-in partnerkit whose `case` lines are `exits`;
+    returns the run and the commands it called, in order."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "partnerkit"
+    fake.write_text(f'#!/usr/bin/env bash\necho "$1" >> {calls}\ncase "$1" in {exits} esac\n')
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(EXAMPLES / "monthly_pipeline.sh"), str(tmp_path / "ws")],
+        env={**os.environ, "PARTNERKIT": str(fake)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done, calls.read_text().split()
+
+
 @pytest.mark.parametrize(("failing", "code", "ran"), [("ingest", 4, 2), ("check", 5, 1)])
 def test_the_shell_pipeline_stops_on_the_documented_exit_codes(
     tmp_path: Path, failing: str, code: int, ran: int
 ) -> None:
     """A stand-in partnerkit that fails one command: the script exits with its code and runs
-    nothing after it; a drift (6) is reported and the pipeline goes on."""
-    calls = tmp_path / "calls"
-    fake = tmp_path / "partnerkit"
-    fake.write_text(
-        "#!/usr/bin/env bash\n"
-        f'echo "$1" >> {calls}\n'
-        f'case "$1" in {failing}) exit {code};; match) exit 6;; esac\n'
-    )
-    fake.chmod(0o755)
-    done = subprocess.run(
-        ["bash", str(EXAMPLES / "monthly_pipeline.sh"), str(tmp_path / "ws")],
-        env={**os.environ, "PARTNERKIT": str(fake)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    nothing after it."""
+    done, called = run_pipeline(tmp_path, f"{failing}) exit {code};;")
     assert done.returncode == code, done.stdout + done.stderr
-    assert len(calls.read_text().split()) == ran
+    assert len(called) == ran
 
 
 def test_the_shell_pipeline_goes_on_after_drift(tmp_path: Path) -> None:
-    calls = tmp_path / "calls"
-    fake = tmp_path / "partnerkit"
-    fake.write_text(
-        f'#!/usr/bin/env bash\necho "$1" >> {calls}\n[ "$1" = match ] && exit 6\nexit 0\n'
-    )
-    fake.chmod(0o755)
-    done = subprocess.run(
-        ["bash", str(EXAMPLES / "monthly_pipeline.sh"), str(tmp_path / "ws")],
-        env={**os.environ, "PARTNERKIT": str(fake)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """Drift (6) means published: reported, and the pipeline goes on."""
+    done, called = run_pipeline(tmp_path, "match) exit 6;;")
     assert done.returncode == 0 and "drift" in done.stdout
-    assert calls.read_text().split() == [
-        "check",
-        "ingest",
-        "match",
-        "enrich",
-        "segment",
-        "activate",
-    ]
+    assert called == ["check", "ingest", "match", "enrich", "segment", "activate"]
