@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
+from itertools import chain, islice
 from pathlib import Path
 
 import yaml
@@ -30,7 +31,8 @@ from jobs.config import CONFIG_FILE_NAME, DEFAULT_PROFILE_FIELDS, parse_config
 from jobs.errors import WorkspaceError
 from schemas.attributes import AttributeCatalog, load_attribute_catalog
 
-SAMPLE_ROWS = 1000
+SAMPLE_ROWS = 1000  # per file
+SAMPLE_FILES = 5  # of a folder
 DEFAULT_PROFILE = "ndc"
 SUFFIX_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".jsonl": "jsonl"}
 SUFFIX_FORMATS |= {".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -75,14 +77,15 @@ class FileSample:
         return [v for row in self.rows if (v := (row.get(column) or "").strip())]
 
 
-def first_data_file(path: Path) -> Path:
-    """The file to sample: the path itself, or a folder's first file by name."""
+def data_files(path: Path) -> list[Path]:
+    """The files to sample: the path itself, or a folder's first SAMPLE_FILES files by name
+    (a later part can hold values the first does not)."""
     if path.is_file():
-        return path
+        return [path]
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
         if found:
-            return found[0]
+            return found[:SAMPLE_FILES]
     raise WorkspaceError(str(path), "a local file or a folder of files to sample")
 
 
@@ -101,39 +104,47 @@ def _text(path: Path) -> io.TextIOBase:
 
 
 def sample_file(path: Path, rows: int = SAMPLE_ROWS) -> FileSample:
-    """The header and first rows of a local file or folder (csv, jsonl, parquet; gzip too)."""
+    """The header and first rows of a local file, or of each of a folder's first files
+    (csv, jsonl, parquet; gzip too)."""
     if "://" in str(path):
         raise WorkspaceError(
             str(path), "a local copy to sample (set source.path to the remote prefix after)"
         )
-    data_file = first_data_file(path)
-    kind = file_format(data_file)
+    files = data_files(path)
+    kind = file_format(files[0])
+    samples = [sample_one(file, kind, rows) for file in files]
+    first = samples[0]
+    records = [record for sample in samples for record in sample.rows]
+    return FileSample(str(path), kind, first.columns, records, first.options)
+
+
+def _as_text(records: Iterable[dict]) -> list[dict[str, str]]:
+    return [{k: "" if v is None else str(v) for k, v in r.items()} for r in records]
+
+
+def sample_one(data_file: Path, kind: str, rows: int) -> FileSample:
     if kind == "parquet":
         import pyarrow.parquet as pq
 
-        table = pq.ParquetFile(data_file).iter_batches(batch_size=rows)
-        batch = next(table, None)
+        parquet = pq.ParquetFile(data_file)
+        batch = next(parquet.iter_batches(batch_size=rows), None)
         records = batch.to_pylist() if batch is not None else []
-        columns = pq.ParquetFile(data_file).schema_arrow.names
-        texts = [{k: "" if v is None else str(v) for k, v in r.items()} for r in records]
-        return FileSample(str(path), kind, columns, texts)
+        return FileSample(str(data_file), kind, parquet.schema_arrow.names, _as_text(records))
     with _text(data_file) as handle:
         if kind == "jsonl":
-            lines = [line for _, line in zip(range(rows), handle, strict=False) if line.strip()]
+            lines = [line for line in islice(handle, rows) if line.strip()]
             records = [json.loads(line) for line in lines]
             columns = list(dict.fromkeys(k for r in records for k in r))
-            texts = [{k: "" if v is None else str(v) for k, v in r.items()} for r in records]
-            return FileSample(str(path), kind, columns, texts)
-        head = handle.read(1 << 16)
-    delimiter = _delimiter(head)
-    reader = csv.DictReader(io.StringIO(head), delimiter=delimiter)
-    records = [dict(r) for _, r in zip(range(rows), reader, strict=False)]
+            return FileSample(str(data_file), kind, columns, _as_text(records))
+        header = handle.readline()
+        delimiter = _delimiter(header)
+        reader = csv.DictReader(chain([header], handle), delimiter=delimiter)
+        records = [dict(r) for r in islice(reader, rows)]
     options = {} if delimiter == "," else {"delimiter": delimiter}
-    return FileSample(str(path), "csv", list(reader.fieldnames or []), records, options)
+    return FileSample(str(data_file), "csv", list(reader.fieldnames or []), records, options)
 
 
-def _delimiter(head: str) -> str:
-    first = head.splitlines()[0] if head else ""
+def _delimiter(first: str) -> str:
     counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
     return max(counts, key=counts.__getitem__) if any(counts.values()) else ","
 

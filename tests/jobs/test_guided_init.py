@@ -203,3 +203,18 @@ def test_from_two_unfamiliar_files_init_then_every_job_runs_unedited(
     assert demographic["householdIncomeRange"] in ("$50K-$75K", "$75K-$100K")
     check = cli("check", "--workspace", ws, "--json")
     assert check.code == 0 and check.json()["counts"]["errors"] == 0
+
+
+def test_a_folder_is_sampled_across_its_parts(tmp_path: Path) -> None:
+    """Case: only a folder's first part was read, so a spelling only a later part held was
+    not recoded and its rows were quarantined at ingest."""
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    for number, income in enumerate(["$50K - $75K", "$100K - $150K"]):
+        rows = [
+            {"person_id": f"P{number}{i}", "email1": "a" * 64, "income": income} for i in range(3)
+        ]
+        write_csv(folder / f"part-{number:05d}.csv.gz", rows)
+    guess = guess_partner("acme", sample_file(folder), None, load_attribute_catalog())
+    [income] = guess.attributes
+    assert income.recode == {"$100K - $150K": "$100K-$150K", "$50K - $75K": "$50K-$75K"}
