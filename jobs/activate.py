@@ -177,13 +177,14 @@ def decision_page_path(workspace: Workspace, decision: ActivationDecision, run: 
     return workspace.reports_dir / "activations" / name
 
 
-def finished(workspace: Workspace, job: RunContext, decision: ActivationDecision) -> JobResult:
-    """The run's result, once the decision's page is written with the counts taken so far."""
+def write_decision_page(
+    workspace: Workspace, job: RunContext, decision: ActivationDecision
+) -> None:
+    """The decision's page with the counts taken so far, named in the run's outputs."""
     target = decision_page_path(workspace, decision, job.workflow_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(decision_html(decision, job.counts, job.workflow_id), encoding="utf-8")
     job.outputs["decision_page"] = str(target)
-    return job.result()
 
 
 def run_prospects(
@@ -211,11 +212,13 @@ def run_prospects(
             }
         )
         if not decision.allowed:
-            return finished(workspace, job, decision)
+            write_decision_page(workspace, job, decision)
+            return job.result()
         job.counts["members"] = persons.count()
         job.counts["without_consent"] = 0  # prospects have no 1P consent; the partner's applies
         if dry_run:
-            return finished(workspace, job, decision)
+            write_decision_page(workspace, job, decision)
+            return job.result()
         rows = persons.select(
             persons["partner_id"].alias(namespace), persons["partner_id"].alias(MEMBER)
         )
@@ -224,7 +227,8 @@ def run_prospects(
         )
         if "manifest" in job.counts:
             job.outputs["manifest"] = job.counts["manifest"]
-    return finished(workspace, job, decision)
+        write_decision_page(workspace, job, decision)
+    return job.result()
 
 
 def export_rows(
@@ -279,7 +283,8 @@ def run(
                     "at": before["at"],
                     "changes": changes_between(before["fingerprint"], decision.fingerprint),
                 }
-            return finished(workspace, job, decision)
+            write_decision_page(workspace, job, decision)
+            return job.result()
         profiles = read_profiles(spark, workspace.warehouse)
         members = profiles.join(
             segment_membership(profiles, predicate_sql).withColumnRenamed(
@@ -293,7 +298,8 @@ def run(
         job.counts["members"] = members.count()
         job.counts["without_consent"] = job.counts["members"] - consenting_count
         if dry_run:
-            return finished(workspace, job, decision)
+            write_decision_page(workspace, job, decision)
+            return job.result()
         rows = export_rows(workspace, consenting, target)
         audience = f"{SEGMENTS_TABLE}/{segment}"
         job.counts.update(deliver(workspace, spark, job, decision, target, rows, audience=audience))
@@ -302,7 +308,8 @@ def run(
         if "manifest" in job.counts:
             job.outputs["manifest"] = job.counts["manifest"]
         members.unpersist()
-    return finished(workspace, job, decision)
+        write_decision_page(workspace, job, decision)
+    return job.result()
 
 
 @dataclass(frozen=True)

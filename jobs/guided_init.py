@@ -170,6 +170,8 @@ class SeedGuess:
 
 
 def guess_seeds(sample: FileSample) -> SeedGuess:
+    """Roles by name, then email and phone by their values; the customer ID is required (no
+    profile without it), everything else may be missing (its key is then null)."""
     columns = sample.columns
     roles: dict[str, str | None] = {role: by_name(columns, n) for role, n in SEED_ROLES.items()}
     guessed = set()
@@ -249,6 +251,8 @@ def is_hash_form(form: str) -> bool:
 def guess_partner(
     name: str, sample: FileSample, profile: str | None, catalog: AttributeCatalog
 ) -> PartnerGuess:
+    """The partner's ID, confidence and identifier columns, one hash form for all (the most
+    common among hashed columns: a partner declares one), and its attributes."""
     columns = sample.columns
     forms = {c: detect_form(sample.values(c)) for c in columns}
     partner_id = by_name(columns, (*PARTNER_ID_NAMES, f"{name}_id"))
