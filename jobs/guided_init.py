@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from ingest.identity.detection import BASE64_LENGTHS, HEX_LENGTHS, detect_form
+from ingest.identity.detection import HEX_LENGTHS, detect_form
 from ingest.identity.profiles import get_profile
 from jobs.config import CONFIG_FILE_NAME, DEFAULT_PROFILE_FIELDS, parse_config
 from jobs.errors import WorkspaceError
@@ -245,7 +245,8 @@ def identifier_kind(column: str, form: str) -> str | None:
 
 
 def is_hash_form(form: str) -> bool:
-    return form in HEX_LENGTHS.values() or form.removesuffix("_base64") in BASE64_LENGTHS.values()
+    """`sha256` (hex) or `sha256_base64`: a digest in either encoding."""
+    return form.removesuffix("_base64") in HEX_LENGTHS.values()
 
 
 def guess_partner(
@@ -282,7 +283,7 @@ def guess_partner(
             form.removesuffix("_base64"),
             ("base64" if form.endswith("_base64") else "hex"),
         )
-    elif identifiers:
+    else:  # identifiers, none hashed
         hash_type = "plaintext"
     taken = {partner_id, confidence, *(c for c, _ in identifiers)}
     attributes = guess_attributes([c for c in columns if c not in taken], sample, catalog)
@@ -290,7 +291,7 @@ def guess_partner(
     return PartnerGuess(
         name=name,
         sample=sample,
-        profile=pinned(profile or DEFAULT_PROFILE),
+        profile=chosen_profile.label,  # pinned (`uid2@v2`): a newer rule never changes matches
         profile_given=profile is not None,
         hash=hash_type,
         encoding=encoding,
@@ -301,11 +302,6 @@ def guess_partner(
         unused=[c for c in columns if c not in mapped],
         notes=notes,
     )
-
-
-def pinned(profile: str) -> str:
-    """`uid2` as its newest version (`uid2@v2`): a newer rule never changes matches silently."""
-    return get_profile(profile).label
 
 
 def guess_attributes(
@@ -320,7 +316,7 @@ def guess_attributes(
         if column in definitions:
             attribute, how = column, "name"
         elif name in definitions or name in by_field:
-            attribute, how = definitions.get(name) and name or by_field[name], "spelling"
+            attribute, how = (name if name in definitions else by_field[name]), "spelling"
         elif name in ATTRIBUTE_SYNONYMS or f"is_{name}" in definitions:
             attribute, how = ATTRIBUTE_SYNONYMS.get(name) or f"is_{name}", "synonym"
         else:
