@@ -337,9 +337,7 @@ def accepted_rows(
         if mapping.confidence
         else []
     )
-    attributes = [
-        F.when(_present(attribute(a)), attribute(a)).alias(a) for a in mapping.attributes
-    ]
+    attributes = [F.when(_present(attribute(a)), attribute(a)).alias(a) for a in mapping.attributes]
     operation = mapping.operation_value()
     return accepted.select(
         F.trim(F.col(f"`{mapping.partner_id}`")).alias("partner_id"),

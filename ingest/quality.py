@@ -36,6 +36,8 @@ class GateResult:
     evaluated: int
     docs_index: str | None
     validation_page: str | None = None  # this batch's page in the Data Docs site
+    # (expectation, success, column) for each expectation evaluated
+    assertions: tuple[tuple[str, bool, str | None], ...] = ()
 
 
 def _expectation_class(name: str) -> type:
@@ -145,6 +147,10 @@ def run_gate(
         evaluated=len(results),
         docs_index=str(index) if index and index.exists() else None,
         validation_page=_validation_page(docs_dir, suite.name) if docs_dir else None,
+        assertions=tuple(
+            (r.expectation_config.type, bool(r.success), r.expectation_config.kwargs.get("column"))
+            for r in results
+        ),
     )
 
 

@@ -41,6 +41,7 @@ from ingest.ledger import Ledger, RunRecord
 from jobs.config import DestinationConfig, Workspace
 from jobs.errors import WorkspaceError
 from jobs.reports.activation import decision_html
+from jobs.runtime.run_events import DatasetNote, schema_fields
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, timed
 from jobs.warehouse.catalogue import ACTIVATION_STATE_TABLE, PROSPECTS_TABLE, SEGMENTS_TABLE
 from jobs.warehouse.commits import read_manifest
@@ -571,6 +572,19 @@ def write_export(
         job.ledger.record_event(workflow_id, EXPORT_EVENT, event)
         publish_local(staging, Path(prefix), manifest)
     fault_point("export_published")
+    job.noted_write(
+        DatasetNote(
+            uri=prefix,
+            fields=schema_fields(parts["part"].schema) if "part" in parts else (),
+            rows=manifest["rows"],
+            labels=tuple(
+                (code, None)
+                for code in dict.fromkeys(
+                    c for codes in decision.fingerprint["labels"].values() for c in codes
+                )
+            ),
+        )
+    )
     return {
         "exported_rows": manifest["rows"],
         "files": len(files) + len(removed),

@@ -67,6 +67,7 @@ from jobs.config import DeliveryKind, PartnerConfig, Workspace
 from jobs.errors import DeliveryOrderError
 from jobs.history import delivery_drift, delivery_point
 from jobs.reports.validations import page_path, write_validations_page
+from jobs.runtime.run_events import DatasetNote, schema_fields
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, timed
 from jobs.warehouse.catalogue import PARTNER_CHANGES_TABLE, PARTNER_TABLE, QUARANTINE_TABLE
 from jobs.warehouse.paths import remove
@@ -292,6 +293,16 @@ def _ingest_readable(
     return {**counts, "status": "checked", "paths": paths}
 
 
+def _universe_note(job: RunContext, partner: str, totals: dict[str, Any]) -> DatasetNote:
+    """The delivered universe's row count, when the run knows it: a delta's fold is
+    counted; a full delivery's rows are its files' unless some reuse earlier batches."""
+    unit = universe_unit(partner)
+    rows = job.counts.get("delta", {}).get("universe_rows")
+    if rows is None and totals["duplicate"] == 0:
+        rows = totals["accepted_rows"]
+    return DatasetNote(uri=job.tables().unit_location(unit), unit=unit, rows=rows)
+
+
 def _reusable_batch(
     workspace: Workspace, ledger: Ledger, partner: str, checksum: str, kind: DeliveryKind
 ) -> str | None:
@@ -318,6 +329,7 @@ def _load_batch(
     what was counted)."""
     partner, source, mapping = file.partner, file.source, file.mapping
     batch_id = paths.work.name
+    job.noted_read(DatasetNote(uri=source.uri))
     with timed(seconds, "read_check"):
         rows = read_rows(
             spark, readable, file_format=partner.source.format, options=options, file=source.uri
@@ -378,6 +390,19 @@ def _load_batch(
     with timed(seconds, "gate"):
         gate = _run_gate(partner, records, batch_id, gate_input, workspace)
     counts["gate"] = {"success": gate.success, "evaluated": gate.evaluated}
+    job.noted_read(
+        DatasetNote(
+            uri=source.uri,
+            fields=schema_fields(rows.drop(POSITION).schema),
+            rows=input_rows,
+            assertions=gate.assertions,
+        )
+    )
+    unit = universe_unit(partner.name)
+    universe_fields = schema_fields(accepted.drop("batch_id").schema)
+    job.noted_write(
+        DatasetNote(uri=job.tables().unit_location(unit), unit=unit, fields=universe_fields)
+    )
     if gate.validation_page:
         counts["validation_page"] = gate.validation_page
         counts["data_docs"] = str(page_path(docs_root(workspace), partner.name))
@@ -595,6 +620,7 @@ def run(
         job.tables().stage(
             universe_unit(partner), sorted(set(universe)), files=len(files), **changes
         )
+        job.noted_write(_universe_note(job, partner, totals))
         job.outputs[f"{PARTNER_TABLE}.{partner}"] = ",".join(sorted(set(delivered)))
     ledger.publish_batches(job.workflow_id)
     _write_validations_page(workspace, ledger, partner)

@@ -21,6 +21,7 @@ from ingest.seeds import (
     valid_seed_rows,
 )
 from jobs.config import PartnerConfig, Workspace
+from jobs.runtime.run_events import DatasetNote, schema_fields
 from jobs.runtime.runs import Handoff, JobResult, RunContext, open_run, submit_in_context
 from jobs.warehouse.catalogue import (
     SEED_IDENTIFIERS_TABLE,
@@ -73,6 +74,9 @@ def run(
         judged = judge_seed_rows(raw, profile_id=names.profile_id, workflow_id=job.workflow_id)
         valid = valid_seed_rows(judged)
         job.counts["input_rows"] = judged.count()
+        job.noted_read(
+            DatasetNote(uri=source, fields=schema_fields(raw.schema), rows=job.counts["input_rows"])
+        )
         if job.counts["input_rows"] == 0:
             raise EmptyFileError(file=source, problem="the file has a header but no rows")
         write_seed_rows = partial(

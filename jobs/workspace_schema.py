@@ -21,6 +21,7 @@ from governance.lineage import (
 from governance.policies import DatasetView
 from ingest.audiences.exports import AD_PLATFORM_LAYOUTS, exported_match_fields
 from jobs.config import DestinationConfig, PartnerConfig, SegmentConfig, Workspace
+from jobs.warehouse.catalogue import PROFILES_TABLE, SEEDS_TABLE
 from schemas.models import FieldDef, LabelRef, PartnerSpec
 from schemas.namespaces import NamespaceCatalog, bundled_namespaces
 from schemas.registry import SchemaRegistry, load_registry
@@ -196,3 +197,32 @@ def unknown_destination_fields(
         for path in [*exported_fields(destination), destination.consent_field or ""]
         if path and not leaves_under(path, known_paths)
     ]
+
+
+TableLabels = dict[str, tuple[tuple[str, str | None], ...]]
+
+
+def table_labels(workspace: Workspace, units: set[str]) -> TableLabels:
+    """Usage labels of warehouse tables, as (label code, column or None for the table):
+    `seeds` has the seeds' dataset labels, `partner/<p>` the partner's dataset labels and its
+    attributes' own labels, `profiles` every field's labels. Other tables carry none here."""
+    found: TableLabels = {}
+    if SEEDS_TABLE in units:
+        found[SEEDS_TABLE] = tuple((code, None) for code in workspace.config.seeds.labels)
+    partners = [p for p in workspace.config.partners if partner_dataset(p.name) in units]
+    if PROFILES_TABLE not in units and not partners:
+        return found
+    fields = profile_fields(workspace)
+    if PROFILES_TABLE in units:
+        found[PROFILES_TABLE] = tuple((code, f.path) for f in fields for code in f.label_codes)
+    for partner in partners:
+        own = tuple(
+            (label.code, f.partner_attribute)
+            for f in fields
+            if f.partner == partner.name and f.partner_attribute
+            for label in f.labels
+            if label.origin != "dataset"
+        )
+        dataset = tuple((code, None) for code in partner_dataset_labels(partner))
+        found[partner_dataset(partner.name)] = tuple(dict.fromkeys(dataset + own))
+    return found

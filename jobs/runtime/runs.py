@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar, copy_context
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +26,7 @@ from ingest.ledger import Ledger, utc_now
 from jobs.config import Workspace
 from jobs.errors import OutsideWorkspaceError, PartnerkitError
 from jobs.runtime.locks import is_alive, live_mark, writer_lock
+from jobs.runtime.run_events import DatasetNote, RunEvents, merged
 from jobs.warehouse.commits import (
     PendingCommit,
     Store,
@@ -71,6 +72,9 @@ class RunContext:
     upstream: list[RunContext] = field(default_factory=list)
     finished: threading.Event = field(default_factory=threading.Event)
     succeeded: bool = False
+    # What the run read and wrote, for its lineage events.
+    read_notes: list[DatasetNote] = field(default_factory=list)
+    written_notes: list[DatasetNote] = field(default_factory=list)
 
     def claim(self, path: str | os.PathLike[str]) -> str:
         """Record a folder or file this run is about to create outside a committed version
@@ -78,6 +82,25 @@ class RunContext:
         text = str(path)
         self.ledger.claim_path(self.workflow_id, text)
         return text
+
+    def noted_read(self, note: DatasetNote) -> None:
+        """Record a dataset this run read (a committed table, a delivery, the seed file)."""
+        self.read_notes.append(note)
+
+    def noted_write(self, note: DatasetNote) -> None:
+        """Record a dataset this run wrote (a table version it stages, an export)."""
+        self.written_notes.append(note)
+
+    def lineage(self) -> tuple[list[DatasetNote], list[DatasetNote]]:
+        """Inputs and outputs: what was read, and what this run's commit and exports hold."""
+        written = merged(self.written_notes)
+        outputs = [n for n in written if n.unit is None]
+        if self.commit is not None:
+            by_unit = {n.unit: n for n in written if n.unit is not None}
+            for unit, entry in self.commit.staged.items():
+                note = by_unit.get(unit) or DatasetNote(uri=self.commit.unit_location(unit))
+                outputs.append(replace(note, unit=unit, version=",".join(entry.folders)))
+        return merged(self.read_notes), outputs
 
     def tables(self) -> PendingCommit:
         """This run's pending commit (jobs that write tables run with `writes=True`)."""
@@ -275,7 +298,9 @@ def open_run(
             stack.enter_context(writer_lock(lock, wait_seconds=wait, holder=holder))
             recover_abandoned_runs(workspace, ledger, spark)
         stack.enter_context(live_mark(_runs_folder(workspace), workflow_id))
+        events = RunEvents(workspace, job, workflow_id)
         with record_run(ledger, job, workflow_id=workflow_id) as run:
+            events.start()
             if writes:
                 run.commit = PendingCommit(
                     workspace.warehouse, workflow_id=workflow_id, job=job, spark=spark
@@ -290,10 +315,15 @@ def open_run(
                     run.commit.publish()
                 run.succeeded = True
                 fault_point("committed")
-            except BaseException:
+            except BaseException as error:
                 for path in ledger.claimed_paths(workflow_id):
                     _remove_claimed(workspace, Store(workspace.warehouse, spark), path)
+                inputs, _ = run.lineage()
+                events.fail(inputs, describe_failure(error))
                 raise
+            else:
+                inputs, outputs = run.lineage()
+                events.complete(inputs, outputs)
             finally:
                 _current_run.reset(token)
                 ledger.release_paths(workflow_id)

@@ -181,6 +181,10 @@ class PendingCommit:
         inside(self.store.path(relative), [self.store.path("")])
         return str(self.store.path(relative))
 
+    def unit_location(self, unit: str) -> str:
+        """The unit's folder (the dataset its versions are versions of), as a path or URI."""
+        return str(self.store.path(unit)) if self.store.local else self.store.uri(unit)
+
     def stage(self, unit: str, folders: list[str], **details: Any) -> None:
         """Make `folders` (relative to the unit) the unit's version when this run commits."""
         self.staged[unit] = TableEntry(

@@ -8,12 +8,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.ledger import Ledger
 from jobs.config import check_name
 from jobs.errors import WorkspaceError
+from jobs.runtime.run_events import DatasetNote, schema_fields
 from jobs.runtime.runs import RunContext, current_run, fault_point
 from jobs.warehouse.catalogue import PROFILES_TABLE, PROSPECTS_TABLE
 from jobs.warehouse.commits import committed_uris, read_manifest, unit_name
@@ -107,8 +108,17 @@ def write_table(
     path = run.claim(commit.version_folder(unit))
     if partner:
         frame = frame.drop("partner")  # the unit carries it
-    frame.write.parquet(path)
+    rows = Observation()  # counted while writing, for the run's lineage event
+    frame.observe(rows, F.count(F.lit(1)).alias("rows")).write.parquet(path)
     commit.stage_version(unit, **(details or {}))
+    run.noted_write(
+        DatasetNote(
+            uri=commit.unit_location(unit),
+            unit=unit,
+            fields=schema_fields(frame.schema),
+            rows=int(rows.get["rows"]),
+        )
+    )
     fault_point(f"wrote:{unit}")
     return path
 
@@ -127,7 +137,24 @@ def committed_table(
     folders = staged_by_this_run(unit) or committed_uris(warehouse, unit, spark)
     if not folders:
         return None
-    return read_version(spark, folders[0], partner)
+    frame = read_version(spark, folders[0], partner)
+    note_table_read(unit, folders, frame)
+    return frame
+
+
+def note_table_read(unit: str, folders: list[str], frame: DataFrame) -> None:
+    """Tell the current run it read a table version (not one it wrote itself)."""
+    run = current_run()
+    if run is None or (run.commit is not None and unit in run.commit.staged):
+        return
+    run.noted_read(
+        DatasetNote(
+            uri=folders[0].rstrip("/").rsplit("/", 1)[0],
+            unit=unit,
+            version=",".join(f.rstrip("/").rsplit("/", 1)[1] for f in folders),
+            fields=schema_fields(frame.schema),
+        )
+    )
 
 
 def read_committed(

@@ -27,7 +27,7 @@ from jobs.errors import PartialDeliveryError, WorkspaceError
 from jobs.runtime.runs import current_run
 from jobs.warehouse.catalogue import CLUSTERS_TABLE, PARTNER_TABLE
 from jobs.warehouse.commits import committed_uris, read_manifest
-from jobs.warehouse.tables import committed_table, write_table
+from jobs.warehouse.tables import committed_table, note_table_read, write_table
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ def current_universe(workspace: Workspace, spark: SparkSession, partner: str) ->
         return None
     table = f"{workspace.warehouse.rstrip('/')}/{universe_unit(partner)}"
     universe = spark.read.option("basePath", table).parquet(*folders)
+    note_table_read(universe_unit(partner), folders, universe)
     if SOURCE_BATCH not in universe.columns:
         return universe
     # A delta's fold is one folder; its rows name the batches they were delivered in.

@@ -12,6 +12,7 @@ import io
 import json
 import re
 import shutil
+from collections import defaultdict
 from contextlib import redirect_stderr, redirect_stdout
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,6 +26,7 @@ from jobs.cli.app import run_cli
 from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED, EXIT_STEWARD_CHECK
 from jobs.cli.output import lend_session
 from tests.conftest import Cli, CliRun, EditConfig, generated_code
+from tests.openlineage_spec import spec_errors
 
 pytestmark = pytest.mark.slow
 
@@ -106,6 +108,66 @@ def test_demo_records_every_job_in_the_ledger(demo: dict[str, Any], cli: Cli) ->
     root = demo["root"]
     assert (root / "partnerkit.yaml").is_file() and (root / "data" / "seeds.csv").is_file()
     assert list((root / "data" / "partners" / "acme").glob("universe-*.csv.gz"))
+
+
+def lineage_events(root: Path) -> list[dict[str, Any]]:
+    """The OpenLineage events the runs appended to the workspace's default events file."""
+    lines = (root / "logs" / "openlineage.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def completed(events: list[dict[str, Any]], workflow_id: str) -> dict[str, Any]:
+    (event,) = [
+        e for e in events if e["run"]["runId"] == workflow_id and e["eventType"] == "COMPLETE"
+    ]
+    return event
+
+
+def test_every_demo_run_emits_openlineage_events_the_spec_accepts(demo: dict[str, Any]) -> None:
+    events = lineage_events(demo["root"])
+    assert [error for event in events for error in spec_errors(event)] == []
+    states = defaultdict(list)
+    for event in events:
+        states[event["run"]["runId"]].append(event["eventType"])
+    assert {r["workflow_id"] for r in demo["results"]} <= set(states)
+    assert set(map(tuple, states.values())) == {("START", "COMPLETE")}
+    assert {e["job"]["name"] for e in events} >= {f"ws.{job}" for job in DEMO_JOBS}
+
+
+def test_a_delivery_event_carries_its_rows_gate_and_labels(demo: dict[str, Any]) -> None:
+    ingest = completed(lineage_events(demo["root"]), result(demo, "partner_ingest")["workflow_id"])
+    (delivery,) = ingest["inputs"]
+    assert delivery["namespace"] == "s3://partnerkit-demo"
+    assert delivery["inputFacets"]["inputStatistics"]["rowCount"] == 1200
+    assertions = delivery["facets"]["dataQualityAssertions"]["assertions"]
+    assert {"expect_table_row_count_to_be_between", "expect_column_values_to_not_be_null"} <= {
+        a["assertion"] for a in assertions
+    }
+    assert all(a["success"] for a in assertions)
+    (universe,) = ingest["outputs"]
+    assert universe["name"] == str(demo["root"] / "warehouse" / "partner" / "acme")
+    accepted = result(demo, "partner_ingest")["counts"]["totals"]["accepted_rows"]
+    assert universe["outputFacets"]["outputStatistics"]["rowCount"] == accepted
+    columns = {f["name"] for f in universe["facets"]["schema"]["fields"]}
+    tags = {(t["value"], t.get("field")) for t in universe["facets"]["tags"]["tags"]}
+    assert {("3PD", None), ("acme_contract", None)} <= tags
+    assert ("3PD", "household_income_range") in tags and "household_income_range" in columns
+
+
+def test_the_enrich_event_names_what_it_read_and_the_labelled_profiles(
+    demo: dict[str, Any],
+) -> None:
+    enrich_run = result(demo, "enrich")
+    enrich = completed(lineage_events(demo["root"]), enrich_run["workflow_id"])
+    warehouse = demo["root"] / "warehouse"
+    read = {i["name"] for i in enrich["inputs"]}
+    assert {str(warehouse / "partner" / "acme"), str(warehouse / "seeds")} <= read
+    assert str(warehouse / "matches" / "partner=acme") in read
+    (profiles,) = [o for o in enrich["outputs"] if o["name"] == str(warehouse / "profiles")]
+    assert profiles["facets"]["version"]["datasetVersion"] == f"v-{enrich_run['workflow_id']}"
+    assert profiles["outputFacets"]["outputStatistics"]["rowCount"] == 300
+    tags = {(t["value"], t.get("field")) for t in profiles["facets"]["tags"]["tags"]}
+    assert ("I1", "personalEmail.address") in tags
 
 
 def test_demo_ingests_the_partner_file_from_a_local_s3(demo: dict[str, Any], cli: Cli) -> None:
