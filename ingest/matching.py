@@ -256,6 +256,13 @@ def choose_canonical(candidates: DataFrame, *, threshold: float, workflow_id: st
     )
 
 
+def pick_matches(evidence: DataFrame, *, threshold: float, workflow_id: str) -> DataFrame:
+    """Evidence to canonical matches: Noisy-OR per (profile, person), then the pick."""
+    return choose_canonical(
+        score_candidates(evidence), threshold=threshold, workflow_id=workflow_id
+    )
+
+
 def _profile_totals(
     seed_identifiers: DataFrame, evidence: DataFrame, matches: DataFrame
 ) -> dict[str, int]:

@@ -23,6 +23,7 @@ from pydantic import (
 from governance.catalogs import bundled_catalogs
 from governance.models import Label, MarketingAction, Policy
 from ingest.identity.profiles import get_profile, profile_references
+from ingest.scores import DEFAULT_CRITERION_SCORES, DEFAULT_THRESHOLD
 from jobs.errors import ConfigError, InvalidNameError, WorkspaceError
 from schemas.errors import NamespaceError
 from schemas.namespaces import bundled_namespaces
@@ -220,10 +221,10 @@ class ContractTerms(StrictModel):
 class MatchSettings(StrictModel):
     """How evidence is scored and a canonical partner person chosen."""
 
-    threshold: float = Field(default=0.5, ge=0, le=1)
+    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=0, le=1)
     # Used when the partner maps no confidence column: per identifier kind, 0..1.
     criterion_scores: dict[IdentifierKind, float] = Field(
-        default_factory=lambda: {"email": 0.9, "phone": 0.8, "address": 0.6, "maid": 0.7}
+        default_factory=lambda: dict(DEFAULT_CRITERION_SCORES)
     )
 
 

@@ -6,12 +6,11 @@ from pyspark.sql import SparkSession
 
 from ingest.ledger import Ledger
 from ingest.matching import (
-    choose_canonical,
     match_evidence,
     match_stats,
     matched_since,
+    pick_matches,
     rematched_evidence,
-    score_candidates,
     seed_hash_keys,
 )
 from jobs.config import PartnerConfig, Workspace
@@ -104,9 +103,7 @@ def match_partner(
             evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name, details=basis
         )
     evidence = read_version(spark, evidence_path, partner.name)
-    matches = choose_canonical(
-        score_candidates(evidence), threshold=partner.match.threshold, workflow_id=job.workflow_id
-    )
+    matches = pick_matches(evidence, threshold=partner.match.threshold, workflow_id=job.workflow_id)
     with timed(seconds, "pick"):
         matches_path = write_table(matches, job, MATCHES_TABLE, partner=partner.name)
     matches = read_version(spark, matches_path, partner.name)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from governance.catalogs import Governance
-from governance.policies import Evaluation, dataset_uses, evaluate_policies, requested_uses
+from governance.policies import Evaluation, evaluate_policies, requested_uses
 from ingest.ledger import Ledger
 from jobs.config import Workspace
 from jobs.runtime.runs import record_run
-from jobs.workspace_schema import profile_fields, workspace_datasets
+from jobs.workspace_schema import evaluate_on_workspace
 
 JOB = "policy_evaluate"
 
@@ -31,18 +31,25 @@ def run(
 
     A dataset needs a workspace; the caller checks that something was given to evaluate.
     """
-    uses = requested_uses(labels)
-    where = "--labels"
-    if dataset is not None and workspace is not None:
-        views = workspace_datasets(workspace, profile_fields(workspace))
-        uses += dataset_uses(views, {dataset: list(fields)})
-        where = f"dataset {dataset}"
-    evaluation = evaluate_policies(
-        governance, action, uses, include_drafts=include_drafts, where=where
+    if workspace is None:
+        return evaluate_policies(
+            governance,
+            action,
+            requested_uses(labels),
+            include_drafts=include_drafts,
+            where="--labels",
+        )
+    evaluation = evaluate_on_workspace(
+        workspace,
+        governance,
+        action,
+        labels=labels,
+        dataset=dataset,
+        fields=fields,
+        include_drafts=include_drafts,
     )
-    if workspace is not None:
-        ledger = Ledger(workspace.ledger_path)
-        with record_run(ledger, JOB) as job:
-            ledger.record_event(job.workflow_id, "policy_evaluation", evaluation.model_dump())
-            job.counts["violations"] = len(evaluation.violations)
+    ledger = Ledger(workspace.ledger_path)
+    with record_run(ledger, JOB) as job:
+        ledger.record_event(job.workflow_id, "policy_evaluation", evaluation.model_dump())
+        job.counts["violations"] = len(evaluation.violations)
     return evaluation

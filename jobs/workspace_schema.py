@@ -18,7 +18,13 @@ from governance.lineage import (
     leaves_under,
     parse_predicate,
 )
-from governance.policies import DatasetView
+from governance.policies import (
+    DatasetView,
+    Evaluation,
+    dataset_uses,
+    evaluate_policies,
+    requested_uses,
+)
 from ingest.audiences.exports import AD_PLATFORM_LAYOUTS, exported_match_fields
 from jobs.config import DestinationConfig, PartnerConfig, SegmentConfig, Workspace
 from jobs.warehouse.catalogue import PROFILES_TABLE, SEEDS_TABLE
@@ -226,3 +232,24 @@ def table_labels(workspace: Workspace, units: set[str]) -> TableLabels:
         dataset = tuple((code, None) for code in partner_dataset_labels(partner))
         found[partner_dataset(partner.name)] = tuple(dict.fromkeys(dataset + own))
     return found
+
+
+def evaluate_on_workspace(
+    workspace: Workspace,
+    governance: Governance,
+    action: str,
+    *,
+    labels: Sequence[str] = (),
+    dataset: str | None = None,
+    fields: Sequence[str] = (),
+    include_drafts: bool = False,
+) -> Evaluation:
+    """Evaluate `action` on the labels given plus those of `dataset` (`seeds`,
+    `partner/<p>`) and its `fields` (profile paths; the dataset's labels alone if none)."""
+    uses = requested_uses(labels)
+    where = "--labels"
+    if dataset is not None:
+        views = workspace_datasets(workspace, profile_fields(workspace))
+        uses += dataset_uses(views, {dataset: list(fields)})
+        where = f"dataset {dataset}"
+    return evaluate_policies(governance, action, uses, include_drafts=include_drafts, where=where)

@@ -1,17 +1,20 @@
-"""The orchestrator examples in docs/examples/: they parse, name real commands and options, and
-the shell pipeline stops on the documented exit codes."""
+"""The examples in docs/examples/: the orchestrator files parse, name real commands and options,
+and the shell pipeline stops on the documented exit codes; the notebook runs (its own asserts
+check what it shows) on the shared SparkSession."""
 
 from __future__ import annotations
 
 import ast
 import os
 import re
+import runpy
 import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 import typer
+from pyspark.sql import SparkSession
 
 import jobs
 from jobs.cli.app import app
@@ -104,3 +107,12 @@ def test_the_shell_pipeline_goes_on_after_drift(tmp_path: Path) -> None:
     done, called = run_pipeline(tmp_path, "match) exit 6;;")
     assert done.returncode == 0 and "drift" in done.stdout
     assert called == ["check", "ingest", "match", "enrich", "segment", "activate"]
+
+
+def test_the_notebook_example_runs_on_an_existing_session(
+    spark: SparkSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    namespace = runpy.run_path(str(EXAMPLES / "notebook_match.py"))
+    assert namespace["spark"] is spark  # it joined the session it was given, as in a notebook
+    printed = capsys.readouterr().out
+    assert "'resolved': 3" in printed and "policy no_third_party_resale" in printed

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
+from ingest.api import match_frames
 from ingest.errors import HashMismatchError, MissingColumnsError
 from ingest.ledger import Ledger
 from jobs import generate, match, pipeline, resolve
@@ -16,6 +17,9 @@ from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace, write_starter_workspace
 from jobs.errors import WorkspaceError
+from jobs.seed_prepare import seed_column_names
+from jobs.warehouse.catalogue import MATCHES_TABLE
+from jobs.warehouse.tables import read_committed
 from tests.conftest import GENERATED, Cli, EditConfig, copy_workspace, match_figures
 
 
@@ -62,6 +66,37 @@ def test_prepare_then_match_finds_every_findable_profile(
         rows = list(csv.DictReader(handle))
     assert len(rows) == stats["resolved"]
     assert rows[0]["matched_on"]  # arrays are flattened for CSV
+
+
+def test_the_python_api_matches_the_delivery_as_the_match_job_did(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    """The job's committed matches (previous test) against `match_frames` on the same files."""
+    workspace = load_workspace(workspace_dir)
+    acme = workspace.partner("acme")
+    seeds = spark.read.csv(str(workspace_dir / "data/seeds.csv"), header=True)
+    universe = spark.read.csv(str(workspace_dir / "data/partners/acme"), header=True)
+    result = match_frames(
+        seeds,
+        universe,
+        seed_columns=seed_column_names(workspace),
+        partner_id=acme.mapping.partner_id,
+        identifiers={i.column: i.kind for i in acme.mapping.identifiers},
+        confidence=acme.mapping.confidence,
+        profile=acme.profile,
+        hash_type=acme.hash,
+        encoding=acme.hash_encoding,
+        threshold=acme.match.threshold,
+        criterion_scores=acme.match.criterion_scores,
+        default_country=workspace.config.seeds.default_country,
+        partner="acme",
+    )
+    columns = ["profile_id", "partner_id", "overall_quality_score", "matched_on"]
+    job = read_committed(spark, workspace.warehouse, MATCHES_TABLE, "acme").select(columns)
+    api = result.matches.select(columns)
+    assert job.count() > 100
+    assert api.exceptAll(job).count() == 0 and job.exceptAll(api).count() == 0
+    assert result.stats["resolved"] == job.count()
 
 
 def test_match_rerun_is_idempotent_and_prepare_and_match_agrees_with_the_jobs_run_apart(
