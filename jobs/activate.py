@@ -188,6 +188,32 @@ def write_decision_page(
     job.outputs["decision_page"] = str(target)
 
 
+def size_refusal(target: DestinationConfig, audience: int) -> str | None:
+    """Why an audience is too small for the destination, or None when it is large enough."""
+    minimum = target.min_audience_size
+    if minimum is None or audience >= minimum:
+        return None
+    return (
+        f"the audience has {audience:,} members after consent filtering, fewer than destination "
+        f"{target.name}'s min_audience_size of {minimum:,}"
+    )
+
+
+def refuse_for_size(
+    workspace: Workspace, job: RunContext, decision: ActivationDecision, why: str
+) -> JobResult:
+    """Record a size refusal like a block: nothing exported, exit 3, the reason and remedies."""
+    job.counts.update(
+        allowed=False,
+        refused=why,
+        remedies=[
+            "widen the segment, or export to a destination whose min_audience_size it meets",
+        ],
+    )
+    write_decision_page(workspace, job, decision)
+    return job.result()
+
+
 def run_prospects(
     workspace: Workspace,
     spark: SparkSession,
@@ -217,6 +243,9 @@ def run_prospects(
             return job.result()
         job.counts["members"] = persons.count()
         job.counts["without_consent"] = 0  # prospects have no 1P consent; the partner's applies
+        too_small = size_refusal(target, job.counts["members"])
+        if too_small:
+            return refuse_for_size(workspace, job, decision, too_small)
         if dry_run:
             write_decision_page(workspace, job, decision)
             return job.result()
@@ -298,6 +327,10 @@ def run(
         consenting_count = consenting.count()
         job.counts["members"] = members.count()
         job.counts["without_consent"] = job.counts["members"] - consenting_count
+        too_small = size_refusal(target, consenting_count)
+        if too_small:
+            members.unpersist()
+            return refuse_for_size(workspace, job, decision, too_small)
         if dry_run:
             write_decision_page(workspace, job, decision)
             return job.result()

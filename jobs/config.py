@@ -388,6 +388,13 @@ class DestinationConfig(StrictModel):
     # a 1P consent field that must be "y" for a member to be exported (others are counted)
     consent_field: str | None = None
     max_rows_per_file: int = Field(default=1_000_000, ge=1)
+    min_audience_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Refuse an activation whose audience, after consent filtering, has fewer "
+        "members than this (small audiences can single people out; ad platforms and clean "
+        "rooms refuse them too).",
+    )
     match_keys: list[MatchKey] = Field(
         default_factory=lambda: ["email", "phone"],
         description="What an ad-platform layout exports: email and phone, and first_name, "

@@ -239,6 +239,8 @@ def activation_summary(result: JobResult) -> Table:
         table.add_row("sync", escape(sync_note(counts["sync"])))
     for chain in counts["chains"]:
         table.add_row("violation", escape(chain))
+    if "refused" in counts:
+        table.add_row("refused", escape(counts["refused"]))
     for remedy in counts["remedies"]:
         table.add_row("remedy", escape(remedy))
     changed = counts.get("changed_since_allowed")

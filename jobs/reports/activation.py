@@ -128,7 +128,7 @@ def graph_svg(graph: Graph) -> Markup:
 
 
 def decision_html(decision: ActivationDecision, counts: Mapping[str, Any], run: str) -> str:
-    verdict = "ALLOWED" if decision.allowed else "BLOCKED"
+    verdict = "ALLOWED" if decision.allowed and not counts.get("refused") else "BLOCKED"
     title = f"{decision.segment} -> {decision.destination}: {verdict}"
     numbers = [(key, counts[key]) for key in COUNTS if key in counts]
     sections: list[Any] = [
@@ -146,8 +146,11 @@ def decision_html(decision: ActivationDecision, counts: Mapping[str, Any], run: 
     ]
     if decision.chains:
         sections += [element("h2", "Violations"), table(["chain"], [[c] for c in decision.chains])]
-    if decision.remedies:
-        sections += [element("h2", "Remedies"), table(["remedy"], [[r] for r in decision.remedies])]
+    if counts.get("refused"):
+        sections += [element("h2", "Refused"), element("p", counts["refused"])]
+    remedies = [*decision.remedies, *(counts.get("remedies", []) if counts.get("refused") else [])]
+    if remedies:
+        sections += [element("h2", "Remedies"), table(["remedy"], [[r] for r in remedies])]
     sections += [
         element("h2", "Counts"),
         table(["what", "profiles"], numbers)

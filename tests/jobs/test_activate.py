@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -14,6 +15,7 @@ from pyspark.sql import SparkSession
 
 from ingest.ledger import Ledger
 from jobs import activate, segments
+from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED
 from jobs.config import Workspace
 from jobs.workspace_schema import profile_fields
 from schemas.registry import to_struct_type
@@ -173,6 +175,51 @@ def test_meta_layout_exports_consenting_members_hashed_by_the_meta_rules(
         sha256("john.doe@googlemail.com"),
     }
     assert {r["phone"] for r in rows} == {sha256("12015550100"), ""}
+
+
+def with_minimum(name: str, minimum: int) -> Callable[[dict], None]:
+    def change(config: dict) -> None:
+        (destination,) = [d for d in config["destinations"] if d["name"] == name]
+        destination["min_audience_size"] = minimum
+
+    return change
+
+
+def test_an_audience_below_the_destinations_minimum_is_refused_and_nothing_written(
+    workspace: Workspace, cli: Cli, edit_config: EditConfig
+) -> None:
+    """loyal_gold has 3 members, 2 with consent: a minimum of 3 refuses it (exit 3)."""
+    edit_config(workspace.root, with_minimum("meta_ads", 3))
+    args = ("--workspace", str(workspace.root), "--segment", "loyal_gold")
+    refused = cli("activate", *args, "--destination", "meta_ads")
+    assert refused.code == EXIT_POLICY_BLOCKED, refused.stderr
+    printed = " ".join(refused.stderr.split())
+    assert "BLOCKED" in printed and "fewer than destination meta_ads's min_audience_size of 3" in (
+        printed.replace("│ ", "")
+    )
+    assert not (workspace.root / "exports" / "meta_ads").exists()
+    page = Path(
+        cli("activate", *args, "--destination", "meta_ads", "--json").json()["outputs"][
+            "decision_page"
+        ]
+    ).read_text(encoding="utf-8")
+    assert "loyal_gold -&gt; meta_ads: BLOCKED" in page and "<h2>Refused</h2>" in page
+    edit_config(workspace.root, with_minimum("meta_ads", 2))
+    allowed = cli("activate", *args, "--destination", "meta_ads", "--json")
+    assert allowed.code == 0, allowed.stderr
+    assert allowed.json()["counts"]["exported_rows"] == 2
+
+
+def test_a_prospect_audience_below_the_minimum_is_refused(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    save_prospects(spark, workspace, "owners")  # three partner persons
+    loaded = edit_config(workspace.root, with_minimum("partner_id_audience", 4))
+    result = activate.run_prospects(
+        loaded, spark, prospects="owners", destination="partner_id_audience"
+    )
+    assert result.counts["allowed"] is False and "manifest" not in result.counts
+    assert result.counts["refused"].startswith("the audience has 3 members")
 
 
 def test_google_layout_uses_the_google_rules_and_headers(
