@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -52,6 +53,8 @@ class ActivationDecision(Frozen):
     remedies: tuple[str, ...]
     lineage: tuple[LineageItem, ...]
     fingerprint: dict[str, Any]
+    # what does not block but should be read (e.g. a restricted audience set to warn)
+    warnings: tuple[str, ...] = ()
 
 
 def lineage_uses(
@@ -286,3 +289,50 @@ def build_lineage(
         for dataset in identity_datasets
     ]
     return list(dict.fromkeys(items))
+
+
+RESTRICTED_AUDIENCE_RULE = (
+    "Meta restricts custom audiences that suggest health, financial status or other "
+    "sensitive traits"
+)
+
+
+def restricted_audience_chains(
+    lineage: Sequence[LineageItem], sensitive: Sequence[str], *, segment: str, destination: str
+) -> list[str]:
+    """One chain per field the segment selects on that matches a sensitive pattern (a glob
+    over field paths, `_partner.*.financial.*`): what makes the audience suggest the trait."""
+    chains = []
+    for item in lineage:
+        if item.role != "segment":
+            continue
+        pattern = next((p for p in sensitive if fnmatchcase(item.field, p)), None)
+        if pattern is not None:
+            chains.append(
+                f"field {item.field} (sensitive: {pattern}) -> dataset {item.dataset} -> "
+                f"segment {segment} -> destination {destination}: {RESTRICTED_AUDIENCE_RULE}"
+            )
+    return chains
+
+
+def with_restricted_audience(
+    decision: ActivationDecision, chains: Sequence[str], *, refuse: bool
+) -> ActivationDecision:
+    """The decision blocked by those chains (refuse), or carrying them as warnings."""
+    if not chains:
+        return decision
+    if not refuse:
+        return decision.model_copy(update={"warnings": decision.warnings + tuple(chains)})
+    remedies = (
+        f"select segment {decision.segment} on fields that are not sensitive, or send it to a "
+        "destination that is not a Meta custom audience",
+        f"if your ad category allows it, set restricted_audiences: warn on destination "
+        f"{decision.destination}",
+    )
+    return decision.model_copy(
+        update={
+            "allowed": False,
+            "chains": decision.chains + tuple(chains),
+            "remedies": decision.remedies + remedies,
+        }
+    )

@@ -16,7 +16,12 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from governance.activation import ActivationDecision, decide_activation
+from governance.activation import (
+    ActivationDecision,
+    decide_activation,
+    restricted_audience_chains,
+    with_restricted_audience,
+)
 from governance.activation import describe_changes as changes_between
 from ingest.audiences.diffs import (
     ADD,
@@ -77,7 +82,15 @@ DECISION_EVENT = "activation_decision"
 EXPORT_EVENT = "export_target"
 
 
-SETTINGS = {"format", "identities", "attributes", "marketing_actions", "consent_field", "path"}
+SETTINGS = {
+    "format",
+    "identities",
+    "attributes",
+    "marketing_actions",
+    "consent_field",
+    "path",
+    "restricted_audiences",
+}
 
 
 def destination_settings(destination: DestinationConfig) -> dict[str, Any]:
@@ -129,6 +142,15 @@ def decide(
         predicate=parsed.sql,
         destination_settings=destination_settings(destination),
     )
+    if destination.format == "meta_custom_audience" and destination.restricted_audiences != "off":
+        chains = restricted_audience_chains(
+            lineage,
+            workspace.config.governance.sensitive_fields,
+            segment=segment.name,
+            destination=destination.name,
+        )
+        refuse = destination.restricted_audiences == "refuse"
+        decision = with_restricted_audience(decision, chains, refuse=refuse)
     return decision, parsed.sql, destination
 
 
@@ -303,6 +325,7 @@ def run(
                 "dry_run": dry_run,
                 "chains": list(decision.chains),
                 "remedies": list(decision.remedies),
+                "warnings": list(decision.warnings),
             }
         )
         if not decision.allowed:

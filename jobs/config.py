@@ -155,6 +155,16 @@ class SeedsConfig(StrictModel):
     labels: list[str] = Field(default_factory=list)
 
 
+# Fields whose use in an audience suggests financial status, health or political views.
+SENSITIVE_FIELDS = (
+    "_partner.*.financial.*",
+    "_partner.*.political.*",
+    "_partner.*.affinity.healthAffinity",
+    "_partner.*.interest.interestedHealthyLiving",
+    "_partner.*.lifestyle.isHealthConscious",
+)
+
+
 class GovernanceConfig(StrictModel):
     """Workspace labels, marketing actions and policies added to the bundled catalogs."""
 
@@ -162,6 +172,11 @@ class GovernanceConfig(StrictModel):
     marketing_actions: list[MarketingAction] = Field(default_factory=list)
     # a policy with a core policy's id replaces it (e.g. to disable it)
     policies: list[Policy] = Field(default_factory=list)
+    sensitive_fields: list[str] = Field(
+        default_factory=lambda: list(SENSITIVE_FIELDS),
+        description="Globs over profile field paths that suggest sensitive traits: a segment "
+        "selecting on one is refused (or warned about) at a Meta custom audience destination.",
+    )
 
 
 class SchemaSettings(StrictModel):
@@ -388,6 +403,11 @@ class DestinationConfig(StrictModel):
     # a 1P consent field that must be "y" for a member to be exported (others are counted)
     consent_field: str | None = None
     max_rows_per_file: int = Field(default=1_000_000, ge=1)
+    restricted_audiences: Literal["refuse", "warn", "off"] = Field(
+        default="refuse",
+        description="A meta_custom_audience destination: what to do with a segment that "
+        "selects on a field of governance.sensitive_fields.",
+    )
     min_audience_size: int | None = Field(
         default=None,
         ge=1,

@@ -241,6 +241,8 @@ def activation_summary(result: JobResult) -> Table:
         table.add_row("violation", escape(chain))
     if "refused" in counts:
         table.add_row("refused", escape(counts["refused"]))
+    for warning in counts.get("warnings", []):
+        table.add_row("warning", escape(warning))
     for remedy in counts["remedies"]:
         table.add_row("remedy", escape(remedy))
     changed = counts.get("changed_since_allowed")

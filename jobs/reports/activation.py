@@ -146,6 +146,11 @@ def decision_html(decision: ActivationDecision, counts: Mapping[str, Any], run: 
     ]
     if decision.chains:
         sections += [element("h2", "Violations"), table(["chain"], [[c] for c in decision.chains])]
+    if decision.warnings:
+        sections += [
+            element("h2", "Warnings"),
+            table(["warning"], [[w] for w in decision.warnings]),
+        ]
     if counts.get("refused"):
         sections += [element("h2", "Refused"), element("p", counts["refused"])]
     remedies = [*decision.remedies, *(counts.get("remedies", []) if counts.get("refused") else [])]

@@ -222,6 +222,69 @@ def test_a_prospect_audience_below_the_minimum_is_refused(
     assert result.counts["refused"].startswith("the audience has 3 members")
 
 
+FINANCIAL_FIELD = "_partner.acme.financial.householdNetWorthRange"
+
+
+def test_a_segment_on_financial_fields_is_refused_at_a_meta_audience_with_the_chain(
+    spark: SparkSession, workspace: Workspace
+) -> None:
+    result = activate.run(
+        workspace, spark, segment="high_earning_homeowners", destination="meta_ads"
+    )
+    assert result.counts["allowed"] is False and "manifest" not in result.counts
+    (chain,) = [c for c in result.counts["chains"] if "Meta restricts" in c]
+    assert chain.startswith(
+        f"field {FINANCIAL_FIELD} (sensitive: _partner.*.financial.*) -> dataset partner/acme "
+        "-> segment high_earning_homeowners -> destination meta_ads: Meta restricts"
+    )
+    assert "set restricted_audiences: warn on destination meta_ads" in " ".join(
+        result.counts["remedies"]
+    )
+    assert not (workspace.root / "exports" / "meta_ads").exists()
+
+
+def test_restricted_audiences_warn_exports_and_says_why_and_off_says_nothing(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    def meta_mode(mode: str) -> Callable[[dict], None]:
+        def change(config: dict) -> None:
+            (meta,) = [d for d in config["destinations"] if d["name"] == "meta_ads"]
+            meta["restricted_audiences"] = mode
+
+        return change
+
+    warned = activate.run(
+        edit_config(workspace.root, meta_mode("warn")),
+        spark,
+        segment="high_earning_homeowners",
+        destination="meta_ads",
+    )
+    assert warned.counts["allowed"] and warned.counts["exported_rows"] >= 1
+    assert [w.split(" (")[0] for w in warned.counts["warnings"]] == [f"field {FINANCIAL_FIELD}"]
+    quiet = activate.run(
+        edit_config(workspace.root, meta_mode("off")),
+        spark,
+        segment="high_earning_homeowners",
+        destination="meta_ads",
+    )
+    assert quiet.counts["allowed"] and quiet.counts["warnings"] == []
+
+
+def test_sensitive_fields_are_the_workspaces_to_set(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    def nothing_sensitive(config: dict) -> None:
+        config.setdefault("governance", {})["sensitive_fields"] = []
+
+    result = activate.run(
+        edit_config(workspace.root, nothing_sensitive),
+        spark,
+        segment="high_earning_homeowners",
+        destination="meta_ads",
+    )
+    assert result.counts["allowed"] and result.counts["warnings"] == []
+
+
 def test_google_layout_uses_the_google_rules_and_headers(
     spark: SparkSession, workspace: Workspace
 ) -> None:
