@@ -37,6 +37,7 @@ from ingest.audiences.exports import (
     AD_PLATFORM_LAYOUTS,
     ad_platform_rows,
     generic_rows,
+    grants,
     has_consent,
     segment_membership,
 )
@@ -296,6 +297,7 @@ def export_rows(
             default_country=workspace.config.seeds.default_country,
             match_keys=destination.match_keys,
             keep=[MEMBER],
+            consent_signals=destination.consent_signals,
         )
     rows = generic_rows(
         members, identities=destination.identities, attributes=destination.attributes
@@ -346,7 +348,10 @@ def run(
             on="profileId",
             how="left_semi",
         ).cache()
-        consenting = members.where(has_consent(target.consent_field))
+        consenting = members.where(
+            has_consent(target.consent_field)
+            & grants(target.consent_signals, target.require_consent_signals)
+        )
         consenting_count = consenting.count()
         job.counts["members"] = members.count()
         job.counts["without_consent"] = job.counts["members"] - consenting_count

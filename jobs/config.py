@@ -388,6 +388,10 @@ DestinationFormat = Literal[
 MatchKey = Literal["email", "phone", "first_name", "last_name", "postal_code", "country"]
 
 
+# Google's per-member consent signals (EU user consent policy).
+ConsentSignal = Literal["ad_user_data", "ad_personalization"]
+
+
 class DestinationConfig(StrictModel):
     """Where an activation writes, in which layout, what it exports and what it is used for."""
 
@@ -403,6 +407,17 @@ class DestinationConfig(StrictModel):
     # a 1P consent field that must be "y" for a member to be exported (others are counted)
     consent_field: str | None = None
     max_rows_per_file: int = Field(default=1_000_000, ge=1)
+    consent_signals: dict[ConsentSignal, str] = Field(
+        default_factory=dict,
+        description="google_customer_match: the profile fields (y/n) sent as Google's "
+        "ad_user_data and ad_personalization consent per member (GRANTED, DENIED, "
+        "UNSPECIFIED when the field is empty).",
+    )
+    require_consent_signals: list[ConsentSignal] = Field(
+        default_factory=list,
+        description="Consent signals a member must have granted (y) to be exported; the others "
+        "are skipped and counted as without consent.",
+    )
     restricted_audiences: Literal["refuse", "warn", "off"] = Field(
         default="refuse",
         description="A meta_custom_audience destination: what to do with a segment that "
@@ -436,6 +451,17 @@ class DestinationConfig(StrictModel):
         description="When an incremental destination's last export is older than this many "
         "days, the next sends the whole audience again.",
     )
+
+    @model_validator(mode="after")
+    def _consent_signals_fit(self) -> DestinationConfig:
+        if self.consent_signals and self.format != "google_customer_match":
+            raise ValueError("consent_signals are sent by the google_customer_match layout only")
+        unset = [s for s in self.require_consent_signals if s not in self.consent_signals]
+        if unset:
+            raise ValueError(
+                f"require_consent_signals names {', '.join(unset)}: map each in consent_signals"
+            )
+        return self
 
     @model_validator(mode="after")
     def _path_matches_type(self) -> DestinationConfig:

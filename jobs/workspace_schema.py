@@ -190,7 +190,7 @@ def exported_fields(destination: DestinationConfig) -> list[str]:
     exported = list(destination.attributes)
     if destination.format in AD_PLATFORM_LAYOUTS:
         exported += exported_match_fields(destination.match_keys)
-    return exported
+    return exported + [f for f in destination.consent_signals.values() if f not in exported]
 
 
 def unknown_destination_fields(

@@ -10,7 +10,8 @@ written).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -82,6 +83,18 @@ def has_consent(consent_field: str | None) -> Column:
     return F.coalesce(F.col(consent_field) == F.lit(CONSENT_GIVEN), F.lit(False))
 
 
+def consent_status(field: str) -> Column:
+    """Google's ConsentStatus from a y/n profile field: GRANTED, DENIED or UNSPECIFIED."""
+    statuses = F.create_map(*[F.lit(x) for x in ("y", "GRANTED", "n", "DENIED")])
+    return F.coalesce(F.try_element_at(statuses, F.col(field)), F.lit("UNSPECIFIED"))
+
+
+def grants(signals: Mapping[str, str], required: Sequence[str]) -> Column:
+    """True where the member granted every required signal (its field is `y`)."""
+    checks = [F.coalesce(F.col(signals[s]) == F.lit(CONSENT_GIVEN), F.lit(False)) for s in required]
+    return reduce(lambda a, b: a & b, checks, F.lit(True))
+
+
 def identity_value(namespace: str) -> Column:
     """The first identity of a namespace, NULL when the profile has none (never an error)."""
     identities = F.try_element_at(F.col(IDENTITY_MAP_FIELD), F.lit(namespace))
@@ -107,11 +120,13 @@ def ad_platform_rows(
     default_country: str | None,
     match_keys: Sequence[str] = DEFAULT_MATCH_KEYS,
     keep: Sequence[str] = (),
+    consent_signals: Mapping[str, str] | None = None,
 ) -> DataFrame:
     """A platform's upload layout: the match keys asked for, each normalized by the platform's
     profile and SHA-256 hashed unless the platform takes it as written (Google's country and
     postal code). Members with neither an email nor a phone are left out. `keep` names
-    columns of `members` to carry along first (a member key the upload itself leaves out)."""
+    columns of `members` to carry along first (a member key the upload itself leaves out);
+    `consent_signals` (signal -> y/n field) add Google's consent columns."""
     _, layout_columns = AD_PLATFORM_LAYOUTS[layout]
     columns = {name: kind for name, kind in layout_columns.items() if kind in match_keys}
     with rules.staging(members) as stage:
@@ -132,7 +147,8 @@ def ad_platform_rows(
         for name, kind in columns.items()
     ]
     contacts = [F.col(f"`{name}`") for name, kind in columns.items() if kind in CONTACT_KEYS]
-    rows = stage.frame.select(*[F.col(f"`{name}`") for name in keep], *hashed)
+    signals = [consent_status(f).alias(s) for s, f in (consent_signals or {}).items()]
+    rows = stage.frame.select(*[F.col(f"`{name}`") for name in keep], *hashed, *signals)
     return rows.where(F.coalesce(*contacts).isNotNull())
 
 

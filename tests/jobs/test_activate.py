@@ -16,7 +16,8 @@ from pyspark.sql import SparkSession
 from ingest.ledger import Ledger
 from jobs import activate, segments
 from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED
-from jobs.config import Workspace
+from jobs.config import Workspace, load_workspace
+from jobs.errors import ConfigError
 from jobs.workspace_schema import profile_fields
 from schemas.registry import to_struct_type
 from tests.conftest import Cli, EditConfig, commit_table
@@ -65,7 +66,7 @@ PROFILES = [
         "profileId": "C4",
         "loyalty": {"tier": "Gold"},
         "personalEmail": {"address": "John.Doe@GoogleMail.com"},
-        "consents": {"marketing": {"email": {"val": "y"}}},
+        "consents": {"marketing": {"email": {"val": "y"}, "sms": {"val": "y"}}},
         "identityMap": {"CRMID": [{"id": "C4"}]},
     },
 ]
@@ -294,6 +295,69 @@ def test_google_layout_uses_the_google_rules_and_headers(
     assert {r["Phone"] for r in rows} == {sha256("+12015550100"), ""}
     # Google's Data Manager formatter removes Gmail dots, googlemail.com included.
     assert sha256("johndoe@googlemail.com") in {r["Email"] for r in rows}
+
+
+def google_signals(required: list[str]) -> Callable[[dict], None]:
+    def change(config: dict) -> None:
+        (google,) = [d for d in config["destinations"] if d["name"] == "google_ads"]
+        google["consent_signals"] = {
+            "ad_user_data": "consents.marketing.email.val",
+            "ad_personalization": "consents.marketing.sms.val",
+        }
+        google["require_consent_signals"] = required
+
+    return change
+
+
+def test_google_consent_signals_go_with_each_member_and_can_be_required(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    """loyal_gold: C1 (email y, no sms), C2 (email n), C4 (email y, sms y)."""
+    sent = activate.run(
+        edit_config(workspace.root, google_signals([])),
+        spark,
+        segment="loyal_gold",
+        destination="google_ads",
+    )
+    rows = read_export(Path(sent.counts["manifest"]))
+    assert set(rows[0]) == {"Email", "Phone", "ad_user_data", "ad_personalization"}
+    assert sorted((r["ad_user_data"], r["ad_personalization"]) for r in rows) == [
+        ("GRANTED", "GRANTED"),
+        ("GRANTED", "UNSPECIFIED"),
+    ]
+    required = activate.run(
+        edit_config(workspace.root, google_signals(["ad_user_data", "ad_personalization"])),
+        spark,
+        segment="loyal_gold",
+        destination="google_ads",
+    )
+    counts = required.counts
+    assert (counts["members"], counts["without_consent"], counts["exported_rows"]) == (3, 2, 1)
+    fields = {
+        (i.field, i.role)
+        for i in activate.decide(load_workspace(workspace.root), "loyal_gold", "google_ads")[
+            0
+        ].lineage
+    }
+    assert ("consents.marketing.sms.val", "export") in fields
+
+
+def test_consent_signals_belong_to_the_google_layout_and_must_be_mapped(
+    workspace: Workspace, edit_config: EditConfig
+) -> None:
+    def on_meta(config: dict) -> None:
+        (meta,) = [d for d in config["destinations"] if d["name"] == "meta_ads"]
+        meta["consent_signals"] = {"ad_user_data": "consents.marketing.email.val"}
+
+    with pytest.raises(ConfigError, match="google_customer_match layout only"):
+        edit_config(workspace.root, on_meta)
+
+    def unmapped(config: dict) -> None:
+        (google,) = [d for d in config["destinations"] if d["name"] == "google_ads"]
+        google["require_consent_signals"] = ["ad_personalization"]
+
+    with pytest.raises(ConfigError, match="require_consent_signals names ad_personalization"):
+        edit_config(workspace.root, unmapped)
 
 
 @pytest.mark.parametrize(
