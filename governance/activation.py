@@ -265,7 +265,7 @@ def build_lineage(
     predicate_fields: Sequence[str],
     export_fields: Sequence[str],
     identity_datasets: Sequence[str],
-    consent_field: str | None,
+    consent_fields: Sequence[str],
     field_datasets: Mapping[str, str],
     identity_field: str,
     analysed_fields: Sequence[str] = (),
@@ -279,7 +279,7 @@ def build_lineage(
             ("segment", predicate_fields),
             ("analysis", analysed_fields),
             ("export", export_fields),
-            ("consent", [consent_field] if consent_field else []),
+            ("consent", consent_fields),
         )
         for path in paths
         for leaf in leaves_under(path, field_datasets)

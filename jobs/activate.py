@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from governance.activation import (
@@ -23,6 +23,7 @@ from governance.activation import (
     with_restricted_audience,
 )
 from governance.activation import describe_changes as changes_between
+from ingest.audiences.consent import tcf_purposes_granted
 from ingest.audiences.diffs import (
     ADD,
     MEMBER,
@@ -67,6 +68,7 @@ from jobs.warehouse.tables import (
     write_table,
 )
 from jobs.workspace_schema import (
+    consent_fields,
     exported_fields,
     parse_segment,
     profile_fields,
@@ -91,6 +93,9 @@ SETTINGS = {
     "consent_field",
     "path",
     "restricted_audiences",
+    "consent_signals",
+    "require_consent_signals",
+    "tcf",
 }
 
 
@@ -130,7 +135,7 @@ def decide(
         predicate_fields=parsed.fields,
         export_fields=exported,
         identity_codes=destination.identities,
-        consent_field=destination.consent_field,
+        consent_fields=consent_fields(destination),
         fields=fields,
     )
     decision = decide_activation(
@@ -209,6 +214,13 @@ def write_decision_page(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(decision_html(decision, job.counts, job.workflow_id), encoding="utf-8")
     job.outputs["decision_page"] = str(target)
+
+
+def tcf_consents(target: DestinationConfig) -> Column:
+    """True where the member's TC string consents to the destination's TCF purposes."""
+    if target.tcf is None:
+        return F.lit(True)
+    return tcf_purposes_granted(F.col(target.tcf.field), target.tcf.purposes)
 
 
 def size_refusal(target: DestinationConfig, audience: int) -> str | None:
@@ -351,6 +363,7 @@ def run(
         consenting = members.where(
             has_consent(target.consent_field)
             & grants(target.consent_signals, target.require_consent_signals)
+            & tcf_consents(target)
         )
         consenting_count = consenting.count()
         job.counts["members"] = members.count()
@@ -396,7 +409,15 @@ def plan_export(
 
 
 # What shapes the rows a destination holds: when one changes, the last export cannot be diffed.
-STATE_SETTINGS = {"type", "path", "format", "identities", "attributes", "match_keys"}
+STATE_SETTINGS = {
+    "type",
+    "path",
+    "format",
+    "identities",
+    "attributes",
+    "match_keys",
+    "consent_signals",
+}
 
 
 def state_settings(target: DestinationConfig) -> dict[str, Any]:

@@ -388,6 +388,17 @@ DestinationFormat = Literal[
 MatchKey = Literal["email", "phone", "first_name", "last_name", "postal_code", "country"]
 
 
+class TcfRequirement(StrictModel):
+    """IAB TCF v2 purposes a member's TC string must consent to for an export."""
+
+    field: str = Field(
+        default="consents.tcf.tcString", description="The profile field holding the TC string."
+    )
+    purposes: list[Annotated[int, Field(ge=1, le=11)]] = Field(
+        min_length=1, description="TCF purpose IDs (1-11) that must all be consented to."
+    )
+
+
 # Google's per-member consent signals (EU user consent policy).
 ConsentSignal = Literal["ad_user_data", "ad_personalization"]
 
@@ -417,6 +428,11 @@ class DestinationConfig(StrictModel):
         default_factory=list,
         description="Consent signals a member must have granted (y) to be exported; the others "
         "are skipped and counted as without consent.",
+    )
+    tcf: TcfRequirement | None = Field(
+        default=None,
+        description="Members whose TC string does not consent to these purposes are skipped and "
+        "counted as without consent.",
     )
     restricted_audiences: Literal["refuse", "warn", "off"] = Field(
         default="refuse",

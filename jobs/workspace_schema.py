@@ -157,7 +157,7 @@ def usage_lineage(
     analysed_fields: Sequence[str] = (),
     export_fields: Sequence[str] = (),
     identity_codes: Sequence[str] = (),
-    consent_field: str | None = None,
+    consent_fields: Sequence[str] = (),
     fields: list[FieldDef] | None = None,
 ) -> list[LineageItem]:
     """What one use of profile data reads: every field with its dataset and role.
@@ -179,7 +179,7 @@ def usage_lineage(
         analysed_fields=analysed_fields,
         export_fields=export_fields,
         identity_datasets=identity_datasets,
-        consent_field=consent_field,
+        consent_fields=consent_fields,
         field_datasets=field_datasets,
         identity_field=IDENTITY_MAP_FIELD,
     )
@@ -193,6 +193,12 @@ def exported_fields(destination: DestinationConfig) -> list[str]:
     return exported + [f for f in destination.consent_signals.values() if f not in exported]
 
 
+def consent_fields(destination: DestinationConfig) -> list[str]:
+    """The fields a destination reads to decide who consented (not exported)."""
+    tcf = [destination.tcf.field] if destination.tcf else []
+    return [f for f in [destination.consent_field, *tcf] if f]
+
+
 def unknown_destination_fields(
     destination: DestinationConfig, fields: Sequence[FieldDef]
 ) -> list[str]:
@@ -200,7 +206,7 @@ def unknown_destination_fields(
     known_paths = {f.path for f in fields}
     return [
         path
-        for path in [*exported_fields(destination), destination.consent_field or ""]
+        for path in [*exported_fields(destination), *consent_fields(destination)]
         if path and not leaves_under(path, known_paths)
     ]
 

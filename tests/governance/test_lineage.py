@@ -195,7 +195,7 @@ def decide(predicate_fields: list[str], export_fields: list[str]) -> object:
         predicate_fields=predicate_fields,
         export_fields=export_fields,
         identity_datasets=[],
-        consent_field=None,
+        consent_fields=(),
         field_datasets=FIELD_DATASETS,
         identity_field="identityMap",
     )

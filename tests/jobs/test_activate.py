@@ -21,7 +21,11 @@ from jobs.errors import ConfigError
 from jobs.workspace_schema import profile_fields
 from schemas.registry import to_struct_type
 from tests.conftest import Cli, EditConfig, commit_table
+from tests.ingest.audiences.test_consent import tc_string
 
+# TC strings consenting to purposes 1, 3 and 4, and to purpose 1 only.
+TC_1_3_4 = tc_string({1, 3, 4})
+TC_1 = tc_string({1})
 PARTNER = {"provenance": {"partner": "acme", "expiresAt": "2100-01-01T00:00:00"}}
 # Emails and phones from the identity case table (tests/ingest/identity/cases.py), whose
 # normalized forms follow Meta's and Google's published rules.
@@ -33,7 +37,7 @@ PROFILES = [
         "mobilePhone": {"number": "(201) 555-0100"},
         "person": {"name": {"firstName": " Mary-Kate ", "lastName": "O'Brien"}},
         "homeAddress": {"countryCode": "US", "postalCode": "94105-1234"},
-        "consents": {"marketing": {"email": {"val": "y"}}},
+        "consents": {"marketing": {"email": {"val": "y"}}, "tcf": {"tcString": TC_1_3_4}},
         "identityMap": {"CRMID": [{"id": "C1"}], "acmePersonId": [{"id": "P1"}]},
         "_partner": {
             "acme": {
@@ -66,7 +70,10 @@ PROFILES = [
         "profileId": "C4",
         "loyalty": {"tier": "Gold"},
         "personalEmail": {"address": "John.Doe@GoogleMail.com"},
-        "consents": {"marketing": {"email": {"val": "y"}, "sms": {"val": "y"}}},
+        "consents": {
+            "marketing": {"email": {"val": "y"}, "sms": {"val": "y"}},
+            "tcf": {"tcString": TC_1},
+        },
         "identityMap": {"CRMID": [{"id": "C4"}]},
     },
 ]
@@ -340,6 +347,22 @@ def test_google_consent_signals_go_with_each_member_and_can_be_required(
         ].lineage
     }
     assert ("consents.marketing.sms.val", "export") in fields
+
+
+def test_a_tcf_requirement_exports_only_members_whose_tc_string_consents(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    """loyal_gold with email consent: C1 (TCF purposes 1, 3, 4) and C4 (purpose 1 only)."""
+
+    def purposes_1_3_4(config: dict) -> None:
+        (google,) = [d for d in config["destinations"] if d["name"] == "google_ads"]
+        google["tcf"] = {"purposes": [1, 3, 4]}
+
+    loaded = edit_config(workspace.root, purposes_1_3_4)
+    counts = activate.run(loaded, spark, segment="loyal_gold", destination="google_ads").counts
+    assert (counts["members"], counts["without_consent"], counts["exported_rows"]) == (3, 2, 1)
+    lineage = activate.decide(loaded, "loyal_gold", "google_ads")[0].lineage
+    assert ("consents.tcf.tcString", "consent") in {(i.field, i.role) for i in lineage}
 
 
 def test_consent_signals_belong_to_the_google_layout_and_must_be_mapped(
