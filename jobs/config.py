@@ -493,6 +493,16 @@ class DestinationConfig(StrictModel):
         return self
 
 
+class PrivacySettings(StrictModel):
+    """How aggregate reports protect small groups."""
+
+    k: int = Field(
+        default=10,
+        ge=1,
+        description="Counts under k are withheld from aggregate reports (shown as < k).",
+    )
+
+
 class WorkspaceConfig(StrictModel):
     """Everything in `partnerkit.yaml`; relative paths resolve against the workspace folder."""
 
@@ -504,6 +514,7 @@ class WorkspaceConfig(StrictModel):
     commits: CommitSettings = Field(default_factory=CommitSettings)
     schemas: SchemaSettings = Field(default_factory=SchemaSettings)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     seeds: SeedsConfig
     partners: list[PartnerConfig] = Field(default_factory=list)
     canonical: CanonicalConfig = Field(default_factory=CanonicalConfig)

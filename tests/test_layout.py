@@ -253,6 +253,7 @@ def test_every_job_is_found_from_its_module() -> None:
         "icp",
         "lookalike",
         "compare",
+        "overlap",
         "steward",
         "generate",
         "resolve",

@@ -305,6 +305,32 @@ def lookalike_table(result: JobResult, sizes: dict[str, Any] | None = None) -> T
     return table
 
 
+def withheld_text(count: int | None, k: int) -> str:
+    """A count, or `< k` where it was withheld."""
+    return f"< {k}" if count is None else f"{count:,}"
+
+
+def overlap_table(result: JobResult) -> Table:
+    """Seeds and overlap overall, per identifier kind, and per attribute value."""
+    counts, k = result.counts, result.counts["k"]
+    table = new_table(
+        f"overlap of seeds with {counts['partner']} (counts under {k} withheld)",
+        ("scope", "seeds", "overlapping"),
+        numeric=("seeds", "overlapping"),
+    )
+    table.add_row(
+        "any identifier",
+        withheld_text(counts["seeds"], k),
+        withheld_text(counts["overlapping_seeds"], k),
+    )
+    for kind, row in counts["by_kind"].items():
+        table.add_row(kind, withheld_text(row["seeds"], k), withheld_text(row["overlapping"], k))
+    table.add_row("partner persons", "", withheld_text(counts["overlapping_partner_persons"], k))
+    for value, count in counts.get("by_value", {}).items():
+        table.add_row(f"{counts['by']} = {value}", "", withheld_text(count, k))
+    return table
+
+
 def compare_table(result: JobResult) -> Table:
     """Agreement per partner pair, then per attribute."""
     table = new_table(

@@ -18,7 +18,7 @@ from jobs.cli.exit_codes import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace, write_starter_workspace
 from jobs.errors import WorkspaceError
 from jobs.seed_prepare import seed_column_names
-from jobs.warehouse.catalogue import MATCHES_TABLE
+from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE
 from jobs.warehouse.tables import read_committed
 from tests.conftest import GENERATED, Cli, EditConfig, copy_workspace, match_figures
 
@@ -97,6 +97,38 @@ def test_the_python_api_matches_the_delivery_as_the_match_job_did(
     assert job.count() > 100
     assert api.exceptAll(job).count() == 0 and job.exceptAll(api).count() == 0
     assert result.stats["resolved"] == job.count()
+
+
+def test_overlap_counts_the_seeds_the_evidence_links_and_withholds_counts_under_k(
+    spark: SparkSession, workspace_dir: Path, cli: Cli, edit_config: EditConfig
+) -> None:
+    args = ("overlap", "--workspace", str(workspace_dir), "--partner", "acme")
+    report = cli(*args, "--json")
+    assert report.code == 0, report.stderr
+    counts = report.json()["counts"]
+    evidence = read_committed(
+        spark, load_workspace(workspace_dir).warehouse, MATCH_EVIDENCE_TABLE, "acme"
+    )
+    linked = evidence.select("profile_id").distinct().count()
+    assert counts["overlapping_seeds"] == linked > 100
+    assert counts["overlapping_partner_persons"] == evidence.select("partner_id").distinct().count()
+    assert counts["seeds"] <= GENERATED.seeds
+    assert set(counts["by_kind"]) == {"email", "phone", "address"}
+    assert max(v["overlapping"] for v in counts["by_kind"].values()) <= linked
+    not_ingested = cli(*args, "--by", "age_range")
+    assert not_ingested.code == 2
+    assert "run `partnerkit ingest --partner acme` first" in not_ingested.stderr
+
+    def k_above_the_overlap(config: dict) -> None:
+        config["privacy"] = {"k": linked + 1}
+
+    edit_config(workspace_dir, k_above_the_overlap)
+    withheld = cli(*args, "--json").json()["counts"]
+    assert withheld["overlapping_seeds"] is None and withheld["k"] == linked + 1
+    assert withheld["seeds"] == counts["seeds"]  # above k: still shown
+    printed = cli(*args)
+    assert f"< {linked + 1:,}" in printed.stderr and str(linked) not in printed.stderr
+    edit_config(workspace_dir, lambda config: config.pop("privacy"))
 
 
 def test_match_rerun_is_idempotent_and_prepare_and_match_agrees_with_the_jobs_run_apart(

@@ -180,6 +180,31 @@ def test_demo_ingests_the_partner_file_from_a_local_s3(demo: dict[str, Any], cli
     assert batch["counts"]["input_rows"] == 1200
 
 
+def test_overlap_by_a_partner_attribute_counts_each_value_and_no_row(
+    demo_copy: Path, cli: Cli
+) -> None:
+    args = ("overlap", "--workspace", str(demo_copy), "--partner", "acme", "--by", "age_range")
+    report = cli(*args, "--json")
+    assert report.code == 0, report.stderr
+    counts = report.json()["counts"]
+    by_value = counts["by_value"]
+    assert counts["by"] == "age_range" and len(by_value) >= 3
+    shown = [v for v in by_value.values() if v is not None]
+    assert shown and all(counts["k"] <= v <= counts["overlapping_seeds"] for v in shown)
+    assert set(counts) == {
+        "partner",
+        "k",
+        "seeds",
+        "overlapping_seeds",
+        "overlapping_partner_persons",
+        "by_kind",
+        "by",
+        "by_value",
+    }
+    unknown = cli("overlap", "--workspace", str(demo_copy), "--partner", "acme", "--by", "shoe")
+    assert unknown.code == 2 and "see `partnerkit attributes`" in unknown.stderr
+
+
 def test_demo_matches_every_findable_person_and_nobody_else(demo: dict[str, Any]) -> None:
     """Scored after the delta, on the answer key as of it."""
     assert demo["ground_truth"]["precision"] == 1.0

@@ -11,6 +11,7 @@ from jobs import activate as activate_job
 from jobs import compare as compare_job
 from jobs import icp as icp_job
 from jobs import lookalike as lookalike_job
+from jobs import overlap as overlap_job
 from jobs import pipeline
 from jobs import segments as segments_job
 from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED
@@ -34,6 +35,7 @@ from jobs.cli.views import (
     compare_table,
     icp_tables,
     lookalike_table,
+    overlap_table,
     refusal_table,
     sync_note,
 )
@@ -317,6 +319,26 @@ def compare(
     emit(result.model_dump(), as_json, render)
 
 
+def overlap(
+    workspace: WorkspaceOption = None,
+    partner: Annotated[str, typer.Option("--partner", help="The partner.")] = "",
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Also per value of this partner attribute, e.g. age_range."),
+    ] = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """How many seeds the partner's universe holds: counts only, those under k withheld.
+
+    Example: partnerkit overlap --workspace ./partnerkit-demo --partner acme --by age_range
+    """
+    result = run_spark_job(
+        workspace, master, "overlap", lambda w, s: overlap_job.run(w, s, partner=partner, by=by)
+    )
+    emit(result.model_dump(), as_json, lambda: stderr.print(overlap_table(result)))
+
+
 def icp(
     workspace: WorkspaceOption = None,
     partner: Annotated[str, typer.Option("--partner", help="The partner.")] = "",
@@ -365,4 +387,5 @@ def register(app: typer.Typer) -> None:
     app.command()(clusters)
     app.command()(lookalike)
     app.command()(compare)
+    app.command()(overlap)
     app.command()(icp)
