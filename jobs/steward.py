@@ -14,7 +14,7 @@ from governance.checks import BatchAge, DerivedExpiry, Finding, steward_findings
 from governance.errors import SegmentError
 from ingest.enrichment.profiles import PARTNER_FIELD
 from ingest.ledger import Ledger
-from jobs.config import Workspace
+from jobs.config import DestinationConfig, Workspace
 from jobs.reports.steward import steward_report_html
 from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import PROFILES_TABLE
@@ -86,6 +86,29 @@ def profile_expiries(workspace: Workspace, now: datetime) -> tuple[list[DerivedE
     return found, []
 
 
+def platform_protection_findings(
+    workspace: Workspace, number: int, destination: DestinationConfig
+) -> list[Finding]:
+    """Warnings where an ad-platform destination runs without a protection it should have:
+    Meta's restricted-audience check, Google's consent signals."""
+    where = f"destinations[{number}]"
+    found = []
+    if destination.format == "meta_custom_audience":
+        if destination.restricted_audiences == "off":
+            found.append("restricted_audiences is off: segments on sensitive fields go to Meta")
+        elif not workspace.config.governance.sensitive_fields:
+            found.append("governance.sensitive_fields is empty: no segment counts as restricted")
+    if destination.format == "google_customer_match" and not destination.require_consent_signals:
+        found.append(
+            "no require_consent_signals: Google does not use EEA members without "
+            "ad_user_data and ad_personalization consent (set consent_signals and require them)"
+        )
+    return [
+        Finding(level="warning", check="platform_protection", where=where, message=message)
+        for message in found
+    ]
+
+
 def audience_findings(workspace: Workspace, fields: list[FieldDef]) -> list[Finding]:
     """Segments whose predicate is refused or reads fields the profile lacks, and destinations
     exporting such fields: errors here, not first when an activation runs."""
@@ -103,6 +126,7 @@ def audience_findings(workspace: Workspace, fields: list[FieldDef]) -> list[Find
                 )
             )
     for number, destination in enumerate(workspace.config.destinations):
+        findings += platform_protection_findings(workspace, number, destination)
         unknown = unknown_destination_fields(destination, fields)
         if unknown:
             findings.append(

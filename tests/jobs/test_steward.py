@@ -99,3 +99,27 @@ def test_check_reports_segments_and_destinations_reading_unknown_fields(
     assert message.startswith("loyalty.points: not profile fields")
     command = message.split("`")[1]
     assert run_cli(shlex.split(command)[1:]) == 0
+
+
+def test_check_warns_where_an_ad_platform_destination_lacks_its_protection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit_config: EditConfig
+) -> None:
+    def unprotected(data: dict) -> None:
+        (meta,) = [d for d in data["destinations"] if d["name"] == "meta_ads"]
+        meta["restricted_audiences"] = "off"
+        data["destinations"].append(
+            {
+                "name": "google_ads",
+                "path": "exports/google_ads",
+                "format": "google_customer_match",
+                "marketing_actions": ["crossSiteTargeting"],
+            }
+        )
+
+    workspace = edit_config(tmp_path, unprotected)
+    assert run_cli(["check", "--workspace", str(tmp_path), "--json"]) == 0  # warnings only
+    findings = json.loads(capsys.readouterr().out)["counts"]["findings"]
+    numbers = {d.name: n for n, d in enumerate(workspace.config.destinations)}
+    warned = {f["where"]: f["message"] for f in findings if f["check"] == "platform_protection"}
+    assert warned[f"destinations[{numbers['meta_ads']}]"].startswith("restricted_audiences is off")
+    assert "ad_user_data and ad_personalization" in warned[f"destinations[{numbers['google_ads']}]"]
