@@ -10,6 +10,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,11 @@ from ingest.audiences.exports import (
     has_consent,
     segment_membership,
 )
+from ingest.audiences.suppression import list_keys, suppressed_members
 from ingest.enrichment.profiles import PROFILE_ID_FIELD
 from ingest.identity.profiles import get_profile
 from ingest.ledger import Ledger, RunRecord
+from ingest.readers import read_file, require_columns
 from jobs.config import DestinationConfig, Workspace
 from jobs.errors import WorkspaceError
 from jobs.reports.activation import decision_html
@@ -216,6 +219,34 @@ def write_decision_page(
     job.outputs["decision_page"] = str(target)
 
 
+def suppressed_profiles(
+    workspace: Workspace, spark: SparkSession, members: DataFrame
+) -> DataFrame | None:
+    """The members the workspace's suppression lists name (None without lists); the lists
+    are read at every export, so an entry added after a segment was computed still counts."""
+    found = []
+    for listing in workspace.config.suppression:
+        source = workspace.resolve(listing.source.path)
+        rows = read_file(
+            spark, source, file_format=listing.source.format, options=listing.source.options
+        )
+        require_columns(rows, [listing.profile_id, listing.email, listing.phone], file=source)
+        keying = {
+            "profile": get_profile(listing.profile),
+            "default_country": workspace.config.seeds.default_country,
+        }
+        keys = list_keys(
+            rows,
+            profile_id=listing.profile_id,
+            email=listing.email,
+            phone=listing.phone,
+            hashed=listing.hashed,
+            **keying,
+        )
+        found.append(suppressed_members(members, keys, **keying))
+    return reduce(DataFrame.unionByName, found).distinct() if found else None
+
+
 def tcf_consents(target: DestinationConfig) -> Column:
     """True where the member's TC string consents to the destination's TCF purposes."""
     if target.tcf is None:
@@ -360,14 +391,21 @@ def run(
             on="profileId",
             how="left_semi",
         ).cache()
-        consenting = members.where(
+        job.counts["members"] = members.count()
+        suppressed = suppressed_profiles(workspace, spark, members)
+        kept = members
+        if suppressed is not None:
+            kept = members.join(suppressed, on=PROFILE_ID_FIELD, how="left_anti")
+            job.counts["suppressed"] = job.counts["members"] - kept.count()
+        consenting = kept.where(
             has_consent(target.consent_field)
             & grants(target.consent_signals, target.require_consent_signals)
             & tcf_consents(target)
         )
         consenting_count = consenting.count()
-        job.counts["members"] = members.count()
-        job.counts["without_consent"] = job.counts["members"] - consenting_count
+        job.counts["without_consent"] = (
+            job.counts["members"] - job.counts.get("suppressed", 0) - consenting_count
+        )
         too_small = size_refusal(target, consenting_count)
         if too_small:
             members.unpersist()

@@ -91,6 +91,14 @@ ROW_LOSING_OPTIONS = frozenset(
 )
 
 
+def known_profile(profile: str) -> str:
+    """A normalization profile reference (`name` or `name@version`) that exists."""
+    known = profile_references()
+    if profile not in known:
+        raise ValueError(f"unknown normalization profile; expected one of {', '.join(known)}")
+    return profile
+
+
 class FileSource(StrictModel):
     """A file, folder, glob or s3:// prefix and how to read it."""
 
@@ -348,10 +356,7 @@ class PartnerConfig(StrictModel):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, profile: str) -> str:
-        known = profile_references()
-        if profile not in known:
-            raise ValueError(f"unknown normalization profile; expected one of {', '.join(known)}")
-        return profile
+        return known_profile(profile)
 
 
 class CommitSettings(StrictModel):
@@ -493,6 +498,34 @@ class DestinationConfig(StrictModel):
         return self
 
 
+class SuppressionList(StrictModel):
+    """People who must never be exported (the brand's own opt-outs), read at every export."""
+
+    name: Slug
+    source: FileSource
+    profile_id: str | None = Field(default=None, description="Column of profile IDs.")
+    email: str | None = Field(default="email", description="Column of emails.")
+    phone: str | None = Field(default=None, description="Column of phone numbers.")
+    hashed: bool = Field(
+        default=False,
+        description="Emails and phones are SHA-256 hex of the value normalized by `profile`.",
+    )
+    profile: str = Field(
+        default="ndc", description="The normalization profile entries and members are keyed by."
+    )
+
+    @model_validator(mode="after")
+    def _names_a_column(self) -> SuppressionList:
+        if not (self.profile_id or self.email or self.phone):
+            raise ValueError("name at least one of profile_id, email, phone")
+        return self
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, profile: str) -> str:
+        return known_profile(profile)
+
+
 class PrivacySettings(StrictModel):
     """How aggregate reports protect small groups."""
 
@@ -515,6 +548,11 @@ class WorkspaceConfig(StrictModel):
     schemas: SchemaSettings = Field(default_factory=SchemaSettings)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    suppression: list[SuppressionList] = Field(
+        default_factory=list,
+        description="Lists of people never exported, applied to every activation before "
+        "consent filtering (members they name are counted as suppressed).",
+    )
     seeds: SeedsConfig
     partners: list[PartnerConfig] = Field(default_factory=list)
     canonical: CanonicalConfig = Field(default_factory=CanonicalConfig)

@@ -225,6 +225,7 @@ def activation_summary(result: JobResult) -> Table:
     )
     for key in (
         "members",
+        "suppressed",
         "without_consent",
         "without_identifiers",
         "audience_rows",

@@ -22,7 +22,14 @@ COLUMNS = (
 )
 NODE_W, NODE_H, GAP_X, GAP_Y, TOP = 170, 22, 24, 8, 34
 RED, GREY = "#b00020", "#888"
-COUNTS = ("members", "without_consent", "without_identifiers", "audience_rows", "exported_rows")
+COUNTS = (
+    "members",
+    "suppressed",
+    "without_consent",
+    "without_identifiers",
+    "audience_rows",
+    "exported_rows",
+)
 
 Node = tuple[str, str]  # (column, name)
 

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from pyspark.sql import SparkSession
 
+from ingest.errors import MissingColumnsError
 from ingest.ledger import Ledger
 from jobs import activate, segments
 from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED
@@ -291,6 +292,56 @@ def test_sensitive_fields_are_the_workspaces_to_set(
         destination="meta_ads",
     )
     assert result.counts["allowed"] and result.counts["warnings"] == []
+
+
+def test_a_suppression_list_keeps_the_people_it_names_out_of_every_export(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    """loyal_gold: C1 (consent y, john.doe+spam@gmail.com, (201) 555-0100), C2 (consent n),
+    C4 (consent y, John.Doe@GoogleMail.com). Lists are read at each export, keyed by ndc."""
+    folder = workspace.root / "data" / "suppression"
+    folder.mkdir(parents=True)
+    (folder / "ids.csv").write_text("customer_id\nC4\n")
+    (folder / "emails.csv").write_text("email\n  JOHN.DOE@googlemail.com \n")
+    (folder / "phones.csv").write_text(f"phone_sha256\n{sha256('2015550100').upper()}\n")
+
+    def listing(name: str, **columns: object) -> dict:
+        source = {"path": f"data/suppression/{name}.csv"}
+        return {"name": name, "source": source, "email": None, **columns}
+
+    by_id = listing("ids", profile_id="customer_id")
+    loaded = edit_config(workspace.root, lambda c: c.update(suppression=[by_id]))
+    counts = activate.run(loaded, spark, segment="loyal_gold", destination="meta_ads").counts
+    figures = ("members", "suppressed", "without_consent", "exported_rows")
+    assert tuple(counts[k] for k in figures) == (3, 1, 1, 1)
+    (row,) = read_export(Path(counts["manifest"]))
+    assert row["email"] == sha256("john.doe+spam@gmail.com")  # C1's, never C4's
+
+    def dry_run(*lists: dict) -> tuple[int, int]:
+        changed = edit_config(workspace.root, lambda c: c.update(suppression=list(lists)))
+        run = activate.run(
+            changed, spark, segment="loyal_gold", destination="meta_ads", dry_run=True
+        )
+        return run.counts["suppressed"], run.counts["without_consent"]
+
+    # one Gmail mailbox under the ndc rules (dots, +tag, googlemail.com): C1 and C4 both
+    assert dry_run(listing("emails", email="email")) == (2, 1)
+    # C1's phone, as the SHA-256 of its ndc form (national digits), upper-case hex
+    assert dry_run(by_id, listing("phones", phone="phone_sha256", hashed=True)) == (2, 1)
+
+
+def test_a_suppression_list_without_its_column_names_the_file(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    listing = workspace.root / "data" / "optouts.csv"
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text("mail\nx@example.com\n")
+    loaded = edit_config(
+        workspace.root,
+        lambda c: c.update(suppression=[{"name": "brand", "source": {"path": "data/optouts.csv"}}]),
+    )
+    with pytest.raises(MissingColumnsError, match="optouts.csv.*email"):
+        activate.run(loaded, spark, segment="loyal_gold", destination="meta_ads")
 
 
 def test_google_layout_uses_the_google_rules_and_headers(
