@@ -289,3 +289,19 @@ def test_the_cli_says_what_an_incremental_export_sent(
         "incremental",
         "full",
     ]
+
+
+def test_a_member_suppressed_after_an_export_leaves_an_incremental_destination_as_a_removal(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    first = activate.run(workspace, spark, segment="loyal_gold", destination="crm_sync")
+    assert {r["profileId"] for r in exported(first)} == {"C1", "C4"}
+    listing = workspace.root / "data" / "optouts.csv"
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    listing.write_text("customer_id\nC4\n")
+    source = {"path": "data/optouts.csv"}
+    entry = {"name": "brand", "source": source, "email": None, "profile_id": "customer_id"}
+    loaded = edit_config(workspace.root, lambda c: c.update(suppression=[entry]))
+    later = activate.run(loaded, spark, segment="loyal_gold", destination="crm_sync")
+    assert later.counts["suppressed"] == 1 and later.counts["sync"]["mode"] == "incremental"
+    assert [(r["operation"], r["profileId"]) for r in exported(later)] == [("remove", "C4")]
