@@ -220,10 +220,11 @@ def write_decision_page(
 
 
 def suppressed_profiles(
-    workspace: Workspace, spark: SparkSession, members: DataFrame
+    workspace: Workspace, spark: SparkSession, job: RunContext, members: DataFrame
 ) -> DataFrame | None:
     """The members the workspace's suppression lists name (None without lists); the lists
-    are read at every export, so an entry added after a segment was computed still counts."""
+    are read at every export, so an entry added after a segment was computed still counts.
+    Each list read is an input of the run's lineage."""
     found = []
     for listing in workspace.config.suppression:
         source = workspace.resolve(listing.source.path)
@@ -231,6 +232,7 @@ def suppressed_profiles(
             spark, source, file_format=listing.source.format, options=listing.source.options
         )
         require_columns(rows, [listing.profile_id, listing.email, listing.phone], file=source)
+        job.noted_read(DatasetNote(uri=source, fields=schema_fields(rows.schema)))
         keying = {
             "profile": get_profile(listing.profile),
             "default_country": workspace.config.seeds.default_country,
@@ -392,7 +394,7 @@ def run(
             how="left_semi",
         ).cache()
         job.counts["members"] = members.count()
-        suppressed = suppressed_profiles(workspace, spark, members)
+        suppressed = suppressed_profiles(workspace, spark, job, members)
         kept = members
         if suppressed is not None:
             kept = members.join(suppressed, on=PROFILE_ID_FIELD, how="left_anti")

@@ -316,6 +316,9 @@ def test_a_suppression_list_keeps_the_people_it_names_out_of_every_export(
     assert tuple(counts[k] for k in figures) == (3, 1, 1, 1)
     (row,) = read_export(Path(counts["manifest"]))
     assert row["email"] == sha256("john.doe+spam@gmail.com")  # C1's, never C4's
+    events = (workspace.root / "logs" / "openlineage.jsonl").read_text().splitlines()
+    (completed,) = [e for e in map(json.loads, events) if e["eventType"] == "COMPLETE"][-1:]
+    assert str(folder / "ids.csv") in {i["name"] for i in completed["inputs"]}
 
     def dry_run(*lists: dict) -> tuple[int, int]:
         changed = edit_config(workspace.root, lambda c: c.update(suppression=list(lists)))
