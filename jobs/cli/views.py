@@ -15,6 +15,7 @@ from rich.table import Table
 
 from governance.policies import Evaluation
 from jobs.cli.output import new_table
+from jobs.reports.activation import COUNTS as ACTIVATION_COUNTS
 from jobs.runtime.runs import JobResult
 from schemas.models import FieldDef
 from schemas.namespaces import NamespaceCatalog
@@ -223,16 +224,7 @@ def activation_summary(result: JobResult) -> Table:
     table = new_table(
         f"activate {counts['segment']} -> {counts['destination']}: {verdict}", ("what", "detail")
     )
-    for key in (
-        "members",
-        "suppressed",
-        "without_consent",
-        "without_identifiers",
-        "audience_rows",
-        "exported_rows",
-        "files",
-        "manifest",
-    ):
+    for key in (*ACTIVATION_COUNTS, "files", "manifest"):
         if key in counts:
             value = counts[key]
             table.add_row(key, f"{value:,}" if isinstance(value, int) else escape(str(value)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -113,7 +112,6 @@ class RunEvents:
         self.namespace = os.environ.get("OPENLINEAGE_NAMESPACE") or DEFAULT_NAMESPACE
         self.name = f"{workspace.root.name}.{job}"
         self._client: OpenLineageClient | None = None
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         self._emit("START", [], [], None)
@@ -135,19 +133,20 @@ class RunEvents:
         if disabled():
             return
         try:
-            with self._lock:
-                if self._client is None:
-                    self._client = make_client(self.workspace)
-                event = run_event(
-                    state,
-                    run_id=self.workflow_id,
-                    namespace=self.namespace,
-                    name=self.name,
-                    inputs=with_labels(self.workspace, inputs),
-                    outputs=with_labels(self.workspace, outputs),
-                    error=error,
-                )
-                self._client.emit(event)
+            if self._client is None:
+                self._client = make_client(self.workspace)
+            # one labelling for both sides: it flattens the profile schema
+            labelled = with_labels(self.workspace, [*inputs, *outputs])
+            event = run_event(
+                state,
+                run_id=self.workflow_id,
+                namespace=self.namespace,
+                name=self.name,
+                inputs=labelled[: len(inputs)],
+                outputs=labelled[len(inputs) :],
+                error=error,
+            )
+            self._client.emit(event)
         except Exception as failure:  # a lineage backend down must not fail the job
             logger.warning(
                 "OpenLineage %s event for %s not sent: %s: %s",
@@ -198,8 +197,8 @@ def run_event(
         run=Run(runId=run_id, facets=run_facets),
         job=Job(namespace=namespace, name=name, facets=job_facets),
         producer=PRODUCER,
-        inputs=[_input_dataset(n) for n in inputs],
-        outputs=[_output_dataset(n) for n in outputs],
+        inputs=[_dataset(n, read=True) for n in inputs],
+        outputs=[_dataset(n, read=False) for n in outputs],
     )
 
 
@@ -252,34 +251,31 @@ def _dataset_facets(note: DatasetNote) -> dict[str, Any]:
     return facets
 
 
-def _input_dataset(note: DatasetNote) -> Any:
-    from openlineage.client.event_v2 import InputDataset
-    from openlineage.client.facet_v2 import input_statistics_input_dataset as stats
+def _dataset(note: DatasetNote, *, read: bool) -> Any:
+    """An input (read) or output dataset, its row count in the matching statistics facet."""
+    from openlineage.client.event_v2 import InputDataset, OutputDataset
+    from openlineage.client.facet_v2 import input_statistics_input_dataset as read_stats
+    from openlineage.client.facet_v2 import output_statistics_output_dataset as write_stats
 
     namespace, name = dataset_identity(note.uri)
-    input_facets = (
-        {"inputStatistics": stats.InputStatisticsInputDatasetFacet(rowCount=note.rows)}
-        if note.rows is not None
-        else {}
+    facets = _dataset_facets(note)
+    if read:
+        counted = (
+            {}
+            if note.rows is None
+            else {
+                "inputStatistics": read_stats.InputStatisticsInputDatasetFacet(rowCount=note.rows)
+            }
+        )
+        return InputDataset(namespace=namespace, name=name, facets=facets, inputFacets=counted)
+    counted = (
+        {}
+        if note.rows is None
+        else {
+            "outputStatistics": write_stats.OutputStatisticsOutputDatasetFacet(rowCount=note.rows)
+        }
     )
-    return InputDataset(
-        namespace=namespace, name=name, facets=_dataset_facets(note), inputFacets=input_facets
-    )
-
-
-def _output_dataset(note: DatasetNote) -> Any:
-    from openlineage.client.event_v2 import OutputDataset
-    from openlineage.client.facet_v2 import output_statistics_output_dataset as stats
-
-    namespace, name = dataset_identity(note.uri)
-    output_facets = (
-        {"outputStatistics": stats.OutputStatisticsOutputDatasetFacet(rowCount=note.rows)}
-        if note.rows is not None
-        else {}
-    )
-    return OutputDataset(
-        namespace=namespace, name=name, facets=_dataset_facets(note), outputFacets=output_facets
-    )
+    return OutputDataset(namespace=namespace, name=name, facets=facets, outputFacets=counted)
 
 
 def merged(notes: Iterable[DatasetNote]) -> list[DatasetNote]:
