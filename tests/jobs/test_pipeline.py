@@ -193,6 +193,7 @@ def test_overlap_by_a_partner_attribute_counts_each_value_and_no_row(
     assert shown and all(counts["k"] <= v <= counts["overlapping_seeds"] for v in shown)
     assert set(counts) == {
         "partner",
+        "allowed",
         "k",
         "seeds",
         "overlapping_seeds",
@@ -422,6 +423,22 @@ def test_every_command_decides_a_predicate_shape_alike(
     policy_chains = [chain for chain in chains if chain.startswith("policy ")]
     assert allowed == (policy_chains == [])
     assert all("contract_acme" in chain for chain in policy_chains)
+
+
+def test_overlap_decides_data_science_from_the_same_lineage(
+    shapes_workspace: Path, cli: Cli
+) -> None:
+    """Case (review): overlap counted a partner's universe whose contract forbids data science;
+    it is analysis of the partner's data like icp, refused the same way (exit 3, the chain)."""
+    ws = ("--workspace", str(shapes_workspace), "--json")
+    refused = cli("overlap", "--partner", "acme", "--by", "age_range", *ws)
+    assert refused.code == EXIT_POLICY_BLOCKED, refused.stderr
+    counts = refused.json()["counts"]
+    assert counts["allowed"] is False and "overlapping_seeds" not in counts
+    assert counts["chains"] and all("contract_acme" in chain for chain in counts["chains"])
+    allowed = cli("overlap", "--partner", "beta", *ws)
+    assert allowed.code == 0, allowed.stderr
+    assert allowed.json()["counts"]["allowed"] is True
 
 
 def test_the_demo_prints_and_leaves_no_email_or_phone_outside_the_warehouse(

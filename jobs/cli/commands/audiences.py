@@ -331,12 +331,23 @@ def overlap(
 ) -> None:
     """How many seeds the partner's universe holds: counts only, those under k withheld.
 
+    Refused (exit 3, with the chain) where a policy forbids data science on the partner's data.
+
     Example: partnerkit overlap --workspace ./partnerkit-demo --partner acme --by age_range
     """
     result = run_spark_job(
         workspace, master, "overlap", lambda w, s: overlap_job.run(w, s, partner=partner, by=by)
     )
-    emit(result.model_dump(), as_json, lambda: stderr.print(overlap_table(result)))
+
+    def render() -> None:
+        if result.counts["allowed"]:
+            stderr.print(overlap_table(result))
+        else:
+            stderr.print(refusal_table("overlap", result.counts))
+
+    emit(result.model_dump(), as_json, render)
+    if not result.counts["allowed"]:
+        raise typer.Exit(EXIT_POLICY_BLOCKED)
 
 
 def icp(
