@@ -181,6 +181,10 @@ def _migrate(connection: sqlite3.Connection) -> None:
         connection.execute(f"DROP TABLE {table}_old")
 
 
+# Batch kinds whose rows make up a partner's universe (an `optout` batch never does).
+UNIVERSE_KINDS = ("full", "delta")
+
+
 def utc_now() -> str:
     """An ISO-8601 UTC timestamp with milliseconds, sortable as text."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -348,10 +352,20 @@ class Ledger:
         rows = self._newest(BATCHES_TABLE, "partner", partner, limit)
         return [BatchRecord(**row) for row in rows]
 
-    def deliveries(self, *, partner: str | None = None, limit: int = 20) -> list[Delivery]:
-        """The newest `limit` deliveries, newest first, each with all of its files."""
-        where = " WHERE partner = ?" if partner else ""
-        params: tuple[Any, ...] = (partner,) if partner else ()
+    def deliveries(
+        self,
+        *,
+        partner: str | None = None,
+        limit: int = 20,
+        kinds: tuple[str, ...] | None = UNIVERSE_KINDS,
+    ) -> list[Delivery]:
+        """The newest `limit` deliveries, newest first, each with all of its files; by default
+        those of the universe (full, delta), `kinds=None` for opt-out deliveries too."""
+        conditions = (["partner = ?"] if partner else []) + (
+            [f"kind IN ({', '.join('?' * len(kinds))})"] if kinds else []
+        )
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        params: tuple[Any, ...] = ((partner,) if partner else ()) + tuple(kinds or ())
         query = (
             f"SELECT * FROM {BATCHES_TABLE} WHERE workflow_id IN (SELECT workflow_id FROM"
             f" {BATCHES_TABLE}{where} GROUP BY workflow_id ORDER BY MAX(started_at) DESC"

@@ -205,7 +205,7 @@ def _delimiter_hint(available: Sequence[str]) -> str:
     return ""
 
 
-def _hash_form_ok(value: Column, hash_type: str, encoding: str) -> Column:
+def hash_form_ok(value: Column, hash_type: str, encoding: str) -> Column:
     """Whether a non-blank cell has the declared hash form (case and `0x` are tolerated)."""
     if hash_type == "plaintext":
         return F.lit(True)
@@ -220,11 +220,11 @@ def _hash_form_ok(value: Column, hash_type: str, encoding: str) -> Column:
     return (F.length(text) == digits) & F.try_to_binary(text, F.lit("hex")).isNotNull()
 
 
-def _present(value: Column) -> Column:
+def present(value: Column) -> Column:
     return value.isNotNull() & (F.trim(value) != "")
 
 
-def _any_contains(columns: Sequence[Column], text: str) -> Column:
+def any_contains(columns: Sequence[Column], text: str) -> Column:
     """Whether any cell holds `text`: a byte search per cell, no row-wide string built."""
     found = F.lit(False)
     for column in columns:
@@ -232,7 +232,7 @@ def _any_contains(columns: Sequence[Column], text: str) -> Column:
     return found
 
 
-def _failed(bad: Column, reason: str) -> Column:
+def failed_check(bad: Column, reason: str) -> Column:
     """The reason when the check fails, else "" (removed below; NULL would need a lambda)."""
     return F.when(bad, F.lit(reason)).otherwise(F.lit(""))
 
@@ -246,13 +246,13 @@ def check_rows(frame: DataFrame, mapping: FileMapping) -> DataFrame:
     """
     data_columns = [F.col(f"`{c}`") for c in frame.columns if c not in (CORRUPT, POSITION)]
     checks: list[Column] = [
-        _failed(_any_contains(data_columns, "\ufffd"), INVALID_UTF8),
-        _failed(_any_contains(data_columns, "\u0000"), NUL_BYTE),
-        _failed(~_present(F.col(f"`{mapping.partner_id}`")), PARTNER_ID_MISSING),
+        failed_check(any_contains(data_columns, "\ufffd"), INVALID_UTF8),
+        failed_check(any_contains(data_columns, "\u0000"), NUL_BYTE),
+        failed_check(~present(F.col(f"`{mapping.partner_id}`")), PARTNER_ID_MISSING),
     ]
     operation = mapping.operation_value()
     if operation is not None:
-        checks.append(_failed(operation.isNull(), OPERATION_UNKNOWN))
+        checks.append(failed_check(operation.isNull(), OPERATION_UNKNOWN))
     if not mapping.deletes_only:
         is_record = (
             F.lit(True) if operation is None else F.coalesce(operation == UPSERT, F.lit(True))
@@ -270,17 +270,17 @@ def _record_checks(mapping: FileMapping, is_record: Column) -> list[Column]:
     checks = []
     for spec in mapping.identifiers:
         value = F.col(f"`{spec.column}`")
-        bad = _present(value) & ~_hash_form_ok(value, mapping.hash_type, mapping.encoding)
-        checks.append(_failed(is_record & bad, f"{HASH_FORM}:{spec.column}"))
+        bad = present(value) & ~hash_form_ok(value, mapping.hash_type, mapping.encoding)
+        checks.append(failed_check(is_record & bad, f"{HASH_FORM}:{spec.column}"))
     for column, allowed in mapping.allowed_values.items():
         value = mapping.attribute_value(column)
-        bad = _present(value) & ~value.isin(*allowed)
-        checks.append(_failed(is_record & bad, f"{VALUE_NOT_ALLOWED}:{column}"))
+        bad = present(value) & ~value.isin(*allowed)
+        checks.append(failed_check(is_record & bad, f"{VALUE_NOT_ALLOWED}:{column}"))
     if mapping.confidence:
         value = F.col(f"`{mapping.confidence}`")
         number = value.try_cast("double")
-        bad = _present(value) & (number.isNull() | (number < 0) | (number > 1))
-        checks.append(_failed(is_record & bad, CONFIDENCE_NOT_NUMBER))
+        bad = present(value) & (number.isNull() | (number < 0) | (number > 1))
+        checks.append(failed_check(is_record & bad, CONFIDENCE_NOT_NUMBER))
     return checks
 
 
@@ -327,7 +327,7 @@ def accepted_rows(
         return mapping.attribute_value(name)
 
     identifiers = [
-        F.when(_present(cell(i.column)), canonical_hash(cell(i.column), mapping.encoding)).alias(
+        F.when(present(cell(i.column)), canonical_hash(cell(i.column), mapping.encoding)).alias(
             i.column
         )
         for i in mapping.identifiers
@@ -337,7 +337,7 @@ def accepted_rows(
         if mapping.confidence
         else []
     )
-    attributes = [F.when(_present(attribute(a)), attribute(a)).alias(a) for a in mapping.attributes]
+    attributes = [F.when(present(attribute(a)), attribute(a)).alias(a) for a in mapping.attributes]
     operation = mapping.operation_value()
     return accepted.select(
         F.trim(F.col(f"`{mapping.partner_id}`")).alias("partner_id"),

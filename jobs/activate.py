@@ -47,6 +47,7 @@ from ingest.audiences.suppression import list_keys, suppressed_members
 from ingest.enrichment.profiles import PROFILE_ID_FIELD
 from ingest.identity.profiles import get_profile
 from ingest.ledger import Ledger, RunRecord
+from ingest.optouts import without_persons
 from ingest.readers import read_file, require_columns
 from jobs.config import DestinationConfig, Workspace
 from jobs.errors import WorkspaceError
@@ -63,6 +64,7 @@ from jobs.warehouse.delivery import (
     s3_staging_uri,
     write_files,
 )
+from jobs.warehouse.optouts import opted_out_current_persons, opted_out_members
 from jobs.warehouse.tables import (
     committed_table,
     load_prospects,
@@ -222,9 +224,9 @@ def write_decision_page(
 def suppressed_profiles(
     workspace: Workspace, spark: SparkSession, job: RunContext, members: DataFrame
 ) -> DataFrame | None:
-    """The members the workspace's suppression lists name (None without lists); the lists
-    are read at every export, so an entry added after a segment was computed still counts.
-    Each list read is an input of the run's lineage."""
+    """The members the workspace's suppression lists name or a partner's kept opt-outs reach
+    (None without either); both are read at every export, so an entry added after a segment
+    was computed still counts. Each list read is an input of the run's lineage."""
     found = []
     for listing in workspace.config.suppression:
         source = workspace.resolve(listing.source.path)
@@ -246,6 +248,11 @@ def suppressed_profiles(
             **keying,
         )
         found.append(suppressed_members(members, keys, **keying))
+    opted_out = opted_out_members(workspace, spark)
+    if opted_out is not None:
+        found.append(
+            members.join(opted_out, PROFILE_ID_FIELD, "left_semi").select(PROFILE_ID_FIELD)
+        )
     return reduce(DataFrame.unionByName, found).distinct() if found else None
 
 
@@ -310,8 +317,14 @@ def run_prospects(
             write_decision_page(workspace, job, decision)
             return job.result()
         job.counts["members"] = persons.count()
+        opted_out = opted_out_current_persons(
+            workspace, spark, workspace.partner(lineage_doc["partner"])
+        )
+        if opted_out is not None:
+            persons = without_persons(persons, opted_out)
+            job.counts["suppressed"] = job.counts["members"] - persons.count()
         job.counts["without_consent"] = 0  # prospects have no 1P consent; the partner's applies
-        too_small = size_refusal(target, job.counts["members"])
+        too_small = size_refusal(target, job.counts["members"] - job.counts.get("suppressed", 0))
         if too_small:
             return refuse_for_size(workspace, job, decision, too_small)
         if dry_run:

@@ -309,6 +309,24 @@ class DeliverySettings(StrictModel):
     )
 
 
+class OptOutFeed(StrictModel):
+    """Where the partner delivers opt-outs and which columns name the person: partner IDs
+    and/or identifiers hashed in the partner's hash and encoding. Ingested with
+    `partnerkit optouts`, kept for good (they never expire and survive full deliveries)."""
+
+    source: FileSource
+    partner_id: str | None = Field(default=None, description="Column of partner IDs.")
+    identifiers: list[IdentifierColumn] = Field(
+        default_factory=list, description="Columns of hashed emails or phones, with their kind."
+    )
+
+    @model_validator(mode="after")
+    def _names_a_column(self) -> OptOutFeed:
+        if not (self.partner_id or self.identifiers):
+            raise ValueError("name partner_id or at least one identifier column")
+        return self
+
+
 class PartnerConfig(StrictModel):
     """One data partner: its namespace, identity rules, file and terms."""
 
@@ -323,6 +341,9 @@ class PartnerConfig(StrictModel):
     )
     source: FileSource
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    optouts: OptOutFeed | None = Field(
+        default=None, description="The partner's opt-out deliveries, if it sends them."
+    )
     mapping: PartnerMapping
     labels: list[str] = Field(default_factory=lambda: ["3PD"])
     contract: ContractTerms = Field(default_factory=ContractTerms)

@@ -20,6 +20,7 @@ from ingest.enrichment.profiles import (
     require_fields,
 )
 from ingest.enrichment.providers import attribute_evidence, canonical_values, partner_id_column
+from ingest.optouts import without_persons
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
 from jobs.incremental import enrich_basis, profiles_to_rebuild
@@ -31,8 +32,9 @@ from jobs.warehouse.catalogue import (
     PROFILES_TABLE,
     SEEDS_TABLE,
 )
+from jobs.warehouse.optouts import opted_out_universe_persons
 from jobs.warehouse.tables import read_committed, write_table
-from jobs.warehouse.universe import current_universe
+from jobs.warehouse.universe import current_universe, ingested_identifiers
 from jobs.workspace_schema import profile_fields, workspace_namespaces, workspace_registry
 from schemas.attributes import attribute_domains
 from schemas.models import FieldDef
@@ -117,7 +119,8 @@ def _kept_rows(
 def load_partner_inputs(
     workspace: Workspace, spark: SparkSession, partner: PartnerConfig
 ) -> tuple[DataFrame, DataFrame]:
-    """The partner's canonical matches and its current ingested universe, or a clear error."""
+    """The partner's canonical matches, less its opted-out persons (opted out since the match
+    too), and its current ingested universe; or a clear error."""
     universe = current_universe(workspace, spark, partner.name)
     if universe is None:
         expected = f"an ingested batch; run `partnerkit ingest --partner {partner.name}` first"
@@ -129,6 +132,11 @@ def load_partner_inputs(
         partner.name,
         remedy=f"run `partnerkit match --partner {partner.name}` first",
     )
+    opted_out = opted_out_universe_persons(
+        workspace, spark, partner, ingested_identifiers(universe, partner)
+    )
+    if opted_out is not None:
+        matches = without_persons(matches, opted_out.localCheckpoint())
     return matches, universe
 
 

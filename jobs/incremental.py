@@ -38,6 +38,7 @@ from jobs.warehouse.catalogue import (
     SEEDS_TABLE,
 )
 from jobs.warehouse.commits import Store, commit_history, read_manifest, unit_name
+from jobs.warehouse.optouts import optouts_version
 from jobs.warehouse.tables import current_version, read_committed
 from jobs.warehouse.universe import universe_delivery, universe_unit
 from schemas.models import FieldDef
@@ -216,7 +217,11 @@ def enrich_settings(workspace: Workspace, fields: list[FieldDef]) -> str:
     sections = {"schemas", "seeds", "partners", "canonical"}
     relevant = {
         "rules": ENRICH_RULES_VERSION,
-        "config": workspace.config.model_dump(mode="json", include=sections),
+        # where opt-outs come from does not shape a profile; the opt-outs read (a version in
+        # the basis) do
+        "config": workspace.config.model_dump(
+            mode="json", include=sections, exclude={"partners": {"__all__": {"optouts"}}}
+        ),
         "fields": [field.model_dump() for field in fields],
     }
     return fingerprint(relevant)
@@ -236,6 +241,7 @@ def enrich_basis(
             p.name: {
                 "matches": current_version(warehouse, MATCHES_TABLE, p.name) or "",
                 "delivery": universe_delivery(workspace, p.name) or "",
+                "optouts": optouts_version(workspace, p.name),
             }
             for p in workspace.config.partners
         },
@@ -296,6 +302,8 @@ def profiles_to_rebuild(
     for partner, now in basis["partners"].items():
         then = before["partners"][partner]
         current = matches[partner]
+        if then.get("optouts", "") != now["optouts"]:
+            return f"partner {partner}'s opt-outs changed"
         if then["matches"] != now["matches"]:
             old = _version(store, MATCHES_TABLE, then["matches"], partner)
             if old is None:

@@ -13,11 +13,13 @@ from ingest.matching import (
     rematched_evidence,
     seed_hash_keys,
 )
+from ingest.optouts import without_persons
 from jobs.config import PartnerConfig, Workspace
 from jobs.history import match_drift, match_history, point_of
 from jobs.incremental import MatchChanges, changes_since_last_match, match_basis
 from jobs.runtime.runs import JobResult, RunContext, open_run, timed
 from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
+from jobs.warehouse.optouts import opted_out_universe_persons
 from jobs.warehouse.tables import (
     committed_table,
     current_version,
@@ -98,6 +100,12 @@ def match_partner(
             workflow_id=job.workflow_id,
             broadcast_seeds=seed_keys.count() <= BROADCAST_MAX_ROWS,
         )
+    # Opt-outs only accumulate: dropping opted-out persons from whatever evidence was built
+    # (a full match, or the previous evidence carried forward) keeps every run exact.
+    opted_out = opted_out_universe_persons(workspace, spark, partner, universe_ids)
+    if opted_out is not None:
+        opted_out = opted_out.localCheckpoint()
+        evidence = without_persons(evidence, opted_out)
     with timed(seconds, "evidence"):
         evidence_path = write_table(
             evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name, details=basis
@@ -119,6 +127,7 @@ def match_partner(
         stats = match_stats(seed_ids, evidence, matches, hash_type=partner.hash)
         stats["evidence_rows"] = evidence.count()
     stats["universe"] = universe
+    stats["opted_out_persons"] = opted_out.count() if opted_out is not None else 0
     stats["delivery"] = delivery
     stats["mode"] = "full" if changes.full_because else "incremental"
     stats["full_because"] = changes.full_because

@@ -254,6 +254,7 @@ def test_every_job_is_found_from_its_module() -> None:
         "lookalike",
         "compare",
         "overlap",
+        "optout_ingest",
         "steward",
         "generate",
         "resolve",

@@ -92,9 +92,9 @@ def row_count(counts: Mapping[str, Any], key: str) -> str:
 
 
 def ingest_table(result: JobResult) -> Table:
-    kind = result.counts.get("kind", "full")
+    kind = result.counts.get("kind", "optout" if result.job == "optout_ingest" else "full")
     table = new_table(
-        f"partner_ingest {result.workflow_id} ({kind} delivery)",
+        f"{result.job} {result.workflow_id} ({kind} delivery)",
         ("source", "batch", "status", "input", "accepted", "quarantined"),
     )
     for batch in result.counts.get("batches", []):
@@ -104,6 +104,11 @@ def ingest_table(result: JobResult) -> Table:
             batch["batch_id"],
             batch["status"] + (f" of {duplicate_of}" if duplicate_of else ""),
             *(row_count(batch, key) for key in ("input_rows", "accepted_rows", "quarantined_rows")),
+        )
+    if "new_entries" in result.counts:
+        table.caption = (
+            f"{result.counts['new_entries']:,} new opt-outs; "
+            f"{result.counts['entries']:,} kept for partner {result.counts['partner']}"
         )
     delta = result.counts.get("delta")
     if delta:

@@ -18,6 +18,11 @@ QUARANTINE_TABLE = "quarantine"  # quarantine/<p>/batch_id=<id>: rejected rows w
 # partner_changes/<p>/batch_id=<fold id>: a delta delivery's last change per person
 PARTNER_CHANGES_TABLE = "partner_changes"
 
+# Opt-outs: optouts/partner=<p>: every (kind, key) the partner's opt-out deliveries named,
+# kept for good; optout_quarantine/partner=<p>: their rejected rows with reasons
+OPTOUTS_TABLE = "optouts"
+OPTOUT_QUARANTINE_TABLE = "optout_quarantine"
+
 # Match
 MATCH_EVIDENCE_TABLE = "match_evidence"  # per partner: (profile, person, criterion)
 MATCHES_TABLE = "matches"  # per partner: the canonical person of each matched profile

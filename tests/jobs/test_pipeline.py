@@ -525,3 +525,103 @@ def test_each_activation_decision_has_a_page_with_its_lineage_graph(
     allowed_text = allowed[0].read_text(encoding="utf-8")
     assert "ALLOWED" in allowed_text and "members" in allowed_text
     assert "#b00020" not in allowed_text.split("<svg", 1)[1].split("</svg>")[0]
+
+
+def test_partner_optouts_are_kept_and_honoured_at_match_enrich_and_export(
+    demo_copy: Path, cli: Cli, edit_config: EditConfig, spark_session: SparkSession
+) -> None:
+    """Issue 23, item 1: an opt-out delivery names one matched person by partner ID and another
+    by a hashed email (upper case); both leave the export at once (the segment was computed
+    before they arrived), then the match and the profiles. Bad rows are quarantined with
+    reasons, input = accepted + quarantined, and a second load of the file adds nothing."""
+    from jobs.config import load_workspace
+    from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE
+    from jobs.warehouse.tables import read_committed
+    from jobs.warehouse.universe import current_universe
+
+    ws = load_workspace(demo_copy)
+    matches = read_committed(spark_session, ws.warehouse, MATCHES_TABLE, "acme")
+    universe = current_universe(ws, spark_session, "acme")
+    with_email = matches.join(
+        universe.where("email1 IS NOT NULL").select("partner_id", "email1"), "partner_id"
+    )
+    by_id, by_email, kept = with_email.orderBy("profile_id").limit(3).collect()
+    optouts = demo_copy / "data" / "optouts" / "acme-2026-12.csv"
+    optouts.parent.mkdir(parents=True)
+    optouts.write_text(
+        "person_id,email_sha256\n"
+        f"{by_id['partner_id']},\n"
+        f",{by_email['email1'].upper()}\n"
+        ",\n"  # names nobody
+        ",not-a-hash\n",
+        encoding="utf-8",
+    )
+    picked = [r["profile_id"] for r in (by_id, by_email, kept)]
+
+    def feed(config: dict) -> None:
+        (acme,) = [p for p in config["partners"] if p["name"] == "acme"]
+        acme["optouts"] = {
+            "source": {"path": "data/optouts"},
+            "partner_id": "person_id",
+            "identifiers": [{"column": "email_sha256", "kind": "email"}],
+        }
+        config["segments"].append(
+            {"name": "picked", "predicate": f"profileId IN {tuple(picked)}"}
+        )
+        config["destinations"].append(
+            {
+                "name": "crm_file",
+                "type": "file",
+                "path": "exports/crm_file",
+                "format": "csv",
+                "identities": ["CRMID"],
+                "marketing_actions": ["onsitePersonalization"],
+            }
+        )
+
+    edit_config(demo_copy, feed)
+    ws_args = ("--workspace", str(demo_copy), "--json")
+    loaded = cli("optouts", "--partner", "acme", *ws_args)
+    assert loaded.code == 0, loaded.stderr
+    counts = loaded.json()["counts"]
+    totals = counts["totals"]
+    assert (totals["input_rows"], totals["accepted_rows"], totals["quarantined_rows"]) == (4, 2, 2)
+    (batch,) = counts["batches"]
+    assert batch["quarantined_by_reason"] == {"optout_key_missing": 1, "hash_form": 1}
+    assert (counts["new_entries"], counts["entries"]) == (2, 2)
+
+    exported = cli("activate", "--segment", "picked", "--destination", "crm_file", *ws_args)
+    assert exported.code == 0, exported.stderr
+    activation = exported.json()["counts"]
+    assert (activation["members"], activation["suppressed"]) == (3, 2)
+    written = "".join(p.read_text() for p in (demo_copy / "exports/crm_file").rglob("*.csv"))
+    assert kept["profile_id"] in written
+    assert by_id["profile_id"] not in written and by_email["profile_id"] not in written
+
+    enriched = cli("enrich", *ws_args)
+    assert enriched.code == 0, enriched.stderr
+    assert enriched.json()["counts"]["full_because"] == "partner acme's opt-outs changed"
+    profiles = spark_session.read.parquet(enriched.json()["outputs"]["profiles"])
+    acme_of = {
+        r["profileId"]: r["acme"]
+        for r in profiles.where(profiles.profileId.isin(*picked))
+        .select("profileId", "_partner.acme")
+        .collect()
+    }
+    assert acme_of[kept["profile_id"]] is not None
+    assert acme_of[by_id["profile_id"]] is None and acme_of[by_email["profile_id"]] is None
+
+    # the enrich dropped them before any new match; the match drops them now
+    matched = cli("match", "--partner", "acme", *ws_args)
+    assert matched.code in (0, 6), matched.stderr
+    assert matched.json()["counts"]["acme"]["opted_out_persons"] >= 2
+    gone = {by_id["partner_id"], by_email["partner_id"]}
+    for table in (MATCHES_TABLE, MATCH_EVIDENCE_TABLE):
+        now = read_committed(spark_session, ws.warehouse, table, "acme")
+        assert now.where(now.partner_id.isin(*gone)).count() == 0, table
+    assert now.where(now.profile_id == kept["profile_id"]).count() > 0
+
+    again = cli("optouts", "--partner", "acme", *ws_args)
+    assert again.code == 0, again.stderr
+    assert again.json()["counts"]["totals"]["duplicate"] == 1
+    assert (again.json()["counts"]["new_entries"], again.json()["counts"]["entries"]) == (0, 2)

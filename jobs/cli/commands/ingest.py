@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from jobs import optout_ingest
 from jobs import partner_ingest as ingest_job
 from jobs.cli.options import (
     JsonOption,
@@ -98,6 +99,32 @@ def ingest(
     exit_on_drift({chosen: result.counts.get("drift", [])})
 
 
+def optouts(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files, folders, globs, s3:// keys (default: the feed's source)."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    partner: Annotated[
+        str, typer.Option("--partner", help="The partner the opt-outs come from.")
+    ] = "",
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load a partner's opt-outs (partner IDs or hashed identifiers), kept for good.
+
+    Rows are checked and bad ones quarantined with reasons, like a delivery. From the next
+    run on, an opted-out person is never matched, enriched or exported.
+
+    Example: partnerkit optouts --workspace ./ws --partner acme s3://drops/acme/optouts/
+    """
+    loaded = load_workspace(chosen_workspace(workspace))
+    chosen = named_partner(loaded, partner, "name the partner these opt-outs come from")
+    with spark_session(loaded, chosen_master(master)) as spark:
+        result = optout_ingest.run(loaded, spark, partner=chosen, sources=list(sources or []))
+    emit(result.model_dump(), as_json, lambda: stderr.print(ingest_table(result)))
+
+
 ROW_COUNTS = ("input_rows", "accepted_rows", "quarantined_rows")
 
 
@@ -118,7 +145,7 @@ def batches(
     from jobs.warehouse.universe import universe_unit
 
     loaded = load_workspace(chosen_workspace(workspace))
-    found = Ledger(loaded.ledger_path).deliveries(partner=partner, limit=limit + 1)
+    found = Ledger(loaded.ledger_path).deliveries(partner=partner, limit=limit + 1, kinds=None)
     found, more = within_limit(found, limit)
     tables = read_manifest(loaded.warehouse).tables
     current = {
@@ -245,5 +272,6 @@ def history(
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command()(ingest)
+    app.command()(optouts)
     app.command()(batches)
     app.command()(history)
