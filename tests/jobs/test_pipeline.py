@@ -565,9 +565,7 @@ def test_partner_optouts_are_kept_and_honoured_at_match_enrich_and_export(
             "partner_id": "person_id",
             "identifiers": [{"column": "email_sha256", "kind": "email"}],
         }
-        config["segments"].append(
-            {"name": "picked", "predicate": f"profileId IN {tuple(picked)}"}
-        )
+        config["segments"].append({"name": "picked", "predicate": f"profileId IN {tuple(picked)}"})
         config["destinations"].append(
             {
                 "name": "crm_file",
