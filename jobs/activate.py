@@ -57,6 +57,7 @@ from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, time
 from jobs.warehouse.catalogue import ACTIVATION_STATE_TABLE, PROSPECTS_TABLE, SEGMENTS_TABLE
 from jobs.warehouse.commits import read_manifest
 from jobs.warehouse.delivery import (
+    EXPORT_EVENT,
     MANIFEST,
     manifest_published,
     publish_local,
@@ -64,6 +65,7 @@ from jobs.warehouse.delivery import (
     s3_staging_uri,
     write_files,
 )
+from jobs.warehouse.forgotten import forgotten_members
 from jobs.warehouse.optouts import opted_out_current_persons, opted_out_members
 from jobs.warehouse.tables import (
     committed_table,
@@ -85,9 +87,6 @@ from jobs.workspace_schema import (
 
 JOB = "activate"
 DECISION_EVENT = "activation_decision"
-# Recorded just before an export is published: where its manifest will be. A run that died
-# after it is found exported or not by looking there (see `activation_outcome`).
-EXPORT_EVENT = "export_target"
 
 
 SETTINGS = {
@@ -248,6 +247,9 @@ def suppressed_profiles(
             **keying,
         )
         found.append(suppressed_members(members, keys, **keying))
+    erased = forgotten_members(workspace, spark, members)
+    if erased is not None:
+        found.append(erased)
     opted_out = opted_out_members(workspace, spark)
     if opted_out is not None:
         found.append(
@@ -523,6 +525,8 @@ def sync_basis(
     if entry is None:
         return SyncBasis("no earlier export of this audience to this destination")
     before = entry.details
+    if before.get("erased"):
+        return SyncBasis("an erasure removed people this destination was sent")
     if before.get("settings") != state_settings(target):
         return SyncBasis("the destination's layout, exported fields or location changed")
     try:

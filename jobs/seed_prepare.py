@@ -7,6 +7,7 @@ from functools import partial
 
 from pyspark.sql import DataFrame, SparkSession
 
+from ingest.erasure import names_any
 from ingest.errors import EmptyFileError
 from ingest.identity.profiles import get_profile
 from ingest.readers import local_files_have_quotes, read_file, reader_options, require_columns
@@ -29,6 +30,7 @@ from jobs.warehouse.catalogue import (
     SEED_ROWS_QUARANTINE_TABLE,
     SEEDS_TABLE,
 )
+from jobs.warehouse.forgotten import forgotten_keys, seed_row_keys
 from jobs.warehouse.tables import write_table
 
 JOB = "seed_prepare"
@@ -67,6 +69,11 @@ def run(
             config.seeds.source.options, file_format=file_format, has_quotes=quotes
         )
         raw = read_file(spark, source, file_format=file_format, options=options)
+        erased = forgotten_keys(workspace, spark)
+        if erased:  # people erased by `forget` stay out, whatever the file still says
+            named = names_any(seed_row_keys(workspace, raw), erased)
+            job.counts["forgotten_rows"] = raw.where(named).count()
+            raw = raw.where(~named)
         mapped = [*names.__dict__.values(), *config.seeds.attributes]
         optional = {c: f"seeds.columns.{k}" for k, c in names.__dict__.items() if k != "profile_id"}
         require_columns(raw, mapped, file=source, keys=optional)

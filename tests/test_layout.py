@@ -260,6 +260,7 @@ def test_every_job_is_found_from_its_module() -> None:
         "resolve",
         "policy_evaluate",
         "vacuum",
+        "forget",
     }
     assert found == expected
 

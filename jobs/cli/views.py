@@ -547,3 +547,22 @@ def recognised_table(document: Mapping[str, Any]) -> Table:
         for column in partner["not_mapped"]:
             table.add_row(name, escape(column), "-", "not mapped")
     return table
+
+
+def forget_view(result: JobResult) -> Table:
+    """What an erasure removed and where the receipt is: counts only."""
+    counts = result.counts
+    table = new_table(
+        f"forget {result.workflow_id}: {counts['profiles']:,} profile(s), "
+        f"{counts['partner_persons']:,} matched partner person(s)",
+        ("table", "rows removed"),
+        numeric=("rows removed",),
+    )
+    for unit, rows in sorted(counts["rows_removed"].items()):
+        table.add_row(escape(unit), f"{rows:,}")
+    table.caption = (
+        f"{counts.get('purged_versions', 0):,} old version(s) purged; "
+        f"{counts['exports']:,} past export(s) held them; "
+        f"receipt: {escape(result.outputs.get('receipt', '-'))}"
+    )
+    return table

@@ -75,6 +75,9 @@ class RunContext:
     # What the run read and wrote, for its lineage events.
     read_notes: list[DatasetNote] = field(default_factory=list)
     written_notes: list[DatasetNote] = field(default_factory=list)
+    # Run once the commit is published, still under the writer lock (erasure purges the
+    # versions the commit replaced); a failure is logged and counted, the commit stands.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def claim(self, path: str | os.PathLike[str]) -> str:
         """Record a folder or file this run is about to create outside a committed version
@@ -315,6 +318,13 @@ def open_run(
                     run.commit.publish()
                 run.succeeded = True
                 fault_point("committed")
+                for action in run.after_commit:
+                    try:
+                        action()
+                    except Exception as error:  # the commit stands; say what was left undone
+                        failure = describe_failure(error)
+                        logger.warning("%s committed, then: %s", job, failure)
+                        run.counts.setdefault("after_commit_failures", []).append(failure)
             except BaseException as error:
                 for path in ledger.claimed_paths(workflow_id):
                     _remove_claimed(workspace, Store(workspace.warehouse, spark), path)

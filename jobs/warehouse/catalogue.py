@@ -39,3 +39,6 @@ CLUSTERS_TABLE = "clusters"  # clusters/<p>: attribute clusters of the current d
 # activation_state/<destination>/<segments|prospects>/<name>: the rows an incremental
 # destination last received, to tell the next export what to add and remove
 ACTIVATION_STATE_TABLE = "activation_state"
+
+# Erasure: the keys (`<kind>:<sha256>`) of people forgotten, read by prepare and activate
+FORGOTTEN_TABLE = "forgotten"

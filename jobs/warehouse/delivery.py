@@ -22,6 +22,11 @@ from jobs.warehouse.tables import CSV_WRITE_OPTIONS
 MANIFEST = "manifest.json"
 SUFFIXES = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
 
+# Recorded in the ledger by activate just before an export is published: where its manifest
+# will be. A run that died after it is found exported or not by looking there; erasure finds
+# the exports that held a person from these events.
+EXPORT_EVENT = "export_target"
+
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()

@@ -623,3 +623,139 @@ def test_partner_optouts_are_kept_and_honoured_at_match_enrich_and_export(
     assert again.code == 0, again.stderr
     assert again.json()["counts"]["totals"]["duplicate"] == 1
     assert (again.json()["counts"]["new_entries"], again.json()["counts"]["entries"]) == (0, 2)
+
+
+# Where a forgotten person may still be found, and why: the brand's and the partner's own
+# files (inputs: erased at their source), the partner's records of its persons (partner data,
+# replaced by its deliveries), files already at a destination (listed in the receipt).
+NOT_ERASED = (
+    "data/",
+    "warehouse/partner/",
+    "warehouse/quarantine/acme/",
+    "warehouse/quarantine/beta/",
+    "warehouse/partner_changes/",
+    "exports/",
+)
+
+
+def workspace_texts(root: Path) -> dict[str, str]:
+    """Every file of a workspace as text: Parquet decoded row by row, gzip decompressed."""
+    import gzip
+
+    import pyarrow.parquet as pq
+
+    texts = {}
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".parquet":
+            text = json.dumps(pq.read_table(path).to_pylist(), default=str)
+        else:
+            data = path.read_bytes()
+            data = gzip.decompress(data) if path.suffix == ".gz" else data
+            text = data.decode("utf-8", errors="replace")
+        texts[path.relative_to(root).as_posix()] = text
+    return texts
+
+
+def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
+    demo_copy: Path, cli: Cli, edit_config: EditConfig, spark_session: SparkSession
+) -> None:
+    """Issue 23, item 2: erased by a differently written email, a matched, exported customer
+    is in no file of the workspace afterwards (Parquet decoded, plaintext and hashed forms),
+    old versions included, except where the receipt says why; the receipt and the ledger
+    hold hashes only; the next prepare and activation keep them out."""
+    import csv
+    import hashlib
+
+    from jobs.warehouse.catalogue import MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
+    from jobs.warehouse.tables import read_committed, read_profiles
+
+    def synced(config: dict) -> None:
+        config["destinations"].append(
+            {
+                "name": "crm_sync",
+                "type": "file",
+                "path": "exports/crm_sync",
+                "format": "csv",
+                "identities": ["CRMID"],
+                "marketing_actions": ["onsitePersonalization"],
+                "sync": "incremental",
+            }
+        )
+
+    ws = edit_config(demo_copy, synced)
+    args = ("--workspace", str(demo_copy), "--json")
+    for destination in ("meta_ads", "crm_sync"):
+        shown = cli("activate", "--segment", "loyal_gold", "--destination", destination, *args)
+        assert shown.code == 0, shown.stderr
+    matched = read_committed(spark_session, ws.warehouse, MATCHES_TABLE, "acme")
+    gold = read_profiles(spark_session, ws.warehouse).where(
+        "loyalty.tier = 'Gold' AND consents.marketing.email.val = 'y' "
+        "AND mobilePhone.number IS NOT NULL"
+    )
+    (person,) = (
+        gold.join(matched, gold.profileId == matched.profile_id, "left_semi")
+        .orderBy("profileId")
+        .limit(1)
+        .select("profileId")
+        .collect()
+    )
+    with (demo_copy / "data" / "seeds.csv").open(encoding="utf-8", newline="") as handle:
+        (seed,) = [r for r in csv.DictReader(handle) if r["profile_id"] == person["profileId"]]
+    email, phone, profile_id = seed["email"].strip(), seed["phone"].strip(), seed["profile_id"]
+    digits = re.sub(r"\D", "", phone)
+    identifiers = read_committed(spark_session, ws.warehouse, SEED_IDENTIFIERS_TABLE, "acme")
+    prepared = identifiers.where(identifiers.profile_id == profile_id).where("hash IS NOT NULL")
+    prepared_hashes = {r["hash"] for r in prepared.select("hash").collect()}
+    assert len(prepared_hashes) >= 2  # the email's and the phone's, as every partner saw them
+
+    erased = cli("forget", "--email", f"  {email.upper()} ", *args)
+    assert erased.code == 0, erased.stderr
+    counts = erased.json()["counts"]
+    assert counts["profiles"] == 1 and counts["partner_persons"] >= 1
+    assert counts["rows_removed"]["seeds"] == 1 and counts["rows_removed"]["profiles"] == 1
+    assert counts["rows_removed"]["matches/partner=acme"] == 1
+    assert counts["rows_removed"]["activation_state/crm_sync/segments/loyal_gold"] == 1
+    assert counts["purged_versions"] > 0 and counts["exports"] >= 1
+    receipt_path = Path(erased.json()["outputs"]["receipt"])
+    receipt = json.loads(receipt_path.read_text())
+    assert {e["destination"] for e in receipt["exports"]} >= {"meta_ads"}
+    (removal,) = [r for r in receipt["removal_files"] if r["destination"] == "meta_ads"]
+    assert removal["rows"] == 1 and Path(removal["file"]).is_file()
+
+    sha = lambda text: hashlib.sha256(text.encode()).hexdigest()  # noqa: E731
+    hashed = {sha(email.lower()), sha(profile_id), sha(f"+{digits}"), sha(digits), *prepared_hashes}
+    plain = {email, email.lower(), phone, digits}
+    profile_token = re.compile(rf"(?<![A-Za-z0-9]){re.escape(profile_id)}(?![A-Za-z0-9])")
+    receipt_holders = (receipt_path.parent.as_posix(), ws.ledger_path.name, "warehouse/forgotten/")
+    found = []
+    for name, text in workspace_texts(demo_copy).items():
+        if name.startswith(NOT_ERASED):
+            continue
+        found += [f"{name}: plaintext" for value in plain if value in text]
+        if profile_token.search(text):
+            found.append(f"{name}: profile ID")
+        relative = (demo_copy / name).as_posix()
+        if not any(holder in relative for holder in receipt_holders):
+            found += [f"{name}: hash" for value in hashed if value in text]
+    assert found == []
+    receipt_text = receipt_path.read_text()
+    assert email.lower() not in receipt_text and profile_id not in receipt_text
+    assert sha(email.lower()) in receipt_text
+
+    again = cli("prepare", *args)
+    assert again.code == 0, again.stderr
+    assert again.json()["counts"]["forgotten_rows"] == 1
+    # the incremental destination still holds them: its next export is a whole one
+    resent = cli("activate", "--segment", "loyal_gold", "--destination", "crm_sync", *args)
+    assert resent.code == 0, resent.stderr
+    sync = resent.json()["counts"]["sync"]
+    assert sync["full_because"] == "an erasure removed people this destination was sent"
+
+    unusable = cli("forget", "--email", "nobody", *args)
+    assert unusable.code == 2 and "at least one usable --profile-id" in unusable.stderr
+    listed = demo_copy / "requests.csv"
+    listed.write_text("name\nx\n", encoding="utf-8")
+    no_columns = cli("forget", "--requests", str(listed), *args)
+    assert no_columns.code == 2 and "requests.csv" in no_columns.stderr

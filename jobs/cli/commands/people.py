@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from jobs import enrich as enrich_job
+from jobs import forget as forget_job
 from jobs.cli.options import (
     JsonOption,
     MasterOption,
@@ -26,7 +27,13 @@ from jobs.cli.output import (
     stderr,
     within_limit,
 )
-from jobs.cli.views import coverage_table, profile_view, results_table, write_persons
+from jobs.cli.views import (
+    coverage_table,
+    forget_view,
+    profile_view,
+    results_table,
+    write_persons,
+)
 from jobs.config import (
     load_workspace,
 )
@@ -187,8 +194,50 @@ def get_person(
     write_persons(rows, output_format)
 
 
+def forget(
+    workspace: WorkspaceOption = None,
+    profile_id: Annotated[
+        list[str] | None, typer.Option("--profile-id", help="A profile to erase (repeatable).")
+    ] = None,
+    email: Annotated[
+        list[str] | None, typer.Option("--email", help="An email to erase (repeatable).")
+    ] = None,
+    phone: Annotated[
+        list[str] | None, typer.Option("--phone", help="A phone number to erase (repeatable).")
+    ] = None,
+    requests: Annotated[
+        Path | None,
+        typer.Option("--requests", help="A CSV of requests: columns profile_id, email, phone."),
+    ] = None,
+    master: MasterOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Erase people from every table, purge the versions that held them, keep them out.
+
+    The receipt (reports/forget/<run>.json, also in the ledger) lists the tables changed,
+    the versions purged and the past exports that held them, with hashes and counts only.
+
+    Example: partnerkit forget --workspace ./ws --email jane@example.com
+    """
+    result = run_spark_job(
+        workspace,
+        master,
+        "forget",
+        lambda w, s: forget_job.run(
+            w,
+            s,
+            profile_ids=list(profile_id or []),
+            emails=list(email or []),
+            phones=list(phone or []),
+            requests_file=requests,
+        ),
+    )
+    emit(result.model_dump(), as_json, lambda: stderr.print(forget_view(result)))
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command()(enrich)
     app.command()(profile)
     app.command(name="get-person")(get_person)
+    app.command()(forget)
