@@ -65,7 +65,6 @@ from jobs.warehouse.delivery import (
     s3_staging_uri,
     write_files,
 )
-from jobs.warehouse.forgotten import forgotten_members
 from jobs.warehouse.optouts import opted_out_current_persons, opted_out_members
 from jobs.warehouse.tables import (
     committed_table,
@@ -247,9 +246,6 @@ def suppressed_profiles(
             **keying,
         )
         found.append(suppressed_members(members, keys, **keying))
-    erased = forgotten_members(workspace, spark, members)
-    if erased is not None:
-        found.append(erased)
     opted_out = opted_out_members(workspace, spark)
     if opted_out is not None:
         found.append(

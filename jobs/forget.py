@@ -5,9 +5,10 @@ The people are named by profile ID, email or phone (keys: `ingest.erasure`). The
 says which profiles they are; every table unit holding profiles (or the partner persons
 matched to them) gets a new version without their rows, committed together. Once the commit
 stands, every older version of those units is removed (not just hidden): erasure cannot wait
-for vacuum. Their keys go into `forgotten`, which prepare and activate read, so a seed file
-that still lists them neither brings them back nor exports them. Past exports that held them
-are found from the export manifests the ledger records (see `jobs.warehouse.erasure_exports`).
+for vacuum. Their keys go into `forgotten`, which prepare reads, so a seed file that still
+lists them does not bring them back (and so no later profile, match or export holds them).
+Past exports that held them are found from the export manifests the ledger records (see
+`jobs.warehouse.erasure_exports`).
 """
 
 from __future__ import annotations
