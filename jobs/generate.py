@@ -16,6 +16,7 @@ from jobs.demo.synthetic import (
     build_seeds,
     build_universe,
     evaluate_matches,
+    optout_rows,
     second_partner_universe,
     split_seeds,
     summarize_ground_truth,
@@ -35,6 +36,8 @@ UNIVERSE_FOLDER = f"data/partners/{DEMO_PARTNER}"
 SECOND_PARTNER = "beta"
 SECOND_FOLDER = f"data/partners/{SECOND_PARTNER}"
 DELTAS_FOLDER = f"data/deltas/{DEMO_PARTNER}"
+# The demo partner's opt-out delivery (the workspace's `optouts` feed reads this folder).
+OPTOUTS_FILE = f"data/optouts/{DEMO_PARTNER}/optouts-001.csv"
 ROWS_PER_FILE = 1_000_000
 
 
@@ -52,9 +55,9 @@ def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSetting
             spark, settings, catalog, partitions=max(1, -(-settings.universe // ROWS_PER_FILE))
         )
         write_csv_folder(universe, root / UNIVERSE_FOLDER, stem="universe", compression="gzip")
+        written = spark.read.options(header=True).csv(str(root / UNIVERSE_FOLDER))
         second = second_partner_config(workspace)
         if second is not None:
-            written = spark.read.options(header=True).csv(str(root / UNIVERSE_FOLDER))
             delivery = second_partner_universe(
                 written, settings, catalog, domains=list(second.mapping.attributes)
             )
@@ -69,6 +72,8 @@ def run(workspace: Workspace, spark: SparkSession, *, settings: GeneratorSetting
         seeds, truth = split_seeds(seeds_with_truth)
         write_csv_file(seeds, root / SEEDS_FILE)
         write_csv_file(truth, root / GROUND_TRUTH_FILE)
+        write_csv_file(optout_rows(truth, written), root / OPTOUTS_FILE)
+        job.outputs["optouts"] = str(root / OPTOUTS_FILE)
         if settings.deliveries:
             job.counts["deltas"] = write_deltas(spark, settings, root, truth)
             job.outputs["deltas"] = str(root / DELTAS_FOLDER)

@@ -288,6 +288,9 @@ def profiles_to_rebuild(
         return "the workspace's profile settings changed"
     if datetime.fromisoformat(basis["as_of"]) < datetime.fromisoformat(before["as_of"]):
         return "as_of is earlier than the last enrich's"
+    for partner, now in basis["partners"].items():
+        if before["partners"][partner].get("optouts", "") != now["optouts"]:
+            return f"partner {partner}'s opt-outs changed"
     store = Store(workspace.warehouse, spark)
     profile_id = workspace.config.seeds.columns.profile_id
     parts: list[DataFrame] = []
@@ -302,8 +305,6 @@ def profiles_to_rebuild(
     for partner, now in basis["partners"].items():
         then = before["partners"][partner]
         current = matches[partner]
-        if then.get("optouts", "") != now["optouts"]:
-            return f"partner {partner}'s opt-outs changed"
         if then["matches"] != now["matches"]:
             old = _version(store, MATCHES_TABLE, then["matches"], partner)
             if old is None:

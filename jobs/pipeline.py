@@ -5,17 +5,30 @@ The only module besides the CLI that imports job modules: a job never calls anot
 
 from __future__ import annotations
 
+import csv
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
 
-from jobs import activate, compare, enrich, generate, icp, lookalike, match, segments, steward
+from jobs import (
+    activate,
+    compare,
+    enrich,
+    forget,
+    generate,
+    icp,
+    lookalike,
+    match,
+    optout_ingest,
+    segments,
+    steward,
+)
 from jobs import partner_ingest as ingest
 from jobs import seed_prepare as prepare
 from jobs.config import PartnerConfig, Workspace
@@ -34,6 +47,8 @@ DEMO_ACTIVATIONS = (
 )
 # Activated again after the delta: its destination syncs incrementally.
 DEMO_INCREMENTAL = DEMO_ACTIVATIONS[0]
+# Refused: the destination takes no audience under its min_audience_size.
+DEMO_TOO_SMALL = ("loyal_gold", "ctv_partner")
 SUGGESTION_MODES = ("precision", "reach", "hybrid")
 
 Stage = Callable[[str], AbstractContextManager[Any]]
@@ -136,11 +151,16 @@ def suggested_lookalike(
 class DemoRun:
     results: list[JobResult]
     ground_truth: dict[str, Any]
-    first_month: int  # results[:first_month]: the first delivery; the rest, its delta
+    first_month: int  # results[:first_month]: the first delivery; then its delta
+    privacy_start: int  # results[privacy_start:]: opt-outs, an erasure, a size refusal
 
     @property
     def month_two(self) -> list[JobResult]:
-        return self.results[self.first_month :]
+        return self.results[self.first_month : self.privacy_start]
+
+    @property
+    def privacy(self) -> list[JobResult]:
+        return self.results[self.privacy_start :]
 
 
 def run_demo(
@@ -192,11 +212,46 @@ def run_demo(
             lambda: demo_activation(workspace, spark, *DEMO_INCREMENTAL),
         ),
     ]
+    privacy: list[tuple[str, Callable[[], JobResult]]] = [
+        (
+            f"opt-outs of {DEMO_PARTNER}",
+            lambda: optout_ingest.run(workspace, spark, partner=DEMO_PARTNER),
+        ),
+        (
+            f"activate {DEMO_INCREMENTAL[0]} -> {DEMO_INCREMENTAL[1]} (after the opt-outs)",
+            lambda: demo_activation(workspace, spark, *DEMO_INCREMENTAL),
+        ),
+        ("forget one customer", lambda: demo_forget(workspace, spark)),
+        (
+            f"activate {DEMO_TOO_SMALL[0]} -> {DEMO_TOO_SMALL[1]} (too small)",
+            lambda: activate.run(
+                workspace, spark, segment=DEMO_TOO_SMALL[0], destination=DEMO_TOO_SMALL[1]
+            ),
+        ),
+    ]
     for name, job in [*stages, *month_two]:
         with stage(name):
             results.append(job())
+    # scored before the privacy stages, which take people out on purpose
     truth = generate.evaluate(workspace, spark, truth_file=generate.delta_truth_file(1))
-    return DemoRun(results, truth, first_month=len(stages))
+    for name, job in privacy:
+        with stage(name):
+            results.append(job())
+    return DemoRun(
+        results, truth, first_month=len(stages), privacy_start=len(stages) + len(month_two)
+    )
+
+
+def demo_forget(workspace: Workspace, spark: SparkSession) -> JobResult:
+    """Erase the seed file's last customer (with the local S3 up, so the receipt can check
+    the exports sent there)."""
+    with Path(workspace.resolve(workspace.config.seeds.source.path)).open(
+        encoding="utf-8", newline=""
+    ) as handle:
+        *_, last = csv.DictReader(handle)
+    profile_id = last[workspace.config.seeds.columns.profile_id]
+    with demo_s3(workspace, DEMO_INCREMENTAL[1]):
+        return forget.run(workspace, spark, profile_ids=[profile_id])
 
 
 def ingest_demo_delta(workspace: Workspace, spark: SparkSession) -> JobResult:
@@ -225,7 +280,7 @@ def demo_activation(
     workspace: Workspace, spark: SparkSession, segment: str, destination: str
 ) -> JobResult:
     """One demo activation; an S3 destination goes to a local moto server on 127.0.0.1."""
-    from jobs.runtime.local_s3 import local_s3_server, moto_available
+    from jobs.runtime.local_s3 import moto_available
 
     target = workspace.destination(destination)
     if target.type != "s3":
@@ -235,11 +290,24 @@ def demo_activation(
         return activate.run(
             workspace, spark, segment=segment, destination=destination, dry_run=True
         )
+    with demo_s3(workspace, destination):
+        return activate.run(workspace, spark, segment=segment, destination=destination)
+
+
+@contextmanager
+def demo_s3(workspace: Workspace, destination: str) -> Iterator[None]:
+    """The local moto server on 127.0.0.1 with the destination's bucket, when moto is there."""
+    from jobs.runtime.local_s3 import local_s3_server, moto_available
+
+    if not moto_available():
+        yield
+        return
     from ingest.sources import ensure_bucket, split_s3_uri
 
+    target = workspace.destination(destination)
     with local_s3_server():
         ensure_bucket(split_s3_uri(target.path.rstrip("/") + "/")[0])
-        return activate.run(workspace, spark, segment=segment, destination=destination)
+        yield
 
 
 def ingest_demo_partner(

@@ -161,6 +161,40 @@ def month_two_table(results: Sequence[JobResult]) -> Table:
     return table
 
 
+def privacy_table(results: Sequence[JobResult]) -> Table:
+    """The demo's privacy stages: opt-outs kept and honoured, an erasure, a size refusal."""
+    optouts, after, forgotten, refused = results
+    table = new_table("privacy: opt-outs, erasure, audience size", ("job", "what it did"))
+    totals = optouts.counts["totals"]
+    table.add_row(
+        f"opt-outs of {optouts.counts['partner']}",
+        f"{totals['input_rows']:,} rows: {totals['accepted_rows']:,} accepted, "
+        f"{totals['quarantined_rows']:,} quarantined; {optouts.counts['new_entries']:,} "
+        "opt-outs kept for good",
+    )
+    sync = after.counts.get("sync")
+    shown = f"{after.counts.get('suppressed', 0):,} member(s) suppressed by the opt-outs"
+    table.add_row(
+        f"activate {after.counts['destination']}",
+        escape(shown + (f"; {sync_note(sync)}" if sync else "")),
+    )
+    counts = forgotten.counts
+    table.add_row(
+        "forget",
+        escape(
+            f"{counts['profiles']:,} profile erased from {len(counts['rows_removed']):,} "
+            f"tables, {counts.get('purged_versions', 0):,} old versions purged, "
+            f"{counts['exports']:,} past export(s) held them; receipt "
+            f"{forgotten.outputs.get('receipt', '-')}"
+        ),
+    )
+    table.add_row(
+        f"activate {refused.counts['destination']}",
+        escape(f"refused: {refused.counts.get('refused', 'not refused')}"),
+    )
+    return table
+
+
 def demo_summary(counts: dict[str, Any]) -> Table:
     """What the generated data holds: ground truth and the messy variants really present."""
     table = new_table("generated data", ("what", "rows"))

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from ingest.identity.columns import literal_expression, sql_literal
@@ -1062,3 +1062,20 @@ def evaluate_matches(matches: DataFrame, truth: DataFrame) -> dict[str, float | 
         "precision": round(correct / matched, 4) if matched else 0.0,
         "recall": round(found / findable, 4) if findable else 0.0,
     }
+
+
+def optout_rows(truth: DataFrame, universe: DataFrame, *, count: int = 3) -> DataFrame:
+    """A demo opt-out file: `count` universe persons linked to seeds, wealthy homeowners so
+    the demo's first segment holds them; the first by hashed email, the others by partner ID."""
+    linked = truth.where(F.col("person_id").isNotNull()).select("person_id").distinct()
+    wealthy = universe.where(
+        F.col("household_net_worth_range").isin("$500K-$1M", "$1M+")
+        & (F.col("is_home_owner") == "Yes")
+        & F.col("email1").isNotNull()
+    ).select(F.col("person_id"), F.col("email1"))
+    chosen = wealthy.join(linked, "person_id").orderBy("person_id").limit(count)
+    first = F.row_number().over(Window.orderBy("person_id")) == 1
+    return chosen.select(
+        F.when(~first, F.col("person_id")).alias("person_id"),
+        F.when(first, F.col("email1")).alias("email_sha256"),
+    )

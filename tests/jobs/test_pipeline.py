@@ -31,6 +31,10 @@ from tests.openlineage_spec import spec_errors
 pytestmark = pytest.mark.slow
 
 DEMO_JOBS = [
+    "activate",  # privacy: an audience too small for its destination
+    "forget",  # the seed file's last customer
+    "activate",  # the first segment again, less the opted-out persons
+    "optout_ingest",  # the partner's opt-out delivery
     "activate",  # the second month: a delta, then incremental match, enrich and activation
     "enrich",
     "match",
@@ -99,7 +103,7 @@ def result(document: dict[str, Any], job: str, which: int = 0) -> dict[str, Any]
 
 
 def test_demo_records_every_job_in_the_ledger(demo: dict[str, Any], cli: Cli) -> None:
-    listed = cli("runs", "--workspace", str(demo["root"]), "--json")
+    listed = cli("runs", "--workspace", str(demo["root"]), "--limit", "50", "--json")
     assert listed.code == 0, listed.stderr
     runs = listed.json()["runs"]
     assert [(r["job"], r["status"]) for r in runs] == [(job, "succeeded") for job in DEMO_JOBS]
@@ -172,7 +176,8 @@ def test_the_enrich_event_names_what_it_read_and_the_labelled_profiles(
 
 def test_demo_ingests_the_partner_file_from_a_local_s3(demo: dict[str, Any], cli: Cli) -> None:
     listed = cli("batches", "--workspace", str(demo["root"]), "--partner", "acme", "--json")
-    delta, delivery = listed.json()["deliveries"]
+    optouts, delta, delivery = listed.json()["deliveries"]
+    assert optouts["kind"] == "optout" and optouts["status"] == "published"
     assert (delivery["kind"], delta["kind"]) == ("full", "delta") and delta["current"]
     assert delivery["status"] == "published"
     (batch,) = delivery["files"]
@@ -223,7 +228,7 @@ def test_demo_takes_a_delta_then_matches_enriches_and_activates_incrementally(
     assert matched["mode"] == "incremental" and matched["changed_persons"] > 0
     enriched = result(demo, "enrich", -1)["counts"]
     assert enriched["mode"] == "incremental"
-    first, *_, later = [r["counts"] for r in demo["results"] if r["job"] == "activate"]
+    first, _, _, later, *_ = [r["counts"] for r in demo["results"] if r["job"] == "activate"]
     assert later["destination"] == first["destination"] == "web_personalization"
     sync = later["sync"]
     assert sync["mode"] == "incremental" and sync["previous_export"] in first["manifest"]
@@ -326,7 +331,7 @@ def test_demo_steward_check_is_clean(demo: dict[str, Any]) -> None:
 
 
 def test_demo_activations_one_allowed_to_s3_one_blocked(demo: dict[str, Any], cli: Cli) -> None:
-    allowed, blocked, prospects, _ = [
+    allowed, blocked, prospects, *_ = [
         r["counts"] for r in demo["results"] if r["job"] == "activate"
     ]
     assert allowed["allowed"] and allowed["manifest"].startswith("s3://partnerkit-demo/")
@@ -337,7 +342,33 @@ def test_demo_activations_one_allowed_to_s3_one_blocked(demo: dict[str, Any], cl
     assert prospects["exported_rows"] == result(demo, "lookalike")["counts"]["total"]
     listed: CliRun = cli("activations", "--workspace", str(demo["root"]), "--json")
     decisions = [a["counts"]["allowed"] for a in listed.json()["activations"]]
-    assert decisions == [True, True, False, True]  # newest first
+    assert decisions == [False, True, True, True, False, True]  # newest first
+
+
+def test_demo_shows_an_optout_delivery_an_erasure_and_a_size_refusal(
+    demo: dict[str, Any],
+) -> None:
+    """Issue 23, item 6: the demo's privacy stages, after its matches are scored."""
+    optouts = result(demo, "optout_ingest")["counts"]
+    assert optouts["totals"]["input_rows"] == optouts["totals"]["accepted_rows"] == 3
+    assert optouts["new_entries"] == optouts["entries"] == 3
+    *_, after, refused = [r["counts"] for r in demo["results"] if r["job"] == "activate"]
+    assert after["destination"] == "web_personalization" and after["suppressed"] >= 1
+    forgotten = result(demo, "forget")
+    assert forgotten["counts"]["profiles"] == 1 and forgotten["counts"]["purged_versions"] > 0
+    assert Path(forgotten["outputs"]["receipt"]).is_file()
+    assert refused["destination"] == "ctv_partner" and refused["allowed"] is False
+    assert "min_audience_size of 5,000" in refused["refused"]
+    from rich.console import Console
+
+    from jobs.cli.views import privacy_table
+    from jobs.runtime.runs import JobResult
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    stages = [JobResult.model_validate(r) for r in demo["results"][-4:]]
+    console.print(privacy_table(stages))
+    shown = console.export_text()
+    assert "3 opt-outs kept for good" in shown and "refused: the audience has" in shown
 
 
 def test_demo_icp_and_lookalike_describe_the_enriched_customers(demo: dict[str, Any]) -> None:
@@ -505,7 +536,7 @@ def test_each_activation_decision_has_a_page_with_its_lineage_graph(
     pages = sorted((demo["root"] / "reports" / "activations").glob("*.html"))
     blocked = [p for p in pages if "data_broker" in p.name]
     allowed = [p for p in pages if "web_personalization" in p.name]
-    assert len(blocked) == 1 and len(allowed) == 2  # the second month's activation too
+    assert len(blocked) == 1 and len(allowed) == 3  # month two's, and after the opt-outs
     html_text = blocked[0].read_text(encoding="utf-8")
     checker = MarkupCheck()
     checker.feed(html_text)
@@ -528,7 +559,11 @@ def test_each_activation_decision_has_a_page_with_its_lineage_graph(
 
 
 def test_partner_optouts_are_kept_and_honoured_at_match_enrich_and_export(
-    demo_copy: Path, cli: Cli, edit_config: EditConfig, spark_session: SparkSession
+    demo: dict[str, Any],
+    demo_copy: Path,
+    cli: Cli,
+    edit_config: EditConfig,
+    spark_session: SparkSession,
 ) -> None:
     """Issue 23, item 1: an opt-out delivery names one matched person by partner ID and another
     by a hashed email (upper case); both leave the export at once (the segment was computed
@@ -536,18 +571,22 @@ def test_partner_optouts_are_kept_and_honoured_at_match_enrich_and_export(
     reasons, input = accepted + quarantined, and a second load of the file adds nothing."""
     from jobs.config import load_workspace
     from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE
+    from jobs.warehouse.optouts import opted_out_current_persons
     from jobs.warehouse.tables import read_committed
     from jobs.warehouse.universe import current_universe
 
     ws = load_workspace(demo_copy)
+    acme = ws.partner("acme")
+    # the demo opted some persons out already (after its last match): not them
+    earlier = opted_out_current_persons(ws, spark_session, acme)
     matches = read_committed(spark_session, ws.warehouse, MATCHES_TABLE, "acme")
+    matches = matches.join(earlier, "partner_id", "left_anti")
     universe = current_universe(ws, spark_session, "acme")
     with_email = matches.join(
         universe.where("email1 IS NOT NULL").select("partner_id", "email1"), "partner_id"
     )
     by_id, by_email, kept = with_email.orderBy("profile_id").limit(3).collect()
-    optouts = demo_copy / "data" / "optouts" / "acme-2026-12.csv"
-    optouts.parent.mkdir(parents=True)
+    optouts = demo_copy / "data" / "optouts" / "acme" / "acme-2026-12.csv"
     optouts.write_text(
         "person_id,email_sha256\n"
         f"{by_id['partner_id']},\n"
@@ -558,13 +597,7 @@ def test_partner_optouts_are_kept_and_honoured_at_match_enrich_and_export(
     )
     picked = [r["profile_id"] for r in (by_id, by_email, kept)]
 
-    def feed(config: dict) -> None:
-        (acme,) = [p for p in config["partners"] if p["name"] == "acme"]
-        acme["optouts"] = {
-            "source": {"path": "data/optouts"},
-            "partner_id": "person_id",
-            "identifiers": [{"column": "email_sha256", "kind": "email"}],
-        }
+    def feed(config: dict) -> None:  # the starter's feed reads data/optouts/acme
         config["segments"].append({"name": "picked", "predicate": f"profileId IN {tuple(picked)}"})
         config["destinations"].append(
             {
@@ -584,9 +617,11 @@ def test_partner_optouts_are_kept_and_honoured_at_match_enrich_and_export(
     counts = loaded.json()["counts"]
     totals = counts["totals"]
     assert (totals["input_rows"], totals["accepted_rows"], totals["quarantined_rows"]) == (4, 2, 2)
-    (batch,) = counts["batches"]
+    assert totals["duplicate"] == 1  # the demo's own opt-out file, loaded already
+    (batch,) = [b for b in counts["batches"] if b["status"] == "loaded"]
     assert batch["quarantined_by_reason"] == {"optout_key_missing": 1, "hash_form": 1}
-    assert (counts["new_entries"], counts["entries"]) == (2, 2)
+    demo_entries = result(demo, "optout_ingest")["counts"]["entries"]
+    assert (counts["new_entries"], counts["entries"]) == (2, demo_entries + 2)
 
     exported = cli("activate", "--segment", "picked", "--destination", "crm_file", *ws_args)
     assert exported.code == 0, exported.stderr
@@ -621,8 +656,9 @@ def test_partner_optouts_are_kept_and_honoured_at_match_enrich_and_export(
 
     again = cli("optouts", "--partner", "acme", *ws_args)
     assert again.code == 0, again.stderr
-    assert again.json()["counts"]["totals"]["duplicate"] == 1
-    assert (again.json()["counts"]["new_entries"], again.json()["counts"]["entries"]) == (0, 2)
+    assert again.json()["counts"]["totals"]["duplicate"] == 2
+    assert again.json()["counts"]["new_entries"] == 0
+    assert again.json()["counts"]["entries"] == demo_entries + 2
 
 
 # Where a forgotten person may still be found, and why: the brand's and the partner's own
@@ -746,7 +782,7 @@ def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
 
     again = cli("prepare", *args)
     assert again.code == 0, again.stderr
-    assert again.json()["counts"]["forgotten_rows"] == 1
+    assert again.json()["counts"]["forgotten_rows"] == 2  # the demo forgot one customer too
     # the incremental destination still holds them: its next export is a whole one
     resent = cli("activate", "--segment", "loyal_gold", "--destination", "crm_sync", *args)
     assert resent.code == 0, resent.stderr

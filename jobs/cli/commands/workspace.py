@@ -41,6 +41,7 @@ from jobs.cli.views import (
     icp_tables,
     lookalike_table,
     month_two_table,
+    privacy_table,
     quality_table,
     recognised_table,
     results_table,
@@ -248,6 +249,7 @@ def demo(
         stderr.print(lookalike_table(by_job["lookalike"]))
         stderr.print(activation_summary(activations[-1]))
         stderr.print(month_two_table(done.month_two))
+        stderr.print(privacy_table(done.privacy))
         stderr.print(quality_table(quality, "matches after the delta, against its answer key"))
         stderr.print(f"Workspace: {escape(str(loaded.root))}")
 
