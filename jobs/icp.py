@@ -19,6 +19,7 @@ from ingest.audiences.icp import (
     frequent_itemsets,
     top_by,
 )
+from ingest.audiences.overlap import withheld
 from jobs.config import PartnerConfig, Workspace
 from jobs.data_science import attribute_fields, evaluate_data_science, refused
 from jobs.reports.icp import icp_report_html
@@ -46,12 +47,20 @@ def icp_members(
 
 
 def analyse(
-    items: DataFrame, clusters: DataFrame, *, members: int, universe_size: int, min_support: float
+    items: DataFrame,
+    clusters: DataFrame,
+    *,
+    members: int,
+    universe_size: int,
+    min_support: float,
+    k: int = 1,
 ) -> dict[str, Any]:
-    """Top attributes, pairs, itemsets of 3+ and rules, as JSON-ready rows."""
+    """Top attributes, pairs, itemsets of 3+ and rules, as JSON-ready rows; groups of fewer
+    than `k` members are left out (as a clean room withholds small counts)."""
     frequencies = attribute_frequencies(
         items, clusters, members=members, universe_size=universe_size
-    ).cache()
+    )
+    frequencies = frequencies.where(F.col("count") >= k).cache()
     by_frequency = top_by(frequencies, [F.col("count").desc(), "name", "value"], TOP)
     over = frequencies.where((F.col("rate") >= min_support) & (F.col("lift") >= 1.0))
     by_lift = top_by(over, [F.col("lift").desc(), "name", "value"], TOP).collect()
@@ -68,7 +77,7 @@ def analyse(
     }
     if len(top_items) >= 2:
         pairs = attribute_pairs(items, top_items, members=members).where(
-            F.col("support") >= min_support
+            (F.col("support") >= min_support) & (F.col("count") >= k)
         )
         result["pairs"] = [
             r.asDict()
@@ -79,13 +88,17 @@ def analyse(
         itemsets, rules = frequent_itemsets(items, top_items, min_support=min_support)
         result["itemsets"] = [
             r.asDict()
-            for r in itemsets.where("size >= 3")
+            for r in itemsets.where((F.col("size") >= 3) & (F.col("count") >= k))
             .orderBy(F.col("count").desc(), F.col("size").desc())
             .limit(TOP)
             .collect()
         ]
         result["rules"] = [
-            r.asDict() for r in rules.orderBy(F.col("lift").desc()).limit(TOP).collect()
+            r.asDict()
+            for r in rules.where(F.col("support") * members >= k)
+            .orderBy(F.col("lift").desc())
+            .limit(TOP)
+            .collect()
         ]
     frequencies.unpersist()
     return result
@@ -134,11 +147,17 @@ def run(
             domains={name: domain for name, (_, domain) in fields.items()},
         ).cache()
         members = members_frame.count()
-        job.counts.update({"members": members, "universe_size": universe_size})
-        if members == 0:
+        k = workspace.config.privacy.k
+        job.counts.update({"members": withheld(members, k), "universe_size": universe_size, "k": k})
+        if members < k:  # nothing about so few people is shown, not even how few
             return job.result()
         analysis = analyse(
-            items, clusters, members=members, universe_size=universe_size, min_support=min_support
+            items,
+            clusters,
+            members=members,
+            universe_size=universe_size,
+            min_support=min_support,
+            k=k,
         )
         hashes = {
             f"{r['name']}={r['value']}": r["cluster_hash"]

@@ -16,6 +16,7 @@ from ingest.audiences.lookalike import (
     resolve_terms,
     within_radius,
 )
+from ingest.audiences.overlap import withheld
 from jobs.config import Workspace, check_name
 from jobs.data_science import attribute_fields, evaluate_data_science, refused
 from jobs.errors import WorkspaceError
@@ -79,11 +80,14 @@ def run(
             else None
         )
         persons = find_persons(universe, condition, exclude=exclude).cache()
-        job.counts["total"] = persons.count()
-        job.counts["universe_size"] = universe_size
-        job.counts["sample"] = [
-            r["partner_id"] for r in persons.orderBy("partner_id").limit(SAMPLE).collect()
-        ]
+        total, k = persons.count(), workspace.config.privacy.k
+        job.counts.update(total=withheld(total, k), universe_size=universe_size, k=k)
+        # a sample of fewer than k persons would name the group: none is shown
+        job.counts["sample"] = (
+            [r["partner_id"] for r in persons.orderBy("partner_id").limit(SAMPLE).collect()]
+            if total >= k
+            else []
+        )
         if save:
             path = write_table(persons, job, f"{PROSPECTS_TABLE}/{save}")
             save_prospect_lineage(

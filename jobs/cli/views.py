@@ -295,8 +295,10 @@ def refusal_table(title: str, counts: dict[str, Any]) -> Table:
 
 
 def icp_tables(counts: dict[str, Any]) -> list[Table]:
+    members = withheld_text(counts.get("members"), counts.get("k", 1))
     top = new_table(
-        f"ICP {counts['partner']}: {counts.get('members', 0):,} members, top lift",
+        f"ICP {counts['partner']}: {members} members, top lift (groups under "
+        f"{counts.get('k', 1)} left out)",
         ("attribute", "value", "members", "rate", "universe", "lift"),
         numeric=("members", "rate", "universe", "lift"),
     )
@@ -328,10 +330,11 @@ def lookalike_table(result: JobResult, sizes: dict[str, Any] | None = None) -> T
         return refusal_table(result.job, result.counts)
     table = new_table(f"lookalike {result.counts['partner']}", ("what", "detail"))
     table.add_row("expression", escape(result.counts["expression"]))
-    table.add_row("total", f"{result.counts['total']:,} of {result.counts['universe_size']:,}")
+    total = withheld_text(result.counts["total"], result.counts.get("k", 1))
+    table.add_row("total", f"{total} of {result.counts['universe_size']:,}")
     table.add_row("sample", escape(", ".join(result.counts["sample"])))
     for mode, entry in (sizes or {}).items():
-        table.add_row(f"{mode} size", f"{entry['total']:,}")
+        table.add_row(f"{mode} size", withheld_text(entry["total"], result.counts.get("k", 1)))
     for name, path in result.outputs.items():
         table.add_row("saved", f"{escape(name)}: {escape(path)}")
     return table

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from html.parser import HTMLParser
 from pathlib import Path
@@ -795,3 +796,47 @@ def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
     listed.write_text("name\nx\n", encoding="utf-8")
     no_columns = cli("forget", "--requests", str(listed), *args)
     assert no_columns.code == 2 and "requests.csv" in no_columns.stderr
+
+
+def test_icp_and_lookalike_leave_out_groups_under_k(
+    demo_copy: Path, cli: Cli, edit_config: EditConfig
+) -> None:
+    """Issue 23, item 3: ICP rows (attribute values, pairs, itemsets, rules) of fewer than
+    `privacy.k` members are left out; an ICP or lookalike of fewer than k people shows no
+    count and no sample."""
+
+    def k_of(k: int) -> Callable[[dict], None]:
+        return lambda config: config.setdefault("privacy", {}).update(k=k)
+
+    args = ("--workspace", str(demo_copy), "--json")
+    counts = {}
+    for k in (1, 40):
+        edit_config(demo_copy, k_of(k))
+        done = cli("icp", "--partner", "acme", "--min-support", "0.01", *args)
+        assert done.code == 0, done.stderr
+        counts[k] = done.json()["counts"]
+
+    def rows(found: dict) -> list[int]:
+        lists = ("top_attributes", "top_lift", "pairs", "itemsets")
+        return [r["count"] for key in lists for r in found[key]]
+
+    assert min(rows(counts[1])) < 40 <= min(rows(counts[40]))
+    assert all(r["support"] * counts[40]["members"] >= 40 for r in counts[40]["rules"])
+
+    edit_config(demo_copy, k_of(100_000))
+    tiny = cli("icp", "--partner", "acme", *args)
+    assert tiny.code == 0, tiny.stderr
+    assert tiny.json()["counts"]["members"] is None and "top_lift" not in tiny.json()["counts"]
+    look = cli("lookalike", "--partner", "acme", "--expression", "age_range=25-34", *args)
+    assert look.code == 0, look.stderr
+    assert look.json()["counts"]["total"] is None and look.json()["counts"]["sample"] == []
+    shown = cli(
+        "lookalike",
+        "--partner",
+        "acme",
+        "--expression",
+        "age_range=25-34",
+        "--workspace",
+        str(demo_copy),
+    )
+    assert "< 100000" in shown.stderr
