@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import reduce
@@ -254,9 +254,9 @@ def run(
     workspace: Workspace,
     spark: SparkSession,
     *,
-    profile_ids: list[str] = (),  # type: ignore[assignment]
-    emails: list[str] = (),  # type: ignore[assignment]
-    phones: list[str] = (),  # type: ignore[assignment]
+    profile_ids: Sequence[str] = (),
+    emails: Sequence[str] = (),
+    phones: Sequence[str] = (),
     requests_file: Path | None = None,
 ) -> JobResult:
     """Erase the people named (and those of `requests_file`); the outputs name the receipt."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
+from collections.abc import Iterator
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,48 @@ def write_csv(target: Path, rows: DataFrame) -> None:
         writer.writerows(tuple(r) for r in rows.collect())
 
 
+def export_events(ledger: Ledger) -> Iterator[dict[str, Any]]:
+    """The `export_target` payload of every activation the ledger holds, newest first."""
+    for run in ledger.runs(job=ACTIVATE_JOB, limit=100_000):
+        for event in ledger.events(run.workflow_id):
+            if event["kind"] == EXPORT_EVENT:
+                yield event["payload"]
+
+
+def rows_held(
+    workspace: Workspace,
+    spark: SparkSession,
+    payload: dict[str, Any],
+    scratch: Path,
+    profiles: DataFrame | None,
+    persons: frozenset[str],
+) -> tuple[DestinationConfig, DataFrame] | None:
+    """The export's rows that belong to the people (None: the export is gone or empty, or
+    nothing in its layout identifies them)."""
+    if not manifest_published(payload["manifest"]):
+        return None
+    manifest = json.loads(_read_text(payload["manifest"]))
+    destination = workspace.destination(payload["destination"])
+    names = [f["name"] for f in manifest.get("files", [])]
+    if not names:
+        return None
+    paths = _local_files(payload["manifest"], names, scratch)
+    exported = _read_export(spark, paths, manifest.get("format", "csv"))
+    theirs = _theirs(workspace, destination, payload["segment"], profiles, exported, set(persons))
+    return None if theirs is None else (destination, exported.where(theirs))
+
+
+def removal_file(folder: Path, payload: dict[str, Any], rows: DataFrame, layout: str) -> Path:
+    """The rows' match keys (hashed email and phone) in the platform's columns, to upload as
+    members to remove; names, postal codes and countries are left out."""
+    _, columns = AD_PLATFORM_LAYOUTS[layout]
+    keys = [c for c, kind in columns.items() if kind in CONTACT_KEYS and c in rows.columns]
+    target = folder / f"{payload['destination']}--{payload['export_id']}--remove.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(target, rows.select(*[F.col(f"`{c}`") for c in keys]))
+    return target
+
+
 def past_exports(
     workspace: Workspace,
     spark: SparkSession,
@@ -116,7 +159,6 @@ def past_exports(
     persons: frozenset[str],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(exports that held them, exports that could not be checked, removal files written)."""
-    ledger = Ledger(workspace.ledger_path)
     profiles = committed_table(spark, workspace.warehouse, PROFILES_TABLE)
     theirs_profiles = (
         profiles.where(F.col(PROFILE_ID_FIELD).isin(*sorted(profile_ids))).cache()
@@ -124,58 +166,35 @@ def past_exports(
         else None
     )
     held, unchecked, removals = [], [], []
-    receipt_folder = workspace.reports_dir / "forget" / job.workflow_id
-    for run in ledger.runs(job=ACTIVATE_JOB, limit=100_000):
-        for event in ledger.events(run.workflow_id):
-            if event["kind"] != EXPORT_EVENT:
+    for payload in export_events(Ledger(workspace.ledger_path)):
+        export = {k: payload.get(k) for k in ("destination", "segment", "export_id", "manifest")}
+        scratch = Path(
+            job.claim(Path(workspace.warehouse) / ".staging" / f"forget-{uuid.uuid4().hex[:8]}")
+        )
+        try:
+            found = rows_held(workspace, spark, payload, scratch, theirs_profiles, persons)
+            if found is None:
                 continue
-            payload = event["payload"]
-            export = {
-                k: payload.get(k) for k in ("destination", "segment", "export_id", "manifest")
-            }
-            scratch = Path(workspace.warehouse) / ".staging" / f"forget-{uuid.uuid4().hex[:8]}"
-            try:
-                if not manifest_published(payload["manifest"]):
-                    continue
-                manifest = json.loads(_read_text(payload["manifest"]))
-                destination = workspace.destination(payload["destination"])
-                names = [f["name"] for f in manifest.get("files", [])]
-                if not names:
-                    continue
-                job.claim(scratch)
-                paths = _local_files(payload["manifest"], names, scratch)
-                exported = _read_export(spark, paths, manifest.get("format", "csv"))
-                theirs = _theirs(
-                    workspace,
-                    destination,
-                    payload["segment"],
-                    theirs_profiles,
-                    exported,
-                    set(persons),
+            destination, rows = found
+            rows = rows.cache()
+            count = rows.count()
+            if count:
+                held.append({**export, "rows": count})
+            if count and destination.format in AD_PLATFORM_LAYOUTS:
+                target = removal_file(
+                    workspace.reports_dir / "forget" / job.workflow_id,
+                    payload,
+                    rows,
+                    destination.format,
                 )
-                if theirs is None:
-                    continue
-                rows = exported.where(theirs).cache()
-                count = rows.count()
-                if count:
-                    held.append({**export, "rows": count})
-                    if destination.format in AD_PLATFORM_LAYOUTS:
-                        name = f"{payload['destination']}--{payload['export_id']}--remove.csv"
-                        target = receipt_folder / name
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        write_csv(target, rows)
-                        removals.append(
-                            {
-                                "destination": payload["destination"],
-                                "file": str(target),
-                                "rows": count,
-                            }
-                        )
-                rows.unpersist()
-            except Exception as error:  # one export out of reach does not stop the erasure
-                unchecked.append({**export, "reason": describe_failure(error)})
-            finally:
-                remove(scratch, [scratch.parent])
+                removals.append(
+                    {"destination": destination.name, "file": str(target), "rows": count}
+                )
+            rows.unpersist()
+        except Exception as error:  # one export out of reach does not stop the erasure
+            unchecked.append({**export, "reason": describe_failure(error)})
+        finally:
+            remove(scratch, [scratch.parent])
     if theirs_profiles is not None:
         theirs_profiles.unpersist()
     return held, unchecked, removals
