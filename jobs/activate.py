@@ -261,14 +261,21 @@ def tcf_consents(target: DestinationConfig) -> Column:
     return tcf_purposes_granted(F.col(target.tcf.field), target.tcf.purposes)
 
 
-def size_refusal(target: DestinationConfig, audience: int) -> str | None:
-    """Why an audience is too small for the destination, or None when it is large enough."""
-    minimum = target.min_audience_size
+def size_refusal(workspace: Workspace, target: DestinationConfig, audience: int) -> str | None:
+    """Why an audience is too small for the destination (its own minimum, else the
+    workspace's), or None when it is large enough."""
+    own = target.min_audience_size
+    minimum = own if own is not None else workspace.config.privacy.min_audience_size
     if minimum is None or audience >= minimum:
         return None
+    setting = (
+        f"destination {target.name}'s min_audience_size"
+        if own is not None
+        else "the workspace's privacy.min_audience_size"
+    )
     return (
-        f"the audience has {audience:,} members after consent filtering, fewer than destination "
-        f"{target.name}'s min_audience_size of {minimum:,}"
+        f"the audience has {audience:,} members after consent filtering, fewer than "
+        f"{setting} of {minimum:,}"
     )
 
 
@@ -322,7 +329,9 @@ def run_prospects(
             persons = without_persons(persons, opted_out)
             job.counts["suppressed"] = job.counts["members"] - persons.count()
         job.counts["without_consent"] = 0  # prospects have no 1P consent; the partner's applies
-        too_small = size_refusal(target, job.counts["members"] - job.counts.get("suppressed", 0))
+        too_small = size_refusal(
+            workspace, target, job.counts["members"] - job.counts.get("suppressed", 0)
+        )
         if too_small:
             return refuse_for_size(workspace, job, decision, too_small)
         if dry_run:
@@ -419,7 +428,7 @@ def run(
         job.counts["without_consent"] = (
             job.counts["members"] - job.counts.get("suppressed", 0) - consenting_count
         )
-        too_small = size_refusal(target, consenting_count)
+        too_small = size_refusal(workspace, target, consenting_count)
         if too_small:
             members.unpersist()
             return refuse_for_size(workspace, job, decision, too_small)

@@ -548,12 +548,18 @@ class SuppressionList(StrictModel):
 
 
 class PrivacySettings(StrictModel):
-    """How aggregate reports protect small groups."""
+    """How aggregate reports and activations protect small groups."""
 
     k: int = Field(
         default=10,
         ge=1,
         description="Counts under k are withheld from aggregate reports (shown as < k).",
+    )
+    min_audience_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="The least audience (after consent and opt-outs) any destination without "
+        "its own min_audience_size accepts, e.g. 100; null: no workspace-wide minimum.",
     )
 
 

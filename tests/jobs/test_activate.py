@@ -219,6 +219,24 @@ def test_an_audience_below_the_destinations_minimum_is_refused_and_nothing_writt
     assert allowed.json()["counts"]["exported_rows"] == 2
 
 
+def test_the_workspace_minimum_applies_where_a_destination_sets_none(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    """privacy.min_audience_size refuses loyal_gold's 2 consenting members at meta_ads; a
+    destination's own minimum wins over it."""
+
+    def workspace_minimum(config: dict) -> None:
+        config.setdefault("privacy", {})["min_audience_size"] = 3
+
+    loaded = edit_config(workspace.root, workspace_minimum)
+    refused = activate.run(loaded, spark, segment="loyal_gold", destination="meta_ads")
+    assert refused.counts["allowed"] is False
+    assert refused.counts["refused"].endswith("the workspace's privacy.min_audience_size of 3")
+    loaded = edit_config(workspace.root, with_minimum("meta_ads", 2))
+    allowed = activate.run(loaded, spark, segment="loyal_gold", destination="meta_ads")
+    assert allowed.counts["allowed"] is True and allowed.counts["exported_rows"] == 2
+
+
 def test_a_prospect_audience_below_the_minimum_is_refused(
     spark: SparkSession, workspace: Workspace, edit_config: EditConfig
 ) -> None:
