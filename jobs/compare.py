@@ -10,6 +10,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from ingest.audiences.overlap import withheld
 from ingest.enrichment.providers import agreement, pair_agreement
 from jobs.config import Workspace
 from jobs.reports.compare import compare_report_html
@@ -18,6 +19,11 @@ from jobs.warehouse.catalogue import ATTRIBUTE_EVIDENCE_TABLE
 from jobs.warehouse.tables import read_committed
 
 JOB = "compare"
+
+
+def rate_of(agree: int, compared: int, k: int) -> float | None:
+    """The agreement rate, withheld (None) when fewer than k values were compared."""
+    return round(agree / compared, 6) if compared >= k else None
 
 
 def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = None) -> JobResult:
@@ -38,16 +44,20 @@ def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = No
             .count()
             .na.fill(0)
         )
+        k = workspace.config.privacy.k
         by_attribute = []
+        uncompared = 0  # values of attributes no two partners can be compared on
         for row in cells.orderBy("attribute").collect():
             compared = row["agree"] + row["disagree"]
+            uncompared += row["not_comparable"] if compared == 0 else 0
             by_attribute.append(
                 {
                     "attribute": row["attribute"],
-                    "agree": row["agree"],
-                    "disagree": row["disagree"],
-                    "not_comparable": row["not_comparable"],
-                    "agreement_rate": round(row["agree"] / compared, 6) if compared else None,
+                    "comparable": compared > 0,
+                    "agree": withheld(row["agree"], k),
+                    "disagree": withheld(row["disagree"], k),
+                    "not_comparable": withheld(row["not_comparable"], k),
+                    "agreement_rate": rate_of(row["agree"], compared, k),
                 }
             )
         pairs = (
@@ -59,14 +69,21 @@ def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = No
             {
                 "provider_a": r["provider_a"],
                 "provider_b": r["provider_b"],
-                "compared": r["compared"],
-                "agree": r["agree"],
-                "agreement_rate": round(r["agree"] / r["compared"], 6) if r["compared"] else None,
+                "compared": withheld(r["compared"], k),
+                "agree": withheld(r["agree"], k),
+                "disagree": withheld(r["compared"] - r["agree"], k),
+                "agreement_rate": rate_of(r["agree"], r["compared"], k),
             }
             for r in pairs.orderBy("provider_a", "provider_b").collect()
         ]
         job.counts.update(
-            {"attribute": attribute, "by_attribute": by_attribute, "by_pair": by_pair}
+            {
+                "attribute": attribute,
+                "k": k,
+                "by_attribute": by_attribute,
+                "by_pair": by_pair,
+                "uncompared": withheld(uncompared, k),
+            }
         )
         report = workspace.reports_dir / "compare" / f"{attribute or 'all'}.html"
         report.parent.mkdir(parents=True, exist_ok=True)

@@ -373,16 +373,17 @@ def compare_table(result: JobResult) -> Table:
         ("scope", "agree", "disagree", "not comparable", "agreement"),
         numeric=("agree", "disagree", "not comparable", "agreement"),
     )
+    k = result.counts.get("k", 1)
     for pair in result.counts["by_pair"]:
         rate = pair["agreement_rate"]
         table.add_row(
             f"{pair['provider_a']} vs {pair['provider_b']}",
-            f"{pair['agree']:,}",
-            f"{pair['compared'] - pair['agree']:,}",
+            withheld_text(pair["agree"], k),
+            withheld_text(pair["disagree"], k),
             "",
             "-" if rate is None else f"{rate:.1%}",
         )
-    single = [r for r in result.counts["by_attribute"] if r["agree"] + r["disagree"] == 0]
+    single = [r for r in result.counts["by_attribute"] if not r["comparable"]]
     for row in result.counts["by_attribute"]:
         if row in single:
             continue
@@ -390,9 +391,9 @@ def compare_table(result: JobResult) -> Table:
         shown = "-" if rate is None else f"{rate:.1%}"
         table.add_row(
             f"  {row['attribute']}",
-            f"{row['agree']:,}",
-            f"{row['disagree']:,}",
-            f"{row['not_comparable']:,}",
+            withheld_text(row["agree"], k),
+            withheld_text(row["disagree"], k),
+            withheld_text(row["not_comparable"], k),
             shown,
         )
     if single:
@@ -400,7 +401,7 @@ def compare_table(result: JobResult) -> Table:
             f"  {len(single)} attributes from one partner only",
             "",
             "",
-            f"{sum(r['not_comparable'] for r in single):,}",
+            withheld_text(result.counts["uncompared"], k),
             "-",
         )
     return table

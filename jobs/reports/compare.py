@@ -19,13 +19,22 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def _count(value: int | None, k: int) -> int | str:
+    """A count, or `< k` where it was withheld."""
+    return f"< {k}" if value is None else value
+
+
+def _shown(value: int | None, k: int) -> str:
+    return f"< {k}" if value is None else f"{value:,}"
+
+
 def _shade(value: float | None) -> str:
     if value is None:
         return "#f5f5f5"
     return f"rgba(40,140,60,{max(0.08, value):.2f})"
 
 
-def _matrix(pairs: list[Mapping[str, Any]]) -> Markup:
+def _matrix(pairs: list[Mapping[str, Any]], k: int) -> Markup:
     """Providers against providers, each cell shaded by its agreement rate."""
     providers = sorted({p["provider_a"] for p in pairs} | {p["provider_b"] for p in pairs})
     rates = {(p["provider_a"], p["provider_b"]): p for p in pairs}
@@ -42,7 +51,9 @@ def _matrix(pairs: list[Mapping[str, Any]]) -> Markup:
                 label = "-"
             else:
                 label = join(
-                    _rate(rate), Markup("<br>"), element("small", f"{pair['compared']:,} cells")
+                    _rate(rate),
+                    Markup("<br>"),
+                    element("small", f"{_shown(pair['compared'], k)} cells"),
                 )
             cells.append(element("td", label, class_="n", style=f"background:{_shade(rate)}"))
         rows.append(join(Markup("<tr>"), element("th", a), *cells, Markup("</tr>")))
@@ -51,15 +62,17 @@ def _matrix(pairs: list[Mapping[str, Any]]) -> Markup:
 
 
 def compare_report_html(result: Mapping[str, Any]) -> str:
-    """Matrix of agreement rates between partners, then rates per attribute."""
+    """Matrix of agreement rates between partners, then rates per attribute (counts under
+    k shown as `< k`)."""
+    k = result.get("k", 1)
     attributes = table(
         ("attribute", "agree", "disagree", "not comparable", "agreement rate"),
         (
             (
                 r["attribute"],
-                r["agree"],
-                r["disagree"],
-                r["not_comparable"],
+                _count(r["agree"], k),
+                _count(r["disagree"], k),
+                _count(r["not_comparable"], k),
                 _rate(r["agreement_rate"]),
             )
             for r in result.get("by_attribute", [])
@@ -69,6 +82,6 @@ def compare_report_html(result: Mapping[str, Any]) -> str:
         "partnerkit: partner agreement",
         element("h1", "Where partners agree"),
         element("p", EXPLANATION),
-        join(element("h2", "Agreement between partners"), _matrix(result.get("by_pair", []))),
+        join(element("h2", "Agreement between partners"), _matrix(result.get("by_pair", []), k)),
         join(element("h2", "Per attribute"), attributes),
     )

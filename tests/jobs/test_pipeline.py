@@ -293,7 +293,24 @@ def test_two_partners_agree_on_about_nine_values_in_ten(demo: dict[str, Any]) ->
         for r in result(demo, "compare")["counts"]["by_attribute"]
         if r["attribute"] == "number_children_in_household"
     ]
-    assert household[0]["agree"] + household[0]["disagree"] == 0
+    assert household[0]["comparable"] is False
+
+
+def test_compare_withholds_counts_under_k(
+    demo_copy: Path, cli: Cli, edit_config: EditConfig
+) -> None:
+    """Issue 23, item 3: every agreement count under privacy.k reads `< k`."""
+    edit_config(demo_copy, lambda config: config.setdefault("privacy", {}).update(k=150))
+    done = cli("compare", "--workspace", str(demo_copy), "--json")
+    assert done.code == 0, done.stderr
+    counts = done.json()["counts"]
+    rows = counts["by_attribute"]
+    shown = [r[key] for r in rows for key in ("agree", "disagree", "not_comparable")]
+    assert None in shown and all(v is None or v >= 150 for v in shown)
+    (pair,) = counts["by_pair"]
+    assert pair["compared"] >= 150 and pair["agreement_rate"] is not None
+    printed = cli("compare", "--workspace", str(demo_copy))
+    assert "< 150" in printed.stderr
 
 
 def test_a_contract_block_names_the_other_partner_as_remedy(

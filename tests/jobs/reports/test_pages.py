@@ -106,6 +106,7 @@ def compare_result(attribute: str = "household_income_range") -> dict:
                 "provider_a": "acme",
                 "provider_b": "beta",
                 "agree": 1800,
+                "disagree": 200,
                 "compared": 2000,
                 "agreement_rate": 0.9,
             }
@@ -113,6 +114,7 @@ def compare_result(attribute: str = "household_income_range") -> dict:
         "by_attribute": [
             {
                 "attribute": attribute,
+                "comparable": True,
                 "agree": 90,
                 "disagree": 10,
                 "not_comparable": 5,
@@ -120,6 +122,7 @@ def compare_result(attribute: str = "household_income_range") -> dict:
             },
             {
                 "attribute": "gender",
+                "comparable": False,
                 "agree": 0,
                 "disagree": 0,
                 "not_comparable": 40,
