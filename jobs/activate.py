@@ -94,6 +94,7 @@ SETTINGS = {
     "attributes",
     "marketing_actions",
     "consent_field",
+    "consent_by_action",
     "path",
     "restricted_audiences",
     "consent_signals",
@@ -252,6 +253,13 @@ def suppressed_profiles(
             members.join(opted_out, PROFILE_ID_FIELD, "left_semi").select(PROFILE_ID_FIELD)
         )
     return reduce(DataFrame.unionByName, found).distinct() if found else None
+
+
+def consents_by_action(target: DestinationConfig) -> Column:
+    """True where the member consented in the field each of the destination's actions needs."""
+    return reduce(
+        Column.__and__, [has_consent(f) for f in target.consent_by_action.values()], F.lit(True)
+    )
 
 
 def tcf_consents(target: DestinationConfig) -> Column:
@@ -421,6 +429,7 @@ def run(
             job.counts["suppressed"] = job.counts["members"] - kept.count()
         consenting = kept.where(
             has_consent(target.consent_field)
+            & consents_by_action(target)
             & grants(target.consent_signals, target.require_consent_signals)
             & tcf_consents(target)
         )

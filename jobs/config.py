@@ -443,6 +443,12 @@ class DestinationConfig(StrictModel):
     marketing_actions: list[str] = Field(min_length=1)
     # a 1P consent field that must be "y" for a member to be exported (others are counted)
     consent_field: str | None = None
+    consent_by_action: dict[str, str] = Field(
+        default_factory=dict,
+        description="Marketing action -> a 1P consent field that must also be y for it, e.g. "
+        "{emailTargeting: consents.marketing.email.val, smsTargeting: "
+        "consents.marketing.sms.val}; only actions the destination lists.",
+    )
     max_rows_per_file: int = Field(default=1_000_000, ge=1)
     consent_signals: dict[ConsentSignal, str] = Field(
         default_factory=dict,
@@ -502,6 +508,17 @@ class DestinationConfig(StrictModel):
         if unset:
             raise ValueError(
                 f"require_consent_signals names {', '.join(unset)}: map each in consent_signals"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _consent_for_own_actions(self) -> DestinationConfig:
+        """A consent required for an action the destination does not serve would never
+        apply: most likely a misspelt action."""
+        unknown = sorted(set(self.consent_by_action) - set(self.marketing_actions))
+        if unknown:
+            raise ValueError(
+                f"consent_by_action names {', '.join(unknown)}, not among marketing_actions"
             )
         return self
 
@@ -872,6 +889,10 @@ def _unknown_partner_fields(config: WorkspaceConfig) -> list[str]:
     for n, destination in enumerate(config.destinations):
         reads += [(f"destinations[{n}].attributes", path) for path in destination.attributes]
         reads += [(f"destinations[{n}].consent_field", destination.consent_field or "")]
+        reads += [
+            (f"destinations[{n}].consent_by_action", field)
+            for field in destination.consent_by_action.values()
+        ]
     return [
         f"{where}: reads partner {name!r}, which is not configured; the partners are {known}"
         for where, text in reads

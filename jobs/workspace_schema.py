@@ -196,7 +196,8 @@ def exported_fields(destination: DestinationConfig) -> list[str]:
 def consent_fields(destination: DestinationConfig) -> list[str]:
     """The fields a destination reads to decide who consented (not exported)."""
     tcf = [destination.tcf.field] if destination.tcf else []
-    return [f for f in [destination.consent_field, *tcf] if f]
+    fields = [destination.consent_field, *destination.consent_by_action.values(), *tcf]
+    return list(dict.fromkeys(f for f in fields if f))
 
 
 def unknown_destination_fields(

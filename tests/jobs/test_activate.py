@@ -237,6 +237,31 @@ def test_the_workspace_minimum_applies_where_a_destination_sets_none(
     assert allowed.counts["allowed"] is True and allowed.counts["exported_rows"] == 2
 
 
+def test_a_destination_requires_the_consent_of_each_marketing_action(
+    spark: SparkSession, workspace: Workspace, edit_config: EditConfig
+) -> None:
+    """meta_ads (crossSiteTargeting) also needs SMS consent: of loyal_gold's two members who
+    consented to email, only C4 gave it; the field is a consent item of the lineage."""
+
+    def sms_for_ads(config: dict) -> None:
+        (meta,) = [d for d in config["destinations"] if d["name"] == "meta_ads"]
+        meta["consent_by_action"] = {"crossSiteTargeting": "consents.marketing.sms.val"}
+
+    loaded = edit_config(workspace.root, sms_for_ads)
+    counts = activate.run(loaded, spark, segment="loyal_gold", destination="meta_ads").counts
+    assert (counts["members"], counts["without_consent"], counts["exported_rows"]) == (3, 2, 1)
+    decision = activate.decide(loaded, "loyal_gold", "meta_ads")[0]
+    consent = [i.field for i in decision.lineage if i.role == "consent"]
+    assert "consents.marketing.sms.val" in consent
+
+    def misspelt(config: dict) -> None:
+        (meta,) = [d for d in config["destinations"] if d["name"] == "meta_ads"]
+        meta["consent_by_action"] = {"emailTargetting": "consents.marketing.email.val"}
+
+    with pytest.raises(ConfigError, match="consent_by_action names emailTargetting"):
+        edit_config(workspace.root, misspelt)
+
+
 def test_a_prospect_audience_below_the_minimum_is_refused(
     spark: SparkSession, workspace: Workspace, edit_config: EditConfig
 ) -> None:
