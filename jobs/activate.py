@@ -43,12 +43,11 @@ from ingest.audiences.exports import (
     has_consent,
     segment_membership,
 )
-from ingest.audiences.suppression import list_keys, suppressed_members
+from ingest.audiences.suppression import suppressed_members
 from ingest.enrichment.profiles import PROFILE_ID_FIELD
 from ingest.identity.profiles import get_profile
 from ingest.ledger import Ledger, RunRecord
 from ingest.optouts import without_persons
-from ingest.readers import read_file, require_columns
 from jobs.config import DestinationConfig, Workspace
 from jobs.errors import WorkspaceError
 from jobs.reports.activation import decision_html
@@ -66,6 +65,7 @@ from jobs.warehouse.delivery import (
     write_files,
 )
 from jobs.warehouse.optouts import opted_out_current_persons, opted_out_members
+from jobs.warehouse.suppression import list_profile, suppression_keys
 from jobs.warehouse.tables import (
     committed_table,
     load_prospects,
@@ -226,27 +226,15 @@ def suppressed_profiles(
     """The members the workspace's suppression lists name or a partner's kept opt-outs reach
     (None without either); both are read at every export, so an entry added after a segment
     was computed still counts. Each list read is an input of the run's lineage."""
-    found = []
-    for listing in workspace.config.suppression:
-        source = workspace.resolve(listing.source.path)
-        rows = read_file(
-            spark, source, file_format=listing.source.format, options=listing.source.options
+    found = [
+        suppressed_members(
+            members,
+            keys,
+            profile=list_profile(listing),
+            default_country=workspace.config.seeds.default_country,
         )
-        require_columns(rows, [listing.profile_id, listing.email, listing.phone], file=source)
-        job.noted_read(DatasetNote(uri=source, fields=schema_fields(rows.schema)))
-        keying = {
-            "profile": get_profile(listing.profile),
-            "default_country": workspace.config.seeds.default_country,
-        }
-        keys = list_keys(
-            rows,
-            profile_id=listing.profile_id,
-            email=listing.email,
-            phone=listing.phone,
-            hashed=listing.hashed,
-            **keying,
-        )
-        found.append(suppressed_members(members, keys, **keying))
+        for listing, keys in suppression_keys(workspace, spark, job)
+    ]
     opted_out = opted_out_members(workspace, spark)
     if opted_out is not None:
         found.append(

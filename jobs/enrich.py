@@ -33,6 +33,7 @@ from jobs.warehouse.catalogue import (
     SEEDS_TABLE,
 )
 from jobs.warehouse.optouts import opted_out_universe_persons
+from jobs.warehouse.suppression import suppressed_seed_profiles
 from jobs.warehouse.tables import read_committed, write_table
 from jobs.warehouse.universe import current_universe, ingested_identifiers
 from jobs.workspace_schema import profile_fields, workspace_namespaces, workspace_registry
@@ -178,7 +179,14 @@ def run(
         seeds = read_committed(
             spark, workspace.warehouse, SEEDS_TABLE, remedy="run `partnerkit prepare` first"
         )
-        basis = enrich_basis(workspace, fields, as_of=now)
+        suppressed, lists = suppressed_seed_profiles(workspace, spark, job)
+        if suppressed is not None:  # the brand's own opt-outs get no partner record
+            listed = F.broadcast(suppressed.localCheckpoint())
+            inputs = {
+                name: (matches.join(listed, "profile_id", "left_anti"), universe)
+                for name, (matches, universe) in inputs.items()
+            }
+        basis = {**enrich_basis(workspace, fields, as_of=now), "suppression": lists}
         rebuild = (
             "--full was given"
             if full

@@ -67,10 +67,18 @@ def fingerprint(document: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def match_basis(partner: PartnerConfig, *, delivery: str | None, seeds: str) -> dict[str, str]:
-    """What a match read, recorded with its evidence for the next match to compare against."""
+def match_basis(
+    partner: PartnerConfig, *, delivery: str | None, seeds: str, suppression: str = ""
+) -> dict[str, str]:
+    """What a match read, recorded with its evidence for the next match to compare against
+    (`suppression`: the fingerprint of the brand's suppression lists it read)."""
     settings = match_settings(partner)
-    return {"delivery": delivery or "", "seed_identifiers": seeds, "settings": settings}
+    return {
+        "delivery": delivery or "",
+        "seed_identifiers": seeds,
+        "settings": settings,
+        "suppression": suppression,
+    }
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,8 @@ def changes_since_last_match(
         return MatchChanges.full("the earlier match recorded no basis")
     if before.get("settings") != basis["settings"]:
         return MatchChanges.full("the partner's match settings changed")
+    if before.get("suppression", "") != basis["suppression"]:
+        return MatchChanges.full("the suppression lists changed")
     if not basis["delivery"] or not before.get("delivery"):
         return MatchChanges.full("the universe is read from the delivery file, not ingested")
     persons: tuple[DataFrame, DataFrame] | None = None
@@ -288,6 +298,8 @@ def profiles_to_rebuild(
         return "the workspace's profile settings changed"
     if datetime.fromisoformat(basis["as_of"]) < datetime.fromisoformat(before["as_of"]):
         return "as_of is earlier than the last enrich's"
+    if before.get("suppression", "") != basis.get("suppression", ""):
+        return "the suppression lists changed"
     for partner, now in basis["partners"].items():
         if before["partners"][partner].get("optouts", "") != now["optouts"]:
             return f"partner {partner}'s opt-outs changed"

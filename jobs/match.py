@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from ingest.ledger import Ledger
 from ingest.matching import (
@@ -20,6 +21,7 @@ from jobs.incremental import MatchChanges, changes_since_last_match, match_basis
 from jobs.runtime.runs import JobResult, RunContext, open_run, timed
 from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
 from jobs.warehouse.optouts import opted_out_universe_persons
+from jobs.warehouse.suppression import suppressed_seed_profiles
 from jobs.warehouse.tables import (
     committed_table,
     current_version,
@@ -60,7 +62,8 @@ def match_partner(
     # The ingest run of the committed universe: None when the delivery file was read instead.
     delivery = universe_delivery(workspace, partner.name)
     seeds_version = current_version(workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
-    basis = match_basis(partner, delivery=delivery, seeds=seeds_version or "")
+    suppressed, lists = suppressed_seed_profiles(workspace, spark, job)
+    basis = match_basis(partner, delivery=delivery, seeds=seeds_version or "", suppression=lists)
     seconds: dict[str, float] = {}
     with timed(seconds, "changes"):
         changes = (
@@ -75,6 +78,9 @@ def match_partner(
         spark, workspace.warehouse, MATCH_EVIDENCE_TABLE, partner.name
     )
     seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
+    if suppressed is not None:  # the brand's own opt-outs are never matched
+        suppressed = F.broadcast(suppressed.localCheckpoint())
+        seed_keys = seed_keys.join(suppressed, "profile_id", "left_anti")
     if changes.full_because is None and previous_evidence is not None:
         evidence = rematched_evidence(
             previous_evidence,
@@ -106,6 +112,8 @@ def match_partner(
     if opted_out is not None:
         opted_out = opted_out.localCheckpoint()
         evidence = without_persons(evidence, opted_out)
+    if suppressed is not None:  # evidence carried over from before they were listed
+        evidence = evidence.join(suppressed, "profile_id", "left_anti")
     with timed(seconds, "evidence"):
         evidence_path = write_table(
             evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name, details=basis

@@ -59,22 +59,45 @@ def list_keys(
     return keys.where(F.col("key").isNotNull() & (F.col("key") != "")).distinct()
 
 
+def row_keys(
+    rows: DataFrame,
+    *,
+    profile_id: str,
+    email: str | None,
+    phone: str | None,
+    country: str | None,
+    profile: Profile,
+    default_country: str | None,
+) -> DataFrame:
+    """(`profile_id` column, kind, key) of each row: its profile ID, hashed email and phone
+    (column paths; None: the frame has no such column)."""
+    region = F.col(country) if country else None
+    entries = [
+        F.struct(
+            F.lit("profile_id").alias("kind"),
+            F.trim(F.col(profile_id).cast("string")).alias("key"),
+        )
+    ]
+    for kind, column, where in (("email", email, None), ("phone", phone, region)):
+        if column:
+            value = F.col(column).cast("string")
+            key = _hashed(kind, value, profile, where, default_country)
+            entries.append(F.struct(F.lit(kind).alias("kind"), key.alias("key")))
+    keyed = rows.select(F.col(profile_id).alias(profile_id), F.inline(F.array(*entries)))
+    return keyed.where(F.col("key").isNotNull())
+
+
 def member_keys(members: DataFrame, *, profile: Profile, default_country: str | None) -> DataFrame:
     """(profileId, kind, key) of each member: its profile ID, hashed email and phone."""
-    country = F.col(COUNTRY_FIELD)
-    entries = F.array(
-        F.struct(F.lit("profile_id").alias("kind"), F.col(PROFILE_ID_FIELD).alias("key")),
-        F.struct(
-            F.lit("email").alias("kind"),
-            _hashed("email", F.col(EMAIL_FIELD), profile, None, default_country).alias("key"),
-        ),
-        F.struct(
-            F.lit("phone").alias("kind"),
-            _hashed("phone", F.col(PHONE_FIELD), profile, country, default_country).alias("key"),
-        ),
+    return row_keys(
+        members,
+        profile_id=PROFILE_ID_FIELD,
+        email=EMAIL_FIELD,
+        phone=PHONE_FIELD,
+        country=COUNTRY_FIELD,
+        profile=profile,
+        default_country=default_country,
     )
-    keyed = members.select(F.col(PROFILE_ID_FIELD), F.inline(entries))
-    return keyed.where(F.col("key").isNotNull())
 
 
 def suppressed_members(members: DataFrame, keys: DataFrame, **keying: object) -> DataFrame:
@@ -83,3 +106,13 @@ def suppressed_members(members: DataFrame, keys: DataFrame, **keying: object) ->
     return (
         keyed.join(keys, on=list(KEY_COLUMNS), how="left_semi").select(PROFILE_ID_FIELD).distinct()
     )
+
+
+def keys_fingerprint(keys: DataFrame) -> str:
+    """A short fingerprint of a set of (kind, key) entries, order aside: how a match or enrich
+    notices that a list changed (one aggregation, no collect of the entries)."""
+    digest = F.crc32(F.concat_ws(":", "kind", "key"))
+    row = keys.agg(
+        F.count(F.lit(1)).alias("n"), F.sum(digest).alias("s"), F.max(digest).alias("m")
+    ).first()
+    return f"{row['n']}-{row['s'] or 0}-{row['m'] or 0}" if row is not None else "0"

@@ -857,3 +857,69 @@ def test_icp_and_lookalike_leave_out_groups_under_k(
         str(demo_copy),
     )
     assert "< 100000" in shown.stderr
+
+
+def test_a_brand_suppression_list_keeps_its_people_out_of_match_and_enrich(
+    demo_copy: Path, cli: Cli, edit_config: EditConfig, spark_session: SparkSession
+) -> None:
+    """Issue 23, item 1: the brand's own opt-outs work like a partner's: a customer its list
+    names (email written otherwise) is not matched and gets no partner record; a changed list
+    makes the next match and enrich full ones, and taking the entry out brings them back."""
+    import csv
+
+    from jobs.config import load_workspace
+    from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE
+    from jobs.warehouse.tables import read_committed
+
+    ws = load_workspace(demo_copy)
+    matches = read_committed(spark_session, ws.warehouse, MATCHES_TABLE, "acme")
+    with (demo_copy / "data" / "seeds.csv").open(encoding="utf-8", newline="") as handle:
+        seeds = {r["profile_id"]: r for r in csv.DictReader(handle)}
+    (listed,) = [
+        r["profile_id"]
+        for r in matches.orderBy("profile_id").collect()
+        if "@" in (seeds.get(r["profile_id"], {}).get("email") or "")
+    ][:1]
+    lists = demo_copy / "data" / "suppression"
+    lists.mkdir(parents=True)
+    (lists / "brand.csv").write_text(f"email\n  {seeds[listed]['email'].upper()} \n")
+
+    def with_list(config: dict) -> None:
+        config["suppression"] = [{"name": "brand", "source": {"path": "data/suppression"}}]
+
+    args = ("--workspace", str(demo_copy), "--json")
+
+    def matched_and_enriched(enrich_first: bool) -> tuple[dict, dict, bool, bool]:
+        """Both runs; enriching first shows enrich honours the list before any new match."""
+        if enrich_first:
+            enriched = cli("enrich", *args)
+        matched = cli("match", "--partner", "acme", *args)
+        assert matched.code in (0, 6), matched.stderr
+        if not enrich_first:
+            enriched = cli("enrich", *args)
+        assert enriched.code == 0, enriched.stderr
+        found = [
+            read_committed(spark_session, ws.warehouse, table, "acme")
+            .where(f"profile_id = '{listed}'")
+            .count()
+            for table in (MATCHES_TABLE, MATCH_EVIDENCE_TABLE)
+        ]
+        profiles = spark_session.read.parquet(enriched.json()["outputs"]["profiles"])
+        (record,) = profiles.where(f"profileId = '{listed}'").select("_partner.acme").collect()
+        return (
+            matched.json()["counts"]["acme"],
+            enriched.json()["counts"],
+            any(found),
+            record[0] is not None,
+        )
+
+    edit_config(demo_copy, with_list)
+    match_counts, enrich_counts, in_match, enriched = matched_and_enriched(enrich_first=True)
+    assert match_counts["full_because"] == "the suppression lists changed"
+    assert enrich_counts["full_because"] == "the suppression lists changed"
+    assert (in_match, enriched) == (False, False)
+
+    (lists / "brand.csv").write_text("email\n")
+    match_counts, enrich_counts, in_match, enriched = matched_and_enriched(enrich_first=False)
+    assert match_counts["full_because"] == "the suppression lists changed"
+    assert (in_match, enriched) == (True, True)
