@@ -74,8 +74,3 @@ def names_any(keys: list[Column], wanted: Collection[str]) -> Column:
         return F.lit(False)
     literal = F.array(*[F.lit(k) for k in sorted(set(wanted))])
     return F.coalesce(F.arrays_overlap(F.array_compact(F.array(*keys)), literal), F.lit(False))
-
-
-def hashed_profile_ids(profile_id: Column) -> Column:
-    """The key of a profile ID column (what `forgotten` holds for it)."""
-    return _key("profile_id", F.sha2(F.trim(profile_id.cast("string")), 256))
