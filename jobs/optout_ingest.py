@@ -11,10 +11,8 @@ or vacuum touches its current version. Match, enrich and activate read it every 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from functools import reduce
-from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -38,14 +36,14 @@ from ingest.partner_files import (
     read_rows,
     reason_counts,
 )
-from ingest.readers import literal_path, reader_options
-from ingest.sources import SourceFile, list_sources, read_delivery, s3_fingerprint, stage_s3_object
+from ingest.readers import reader_options
+from ingest.sources import SourceFile, list_sources
 from jobs.config import OptOutFeed, PartnerConfig, Workspace
 from jobs.errors import WorkspaceError
 from jobs.runtime.run_events import DatasetNote
 from jobs.runtime.runs import JobResult, RunContext, open_run
+from jobs.staging import StagedFile, new_batch_id, staged_file
 from jobs.warehouse.catalogue import OPTOUT_QUARANTINE_TABLE, OPTOUTS_TABLE
-from jobs.warehouse.paths import remove
 from jobs.warehouse.tables import committed_table, write_table
 
 JOB = "optout_ingest"
@@ -70,19 +68,6 @@ def partner_feed(workspace: Workspace, partner: str) -> tuple[PartnerConfig, Opt
             "that name each person) to ingest opt-outs",
         )
     return config, config.optouts
-
-
-def _staged(workspace: Workspace, spark: SparkSession, job: RunContext, source: SourceFile):
-    """(readable path, checksum, has_quotes, folder to remove) of one source file."""
-    if source.is_s3 and not spark.sparkContext.master.startswith("local"):
-        return "s3a://" + source.uri.removeprefix("s3://"), s3_fingerprint(source), True, None
-    staging_root = Path(workspace.warehouse.removeprefix("file://")) / ".staging"
-    unpacked = Path(job.claim(staging_root / f"optouts-{uuid.uuid4().hex[:8]}"))
-    if source.is_s3:
-        copy = stage_s3_object(source, unpacked)
-    else:
-        copy = read_delivery(Path(source.uri), uri=source.uri, unpack_to=unpacked)
-    return literal_path(str(copy.path)), copy.sha256, copy.has_quotes, unpacked
 
 
 def _check_file(
@@ -111,61 +96,74 @@ def ingest_optout_file(
 ) -> dict[str, Any]:
     """Check one file; its counts, and its entries and rejects to commit (unless it is a
     file already loaded)."""
-    feed = partner.optouts
-    assert feed is not None
-    mapping = optout_mapping(partner, feed)
-    readable, checksum, has_quotes, scratch = _staged(workspace, spark, job, source)
-    batch_id = uuid.uuid4().hex[:12]
-    previous = ledger.loaded_batch(partner.name, checksum, kind=KIND)
-    ledger.start_batch(
-        batch_id=batch_id,
-        partner=partner.name,
-        source_uri=source.uri,
-        size_bytes=source.size,
-        checksum=checksum,
-        workflow_id=job.workflow_id,
-        status="duplicate" if previous else "running",
-        duplicate_of=previous,
-        kind=KIND,
+    staging = staged_file(
+        workspace, spark, job, ledger, partner=partner.name, source=source, kind=KIND
     )
-    if previous:
-        if scratch is not None:
-            remove(scratch, [scratch.parent])
-        return {"batch_id": batch_id, "status": "duplicate", "duplicate_of": previous}
-    counts: dict[str, Any] = {"batch_id": batch_id}
-    try:
-        options = reader_options(
-            feed.source.options, file_format=feed.source.format, has_quotes=has_quotes
+    with staging as staged:
+        batch_id = new_batch_id()
+        previous = ledger.loaded_batch(partner.name, staged.checksum, kind=KIND)
+        ledger.start_batch(
+            batch_id=batch_id,
+            partner=partner.name,
+            source_uri=source.uri,
+            size_bytes=source.size,
+            checksum=staged.checksum,
+            workflow_id=job.workflow_id,
+            status="duplicate" if previous else "running",
+            duplicate_of=previous,
+            kind=KIND,
         )
-        checked = _check_file(spark, feed, mapping, readable, options, source)
-        counts["input_rows"] = checked.count()
-        if counts["input_rows"] == 0:
-            raise EmptyFileError(file=source.uri, problem="the file has a header but no rows")
-        rejected = quarantined_rows(
-            checked, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
-        ).localCheckpoint()
-        counts["quarantined_rows"] = rejected.count()
-        counts["accepted_rows"] = checked.where(F.size(REASONS) == 0).count()
-        if counts["accepted_rows"] + counts["quarantined_rows"] != counts["input_rows"]:
-            raise RuntimeError(f"{source.uri}: opt-out counts do not reconcile: {counts}")
-        counts["quarantined_by_reason"] = {
-            r["reason"]: int(r["count"]) for r in reason_counts(rejected).collect()
-        }
-        received = datetime.now(UTC).isoformat()
-        entries = optout_entries(checked, mapping).select(
-            *ENTRY_COLUMNS, F.lit(batch_id).alias("batch_id"), F.lit(received).alias("received_at")
-        )
-        entries = entries.localCheckpoint()
-        checked.unpersist()
-    except Exception as error:
-        ledger.finish_batch(batch_id, status="failed", counts=counts, error=str(error))
-        raise
-    finally:
-        if scratch is not None:
-            remove(scratch, [scratch.parent])
+        if previous:
+            return {"batch_id": batch_id, "status": "duplicate", "duplicate_of": previous}
+        counts: dict[str, Any] = {"batch_id": batch_id}
+        try:
+            entries, rejected = _checked(spark, job, partner, source, staged, counts)
+        except Exception as error:
+            ledger.finish_batch(batch_id, status="failed", counts=counts, error=str(error))
+            raise
     job.noted_read(DatasetNote(uri=source.uri, rows=counts["input_rows"]))
     ledger.finish_batch(batch_id, status="checked", counts=counts)
     return {**counts, "status": "checked", "entries": entries, "rejected": rejected}
+
+
+def _checked(
+    spark: SparkSession,
+    job: RunContext,
+    partner: PartnerConfig,
+    source: SourceFile,
+    staged: StagedFile,
+    counts: dict[str, Any],
+) -> tuple[DataFrame, DataFrame]:
+    """(entries, rejects) of one staged file, materialised before its scratch copy goes;
+    fills `counts` as it goes, so a failure records how far it got."""
+    feed = partner.optouts
+    assert feed is not None
+    mapping = optout_mapping(partner, feed)
+    batch_id = counts["batch_id"]
+    options = reader_options(
+        feed.source.options, file_format=feed.source.format, has_quotes=staged.has_quotes
+    )
+    checked = _check_file(spark, feed, mapping, staged.readable, options, source)
+    counts["input_rows"] = checked.count()
+    if counts["input_rows"] == 0:
+        raise EmptyFileError(file=source.uri, problem="the file has a header but no rows")
+    rejected = quarantined_rows(
+        checked, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
+    ).localCheckpoint()
+    counts["quarantined_rows"] = rejected.count()
+    counts["accepted_rows"] = checked.where(F.size(REASONS) == 0).count()
+    if counts["accepted_rows"] + counts["quarantined_rows"] != counts["input_rows"]:
+        raise RuntimeError(f"{source.uri}: opt-out counts do not reconcile: {counts}")
+    counts["quarantined_by_reason"] = {
+        r["reason"]: int(r["count"]) for r in reason_counts(rejected).collect()
+    }
+    received = datetime.now(UTC).isoformat()
+    entries = optout_entries(checked, mapping).select(
+        *ENTRY_COLUMNS, F.lit(batch_id).alias("batch_id"), F.lit(received).alias("received_at")
+    )
+    entries = entries.localCheckpoint()
+    checked.unpersist()
+    return entries, rejected
 
 
 def _kept(previous: DataFrame | None, added: list[DataFrame]) -> DataFrame | None:

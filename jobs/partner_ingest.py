@@ -13,11 +13,7 @@ file leaves the previous universe current.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fnmatch import fnmatch
 from functools import reduce
 from pathlib import Path
@@ -55,13 +51,10 @@ from ingest.partner_files import (
     with_duplicates,
 )
 from ingest.quality import GateResult, GateSettings, run_gate
-from ingest.readers import literal_path, reader_options
+from ingest.readers import reader_options
 from ingest.sources import (
     SourceFile,
     list_sources,
-    read_delivery,
-    s3_fingerprint,
-    stage_s3_object,
 )
 from jobs.config import DeliveryKind, PartnerConfig, Workspace
 from jobs.errors import DeliveryOrderError
@@ -69,6 +62,7 @@ from jobs.history import delivery_drift, delivery_point
 from jobs.reports.validations import page_path, write_validations_page
 from jobs.runtime.run_events import DatasetNote, schema_fields
 from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, timed
+from jobs.staging import new_batch_id, staged_file
 from jobs.warehouse.catalogue import PARTNER_CHANGES_TABLE, PARTNER_TABLE, QUARANTINE_TABLE
 from jobs.warehouse.paths import remove
 from jobs.warehouse.universe import current_batch_ids, current_universe, universe_unit
@@ -104,10 +98,6 @@ def file_mapping(
 
 def file_name(uri: str) -> str:
     return uri.rstrip("/").rsplit("/", 1)[-1]
-
-
-def new_batch_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -182,64 +172,17 @@ def ingest_file(
 ) -> dict[str, Any]:
     """Load one file as one batch; returns its counts (and status) for the job result."""
     partner, source = file.partner, file.source
-    if source.is_s3 and not spark.sparkContext.master.startswith("local"):
-        return _ingest_directly(workspace, spark, file, job, ledger)
-    staging_root = Path(workspace.warehouse.removeprefix("file://")) / ".staging"
-    unpacked = Path(job.claim(staging_root / f"unpacked-{uuid.uuid4().hex[:8]}"))
-    seconds: dict[str, float] = {}
-    try:
-        with timed(seconds, "stage"), _recorded_if_failing(ledger, partner, source, job):
-            if source.is_s3:
-                copy = stage_s3_object(source, unpacked)
-            else:
-                copy = read_delivery(Path(source.uri), uri=source.uri, unpack_to=unpacked)
-        readable = literal_path(str(copy.path))
-        options = reader_options(
-            partner.source.options, file_format=partner.source.format, has_quotes=copy.has_quotes
-        )
-        return _ingest_readable(
-            workspace, spark, file, readable, copy.sha256, seconds, job, ledger, options
-        )
-    finally:
-        remove(unpacked, [unpacked.parent])
-
-
-def _ingest_directly(
-    workspace: Workspace, spark: SparkSession, file: FileJob, job: RunContext, ledger: Ledger
-) -> dict[str, Any]:
-    """On a cluster, executors read `s3a://` themselves (hadoop-aws and credentials set up
-    by the cluster); the delivery is identified by S3's ETag and size instead of a SHA-256."""
-    partner, source = file.partner, file.source
-    seconds: dict[str, float] = {}
-    with timed(seconds, "stage"), _recorded_if_failing(ledger, partner, source, job):
-        fingerprint = s3_fingerprint(source)
-    readable = "s3a://" + source.uri.removeprefix("s3://")
-    options = dict(partner.source.options)  # not looked at: quoted newlines stay possible
-    return _ingest_readable(
-        workspace, spark, file, readable, fingerprint, seconds, job, ledger, options
+    staging = staged_file(
+        workspace, spark, job, ledger, partner=partner.name, source=source, kind=file.kind
     )
-
-
-@contextmanager
-def _recorded_if_failing(
-    ledger: Ledger, partner: PartnerConfig, source: SourceFile, job: RunContext
-) -> Iterator[None]:
-    """A delivery that cannot even be staged (missing, denied, truncated) still gets a batch
-    row, marked failed with the reason, so `partnerkit batches` shows every attempt."""
-    try:
-        yield
-    except SourceError as error:
-        batch_id = new_batch_id()
-        ledger.start_batch(
-            batch_id=batch_id,
-            partner=partner.name,
-            source_uri=source.uri,
-            size_bytes=source.size,
-            checksum="",
-            workflow_id=job.workflow_id,
+    with staging as staged:
+        options = reader_options(
+            partner.source.options, file_format=partner.source.format, has_quotes=staged.has_quotes
         )
-        ledger.finish_batch(batch_id, status="failed", error=str(error))
-        raise
+        seconds = {"stage": staged.seconds}
+        return _ingest_readable(
+            workspace, spark, file, staged.readable, staged.checksum, seconds, job, ledger, options
+        )
 
 
 def _ingest_readable(

@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 from ingest.errors import EmptyFileError, QualityGateError, SourceError
 from ingest.ledger import Ledger
 from ingest.sources import list_s3, upload_files
-from jobs import match
+from jobs import match, optout_ingest
 from jobs import partner_ingest as ingest
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_ERROR, EXIT_QUALITY_GATE, exit_code_for
@@ -148,6 +148,21 @@ def test_truncated_gzip_is_a_named_failure(spark: SparkSession, workspace_dir: P
         ingest.run(workspace, spark, partner="acme", sources=[str(source)])
     assert published(workspace_dir) == []
     assert Ledger(workspace.ledger_path).batches()[0].status == "failed"
+
+
+def test_an_optout_file_that_cannot_be_staged_gets_a_failed_batch(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    """Like a delivery: every attempt is in `partnerkit batches`, of the opt-out kind."""
+    source = workspace_dir / "optouts-cut.csv.gz"
+    whole = gzip.compress(b"person_id,email_sha256\n" + b"p1,\n" * 1000)
+    source.write_bytes(whole[: len(whole) // 2])
+    workspace = load_workspace(workspace_dir)
+    with pytest.raises(SourceError, match="optouts-cut.csv.gz: the gzip stream is truncated"):
+        optout_ingest.run(workspace, spark, partner="acme", sources=[str(source)])
+    (record,) = Ledger(workspace.ledger_path).batches()
+    assert (record.status, record.kind, record.checksum) == ("failed", "optout", "")
+    assert "truncated" in (record.error or "")
 
 
 def test_header_only_file_is_refused_with_the_gate_exit_code(
