@@ -14,7 +14,6 @@ Past exports that held them are found from the export manifests the ledger recor
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,9 +46,10 @@ from jobs.warehouse.catalogue import (
     SEEDS_TABLE,
     SEGMENTS_TABLE,
 )
-from jobs.warehouse.commits import VERSION_PREFIX, Store, read_manifest
+from jobs.warehouse.commits import VERSION_PREFIX, Store, committed_workflows, read_manifest
 from jobs.warehouse.erasure_exports import past_exports
 from jobs.warehouse.forgotten import KEY_PROFILE, seed_row_keys
+from jobs.warehouse.paths import remove
 from jobs.warehouse.tables import committed_table, write_table
 
 JOB = "forget"
@@ -81,10 +81,6 @@ class People:
     keys: frozenset[str]
     profile_ids: frozenset[str]
     persons: frozenset[str]
-
-
-def sha256_text(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def _requests_frame(
@@ -122,7 +118,6 @@ def find_people(
         if matches is not None and ids:
             theirs = matches.where(F.col("profile_id").isin(*sorted(ids)))
             persons.update(r["partner_id"] for r in theirs.select("partner_id").collect())
-    keys.update(f"profile_id:{sha256_text(i)}" for i in ids)
     return People(frozenset(keys), frozenset(ids), frozenset(persons))
 
 
@@ -203,34 +198,69 @@ def receipt_document(job: RunContext, requested: set[str], people: People) -> di
         "workflow_id": job.workflow_id,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "requests": sorted(requested),
-        "profiles": sorted(f"profile_id:{sha256_text(i)}" for i in people.profile_ids),
+        "profiles": sorted(k for k in people.keys if k.startswith("profile_id:")),
         "partner_persons": len(people.persons),
         "not_erased": list(NOT_ERASED),
     }
 
 
-def _purge_then_write(
-    workspace: Workspace,
-    spark: SparkSession,
-    job: RunContext,
-    scope: list[str],
-    receipt: dict[str, Any],
+def pending_receipt(workspace: Workspace, workflow_id: str) -> Path:
+    """Where a run's receipt waits from before its commit until it is complete."""
+    return workspace.reports_dir / "forget" / ".pending" / f"{workflow_id}.json"
+
+
+def receipt_path(workspace: Workspace, workflow_id: str) -> Path:
+    return workspace.reports_dir / "forget" / f"{workflow_id}.json"
+
+
+def complete_receipt(workspace: Workspace, spark: SparkSession, receipt: dict[str, Any]) -> Path:
+    """After the commit: purge the replaced versions, write the receipt and its ledger event,
+    then drop the pending copy (a kill in between leaves the pending copy to finish from)."""
+    done = receipt_path(workspace, receipt["workflow_id"])
+    pending = pending_receipt(workspace, receipt["workflow_id"])
+    if not done.is_file():
+        final = {k: v for k, v in receipt.items() if k != "scope"}
+        final["purged_versions"] = purge_replaced(workspace, spark, receipt["scope"])
+        done.write_text(json.dumps(final, indent=1, sort_keys=True), encoding="utf-8")
+        Ledger(workspace.ledger_path).record_event(receipt["workflow_id"], RECEIPT_EVENT, final)
+    remove(pending, [workspace.reports_dir])
+    return done
+
+
+def finish_earlier_receipts(workspace: Workspace, spark: SparkSession) -> list[str]:
+    """Receipts of forget runs that died after their commit are completed now; those of runs
+    that never committed are dropped (their erasure did not happen). Writer lock held."""
+    folder = pending_receipt(workspace, "-").parent
+    if not folder.is_dir():
+        return []
+    committed = committed_workflows(Store(workspace.warehouse, spark))
+    finished = []
+    for pending in sorted(folder.glob("*.json")):
+        receipt = json.loads(pending.read_text(encoding="utf-8"))
+        if receipt["workflow_id"] in committed:
+            complete_receipt(workspace, spark, receipt)
+            finished.append(receipt["workflow_id"])
+        else:
+            remove(pending, [workspace.reports_dir])
+    return finished
+
+
+def _write_pending(workspace: Workspace, receipt: dict[str, Any]) -> None:
+    pending = pending_receipt(workspace, receipt["workflow_id"])
+    pending.parent.mkdir(parents=True, exist_ok=True)
+    pending.write_text(json.dumps(receipt, indent=1, sort_keys=True), encoding="utf-8")
+
+
+def _completed_after_commit(
+    workspace: Workspace, spark: SparkSession, job: RunContext, receipt: dict[str, Any]
 ) -> Callable[[], None]:
     def finish() -> None:
-        purged = purge_replaced(workspace, spark, scope)
-        receipt["purged_versions"] = purged
+        done = complete_receipt(workspace, spark, receipt)
+        job.outputs["receipt"] = str(done)
+        purged = json.loads(done.read_text(encoding="utf-8"))["purged_versions"]
         job.counts["purged_versions"] = len(purged)
-        write_receipt(workspace, job, receipt)
 
     return finish
-
-
-def write_receipt(workspace: Workspace, job: RunContext, receipt: dict[str, Any]) -> None:
-    target = workspace.reports_dir / "forget" / f"{job.workflow_id}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(receipt, indent=1, sort_keys=True), encoding="utf-8")
-    job.outputs["receipt"] = str(target)
-    Ledger(workspace.ledger_path).record_event(job.workflow_id, RECEIPT_EVENT, receipt)
 
 
 def read_requests(path: Path) -> dict[str, list[str]]:
@@ -277,6 +307,7 @@ def run(
             "phone number with enough digits for its country)",
         )
     with open_run(workspace, JOB, spark=spark) as job:
+        job.counts["earlier_receipts_completed"] = finish_earlier_receipts(workspace, spark)
         people = find_people(workspace, spark, requested, [p.strip() for p in profile_ids])
         receipt = receipt_document(job, requested, people)
         receipt["exports"], receipt["unchecked_exports"], receipt["removal_files"] = past_exports(
@@ -292,5 +323,8 @@ def run(
             exports=len(receipt["exports"]),
         )
         job.counts["forgotten_keys"] = remember(workspace, spark, job, people)
-        job.after_commit.append(_purge_then_write(workspace, spark, job, scope, receipt))
+        _write_pending(workspace, {**receipt, "scope": scope})
+        job.after_commit.append(
+            _completed_after_commit(workspace, spark, job, {**receipt, "scope": scope})
+        )
     return job.result()

@@ -7,6 +7,7 @@ work on a copy.
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import json
@@ -23,9 +24,11 @@ from xml.etree import ElementTree
 import pytest
 from pyspark.sql import SparkSession
 
+from ingest.ledger import Ledger
 from jobs.cli.app import run_cli
 from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED, EXIT_STEWARD_CHECK
 from jobs.cli.output import lend_session
+from jobs.config import load_workspace
 from tests.conftest import Cli, CliRun, EditConfig, generated_code
 from tests.openlineage_spec import spec_errors
 
@@ -719,7 +722,6 @@ def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
     is in no file of the workspace afterwards (Parquet decoded, plaintext and hashed forms),
     old versions included, except where the receipt says why; the receipt and the ledger
     hold hashes only; the next prepare and activation keep them out."""
-    import csv
     import hashlib
 
     from jobs.warehouse.catalogue import MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
@@ -815,6 +817,34 @@ def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
     assert no_columns.code == 2 and "requests.csv" in no_columns.stderr
 
 
+def test_a_forget_killed_between_its_commit_and_its_receipt_gets_it_from_the_next(
+    demo_copy: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The erasure stands once committed; its receipt (with the purge) must too. A run that
+    dies after the commit leaves a pending receipt that the next forget completes."""
+    from jobs import forget
+
+    args = ("--workspace", str(demo_copy), "--json")
+    with (demo_copy / "data" / "seeds.csv").open(encoding="utf-8", newline="") as handle:
+        first, second = [r["profile_id"] for r in csv.DictReader(handle)][:2]
+    monkeypatch.setattr(forget, "_completed_after_commit", lambda *_: lambda: None)  # killed
+    killed = cli("forget", "--profile-id", first, *args)
+    assert killed.code == 0, killed.stderr
+    killed_run = killed.json()["workflow_id"]
+    assert not forget.receipt_path(load_workspace(demo_copy), killed_run).exists()
+    monkeypatch.undo()
+    later = cli("forget", "--profile-id", second, *args)
+    assert later.code == 0, later.stderr
+    assert later.json()["counts"]["earlier_receipts_completed"] == [killed_run]
+    workspace = load_workspace(demo_copy)
+    receipt = json.loads(forget.receipt_path(workspace, killed_run).read_text())
+    assert receipt["tables"]["seeds"] == 1 and receipt["purged_versions"] != []
+    assert "scope" not in receipt
+    assert list(forget.pending_receipt(workspace, killed_run).parent.glob("*.json")) == []
+    events = Ledger(workspace.ledger_path).events(killed_run)
+    assert [e["kind"] for e in events].count(forget.RECEIPT_EVENT) == 1
+
+
 def test_icp_and_lookalike_leave_out_groups_under_k(
     demo_copy: Path, cli: Cli, edit_config: EditConfig
 ) -> None:
@@ -865,7 +895,6 @@ def test_a_brand_suppression_list_keeps_its_people_out_of_match_and_enrich(
     """Issue 23, item 1: the brand's own opt-outs work like a partner's: a customer its list
     names (email written otherwise) is not matched and gets no partner record; a changed list
     makes the next match and enrich full ones, and taking the entry out brings them back."""
-    import csv
 
     from jobs.config import load_workspace
     from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE
