@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.ledger import Ledger
@@ -49,7 +49,10 @@ def match_partner(
     *,
     export_format: str | None,
     full: bool = False,
+    suppression: tuple[DataFrame | None, str],
 ) -> dict[str, object]:
+    """Match one partner; `suppression`: the seeds the brand's lists name (read once per run,
+    already materialised) and the lists' fingerprint."""
     seed_ids = read_committed(
         spark,
         workspace.warehouse,
@@ -62,7 +65,7 @@ def match_partner(
     # The ingest run of the committed universe: None when the delivery file was read instead.
     delivery = universe_delivery(workspace, partner.name)
     seeds_version = current_version(workspace.warehouse, SEED_IDENTIFIERS_TABLE, partner.name)
-    suppressed, lists = suppressed_seed_profiles(workspace, spark, job)
+    suppressed, lists = suppression
     basis = match_basis(partner, delivery=delivery, seeds=seeds_version or "", suppression=lists)
     seconds: dict[str, float] = {}
     with timed(seconds, "changes"):
@@ -79,8 +82,7 @@ def match_partner(
     )
     seed_keys = seed_hash_keys(seed_ids, hash_type=partner.hash, encoding=partner.hash_encoding)
     if suppressed is not None:  # the brand's own opt-outs are never matched
-        suppressed = F.broadcast(suppressed.localCheckpoint())
-        seed_keys = seed_keys.join(suppressed, "profile_id", "left_anti")
+        seed_keys = seed_keys.join(F.broadcast(suppressed), "profile_id", "left_anti")
     if changes.full_because is None and previous_evidence is not None:
         evidence = rematched_evidence(
             previous_evidence,
@@ -113,7 +115,7 @@ def match_partner(
         opted_out = opted_out.localCheckpoint()
         evidence = without_persons(evidence, opted_out)
     if suppressed is not None:  # evidence carried over from before they were listed
-        evidence = evidence.join(suppressed, "profile_id", "left_anti")
+        evidence = evidence.join(F.broadcast(suppressed), "profile_id", "left_anti")
     with timed(seconds, "evidence"):
         evidence_path = write_table(
             evidence, job, MATCH_EVIDENCE_TABLE, partner=partner.name, details=basis
@@ -164,8 +166,17 @@ def run(
     last match are matched again (see jobs.incremental), with the full run's result."""
     partners = [workspace.partner(partner)] if partner else list(workspace.config.partners)
     with open_run(workspace, JOB, spark=spark) as job:
+        suppressed, lists = suppressed_seed_profiles(workspace, spark, job)
+        if suppressed is not None:
+            suppressed = suppressed.localCheckpoint()
         for partner_config in partners:
             job.counts[partner_config.name] = match_partner(
-                workspace, spark, partner_config, job, export_format=export_format, full=full
+                workspace,
+                spark,
+                partner_config,
+                job,
+                export_format=export_format,
+                full=full,
+                suppression=(suppressed, lists),
             )
     return job.result()
