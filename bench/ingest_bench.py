@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import MATCH_DATA, OUT, Measured, ingest_delivery, run_measured  # noqa: E402
+from common import (  # noqa: E402
+    MATCH_DATA,
+    OUT,
+    Measured,
+    ingest_delivery,
+    partnerkit_cli,
+    run_measured,
+)
 
 BAD_EVERY = 100
 
@@ -94,11 +101,12 @@ def duckdb_sql(workspace: Path, delivery: Path, out: Path) -> str:
     checks, malformed-row capture (DuckDB rejects or pads such rows by its own options), the
     checksum and ledger, the quality gate, the commit.
     """
+    from ingest.identity.detection import HEX_LENGTHS
     from jobs.config import load_workspace
     from jobs.partner_ingest import file_mapping
 
     mapping = file_mapping(load_workspace(workspace).partner("acme"))
-    digits = {"md5": 32, "sha1": 40, "sha256": 64}[mapping.hash_type]
+    digits = {v: k for k, v in HEX_LENGTHS.items()}[mapping.hash_type]
 
     def present(column: str) -> str:
         return f"({quoted(column)} IS NOT NULL AND trim({quoted(column)}) <> '')"
@@ -133,7 +141,7 @@ def duckdb_sql(workspace: Path, delivery: Path, out: Path) -> str:
             f"CASE WHEN {present(mapping.confidence)} AND ({number} IS NULL OR {number} < 0 "
             f"OR {number} > 1) THEN 'confidence_not_number' END"
         )
-    accepted = [f"{quoted(mapping.partner_id)} AS partner_id"]
+    accepted = [f"trim({quoted(mapping.partner_id)}) AS partner_id"]
     accepted += [f"{canonical(i.column)} AS {quoted(i.column)}" for i in mapping.identifiers]
     if mapping.confidence:
         accepted.append(f"TRY_CAST({quoted(mapping.confidence)} AS DOUBLE) AS confidence")
@@ -187,9 +195,9 @@ def fresh_workspace(name: str) -> Path:
 
 def ingest_cli(workspace: Path, uri: str) -> tuple[Measured, dict[str, Any]]:
     """`partnerkit ingest` of one file, a fresh CLI and JVM; the measure and its batch."""
-    cli = shutil.which("partnerkit") or "partnerkit"
     done = run_measured(
-        [cli, "ingest", "--workspace", str(workspace), "--partner", "acme", uri, "--json"]
+        [partnerkit_cli(), "ingest", "--workspace", str(workspace), "--partner", "acme", uri]
+        + ["--json"]
     )
     if done.returncode != 0:
         sys.exit(done.stderr[-3000:])
@@ -199,10 +207,10 @@ def ingest_cli(workspace: Path, uri: str) -> tuple[Measured, dict[str, Any]]:
 
 def duckdb_run(delivery: Path) -> tuple[Measured, dict[str, Any]]:
     """The DuckDB script in its own process (sampled for memory like the CLI)."""
-    workspace, out = OUT / "ingest-duckdb-ws", OUT / "ingest-duckdb"
+    out = OUT / "ingest-duckdb"
     done = run_measured(
         [sys.executable, __file__, "--engine", "duckdb", "--delivery", str(delivery)]
-        + ["--workspace", str(workspace), "--out", str(out)]
+        + ["--out", str(out)]
     )
     if done.returncode != 0:
         sys.exit(f"duckdb failed:\n{done.stderr[-3000:]}")
@@ -224,7 +232,6 @@ def main() -> None:
     parser.add_argument("--no-s3", action="store_true", help="skip the run from moto S3")
     parser.add_argument("--engine", choices=["duckdb"], help=argparse.SUPPRESS)
     parser.add_argument("--delivery", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--workspace", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine:  # a child process: the DuckDB script alone
@@ -278,8 +285,10 @@ def main() -> None:
         (uri,) = upload_files([delivery], "partner-drops", "acme/2026-11")
         done, batch = ingest_cli(fresh_workspace(f"ingest-{args.rows}"), uri)
     print()
-    print(f"the same file from moto S3 on 127.0.0.1 (one run): {done.wall_s:.1f} s, ")
-    print(f"{args.rows / done.wall_s:,.0f} rows/s, peak {done.peak_mb:,.0f} MB")
+    print(
+        f"the same file from moto S3 on 127.0.0.1 (one run): {done.wall_s:.1f} s, "
+        f"{args.rows / done.wall_s:,.0f} rows/s, peak {done.peak_mb:,.0f} MB"
+    )
     print_phases(batch, done.wall_s)
     if batch["quarantined_rows"] != broken:
         sys.exit("the quarantine count differs from the rows broken")
