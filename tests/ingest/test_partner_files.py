@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from ingest.errors import EmptyFileError, MissingColumnsError
+from ingest.errors import EmptyFileError, MissingColumnsError, SourceError
 from ingest.partner_files import (
     POSITION,
     REASONS,
@@ -244,3 +244,19 @@ def test_local_seed_files_are_scanned_for_quotes(tmp_path: Path) -> None:
     assert local_files_have_quotes(str(tmp_path / "plain.csv")) is False
     assert local_files_have_quotes(str(tmp_path)) is True  # the folder holds a quoted file
     assert local_files_have_quotes(str(tmp_path / "*.csv")) is None
+
+
+def test_staging_gunzips_every_member_and_names_a_damaged_stream(tmp_path: Path) -> None:
+    """The staged copy holds every gzip member's rows; damaged deflate data is a sentence
+    naming the file, not the inflate library's exception."""
+    two = tmp_path / "two.csv.gz"
+    two.write_bytes(gzip.compress(b"a,b\n1,2\n") + gzip.compress(b"3,4\n"))
+    copy = read_delivery(two, uri="s3://p/two.csv.gz", unpack_to=tmp_path / "out")
+    assert copy.path.read_bytes() == b"a,b\n1,2\n3,4\n"
+    assert copy.sha256 == hashlib.sha256(two.read_bytes()).hexdigest()
+    damaged = tmp_path / "damaged.csv.gz"
+    body = bytearray(gzip.compress(b"a,b\n" + b"1,2\n" * 1000))
+    body[12:20] = b"\xff" * 8  # inside the first deflate block
+    damaged.write_bytes(bytes(body))
+    with pytest.raises(SourceError, match=r"^s3://p/damaged.csv.gz: the gzip stream is corrupt"):
+        read_delivery(damaged, uri="s3://p/damaged.csv.gz", unpack_to=tmp_path / "out2")
