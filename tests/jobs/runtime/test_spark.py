@@ -95,6 +95,13 @@ def test_build_spark_applies_local_defaults(spark: SparkSession) -> None:
     assert os.environ.get("SPARK_LOCAL_IP") == "127.0.0.1"
 
 
+def test_the_local_jvm_does_not_cache_large_nio_buffers(spark: SparkSession) -> None:
+    """The driver options reach the JVM: without the cap each task thread keeps a direct
+    buffer as large as its largest file read (240 MB of an ingest's native memory)."""
+    system = spark.sparkContext._jvm.java.lang.System
+    assert system.getProperty("jdk.nio.maxCachedBufferSize") == "262144"
+
+
 # py4j's command that releases a JVM object when its Python proxy is collected: it can come at
 # any moment (a finalizer), so it is not part of what a column function costs.
 FREE_JVM_OBJECT = MEMORY_COMMAND_NAME + MEMORY_DEL_SUBCOMMAND_NAME
