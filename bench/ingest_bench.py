@@ -32,7 +32,7 @@ from common import (  # noqa: E402
     OUT,
     Measured,
     ingest_delivery,
-    partnerkit_cli,
+    partnerkit_json,
     run_measured,
 )
 
@@ -195,14 +195,9 @@ def fresh_workspace(name: str) -> Path:
 
 def ingest_cli(workspace: Path, uri: str) -> tuple[Measured, dict[str, Any]]:
     """`partnerkit ingest` of one file, a fresh CLI and JVM; the measure and its batch."""
-    done = run_measured(
-        [partnerkit_cli(), "ingest", "--workspace", str(workspace), "--partner", "acme", uri]
-        + ["--json"]
-    )
-    if done.returncode != 0:
-        sys.exit(done.stderr[-3000:])
-    (batch,) = json.loads(done.stdout)["counts"]["batches"]
-    return done, batch
+    document = partnerkit_json(workspace, "ingest", "--partner", "acme", uri)
+    (batch,) = document["counts"]["batches"]
+    return Measured(document["wall_s"], document["peak_mb"], "", "", 0), batch
 
 
 def duckdb_run(delivery: Path) -> tuple[Measured, dict[str, Any]]:
