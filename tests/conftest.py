@@ -61,9 +61,8 @@ def spark_session(
         # with a JVM of its own (cold command, fresh kill, cluster, class archive), generate code.
         conf=INTERPRETED,
     )
-    # Without a class archive: with an empty cache (CI) this JVM would write one as it exits,
-    # half a minute for the classes of a whole suite. The cold-command test writes the one
-    # the later fresh processes map.
+    # Without a class archive: with an empty cache (CI) this process would start the ~40 s
+    # archive writer as it exits. The writer's test writes the one later fresh processes map.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ARCHIVE_ENV, "off")
         patch.setenv(LOG_ENV, str(spark_log_file))

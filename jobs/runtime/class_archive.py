@@ -2,11 +2,14 @@
 
 Every local run starts a JVM that loads and verifies thousands of classes from Spark's ~280
 jars: 7.5 s to a session and 3.8 s for a first one-row job on this project's 2-core machine;
-with a dynamic CDS archive (JDK 13+) 3.9 s and 1.8 s. The first run without an archive asks
-its JVM to write one when it exits (`-XX:ArchiveClassesAtExit`, to a file of its own); at exit
-the Python side closes the JVM, waits for it and publishes the file with an atomic rename.
-Later runs map it (`-XX:SharedArchiveFile`); a JVM that finds it unusable (another JDK, other
-jars) ignores it, and the key in the name changes with the JDK and the jars anyway.
+with a dynamic CDS archive (JDK 13+) 3.9 s and 1.8 s. A run that finds no archive for its
+JVM options runs without one and, once its own JVM has exited, starts a small JVM of its own
+(`python -m jobs.runtime.class_archive`, the same options and a 512 MB heap) that runs a few
+one-row jobs and writes the archive as it exits (`-XX:ArchiveClassesAtExit`, to a draft that
+is published with an atomic rename). A big job's JVM never dumps its classes: at 5M rows that
+dump raised the ingest's peak from 2.6 to 4.1 GB. Later runs map the archive
+(`-XX:SharedArchiveFile`); a JVM that finds it unusable (another JDK, other jars) ignores it,
+and the key in the name changes with the JDK and the jars anyway.
 
 `PARTNERKIT_CLASS_ARCHIVE=off` turns it off; the archives live under
 `$XDG_CACHE_HOME/partnerkit` (default `~/.cache/partnerkit`), about 150 MB each.
@@ -15,11 +18,14 @@ jars) ignores it, and the key in the name changes with the JDK and the jars anyw
 from __future__ import annotations
 
 import atexit
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,11 +34,14 @@ import pyspark
 from jobs.warehouse.paths import remove
 
 ARCHIVE_ENV = "PARTNERKIT_CLASS_ARCHIVE"
+DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 # The JVM reports an archive it cannot use on stdout; an unusable archive is only slower.
 QUIET = "-Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off"
 CRASH_REPORT = "hs_err_pid%p.log"  # in the cache folder, not in the user's working directory
+WRITER_HEAP = "512m"  # the writer's jobs are one-row; the archive does not depend on the heap
 STALE_SECONDS = 24 * 3600
 JVM_EXIT_SECONDS = 120
+WRITER_SECONDS = 600
 logger = logging.getLogger(__name__)
 
 
@@ -49,11 +58,15 @@ def archive_path(java_version: str, java_options: str) -> Path:
     return archive_dir() / f"spark-driver-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
 
 
-def archive_java_options(java_version: str, java_options: str) -> str:
-    """The JVM options that use the archive, or that make the JVM write it at exit ("" = off)."""
+def archive_java_options(java_version: str, session_options: dict[str, str]) -> str:
+    """The JVM options that map the archive; "" when there is none (or it is off).
+
+    Without one, the archive is written after this process's JVM has exited, by a small JVM
+    started with the same `session_options` (see the module docstring).
+    """
     if os.environ.get(ARCHIVE_ENV, "").lower() in ("off", "0", "false", "no"):
         return ""
-    archive = archive_path(java_version, java_options)
+    archive = archive_path(java_version, session_options.get(DRIVER_OPTIONS, ""))
     if archive.is_file():
         crash_report = archive.parent / CRASH_REPORT
         return f"-XX:SharedArchiveFile={archive} -XX:ErrorFile={crash_report} {QUIET}"
@@ -62,9 +75,8 @@ def archive_java_options(java_version: str, java_options: str) -> str:
     except OSError:
         return ""  # a read-only home: run without an archive
     _remove_stale_drafts(archive.parent)
-    draft = archive.with_name(f"{archive.stem}.{os.getpid()}.tmp")
-    atexit.register(_publish_at_exit, draft, archive)
-    return f"-XX:ArchiveClassesAtExit={draft} {QUIET}"
+    atexit.register(_write_after_exit, archive, session_options)
+    return ""
 
 
 def discard_archive(java_version: str, java_options: str) -> None:
@@ -84,22 +96,107 @@ def _remove_stale_drafts(folder: Path) -> None:
             continue
 
 
-def _publish_at_exit(draft: Path, archive: Path) -> None:
-    """Close the driver JVM (it writes the draft as it exits), then rename the draft."""
+def _write_after_exit(archive: Path, session_options: dict[str, str]) -> None:
+    """Close this process's JVM, then have a small JVM of its own write the archive."""
+    if not _close_driver_jvm() or archive.exists():
+        return
+    request = json.dumps({"archive": str(archive), "options": session_options})
+    try:
+        subprocess.run(
+            [sys.executable, "-m", __name__],
+            input=request,  # not argv: the options may carry credentials
+            text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=WRITER_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired, KeyboardInterrupt) as error:
+        logger.debug("class archive not written: %r", error)
+
+
+def _close_driver_jvm() -> bool:
+    """Stop this process's Spark and wait for its JVM to exit; whether it exited cleanly."""
     from pyspark import SparkContext
 
-    gateway = SparkContext._gateway
-    process = getattr(gateway, "proc", None)
+    process = getattr(SparkContext._gateway, "proc", None)
     if process is None or process.stdin is None:
-        return
+        return False
     if SparkContext._active_spark_context is not None:
         SparkContext._active_spark_context.stop()
     try:
-        process.stdin.close()  # the gateway exits on EOF; the JVM then writes the archive
+        process.stdin.close()  # the gateway exits on EOF
         process.wait(timeout=JVM_EXIT_SECONDS)
     except (OSError, ValueError, subprocess.TimeoutExpired) as error:
-        logger.debug("class archive not written: %s", error)
-    if process.returncode == 0 and draft.is_file() and not archive.exists():
-        os.replace(draft, archive)
-    else:
-        remove(draft, [archive_dir()])
+        logger.debug("the driver JVM did not exit: %s", error)
+        return False
+    return process.returncode == 0
+
+
+def write_archive(archive: Path, session_options: dict[str, str]) -> None:
+    """Start a small JVM that writes a draft as it exits, run one-row jobs, publish the draft."""
+    with archive.with_suffix(".lock").open("a") as lock:
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # another run's writer is at it; the system releases the lock if it dies
+        if not archive.exists():
+            _write_locked(archive, session_options)
+
+
+def _write_locked(archive: Path, session_options: dict[str, str]) -> None:
+    from pyspark.sql import SparkSession
+
+    draft = archive.with_name(f"{archive.stem}.{os.getpid()}.tmp")
+    options = {**session_options, "spark.driver.memory": WRITER_HEAP}
+    options[DRIVER_OPTIONS] = (
+        f"{options.get(DRIVER_OPTIONS, '')} -XX:ArchiveClassesAtExit={draft} {QUIET}".strip()
+    )
+    builder = SparkSession.builder
+    for key, value in options.items():
+        builder = builder.config(key, value)
+    loaded = False
+    try:
+        spark = builder.getOrCreate()
+        with tempfile.TemporaryDirectory(prefix="partnerkit-class-archive-") as folder:
+            _load_job_classes(spark, Path(folder))
+        loaded = True
+    finally:
+        exited = _close_driver_jvm()  # the draft is complete only once the JVM has exited
+        if loaded and exited and draft.is_file() and not archive.exists():
+            os.replace(draft, archive)
+        elif draft.exists():
+            remove(draft, [archive.parent])
+
+
+def _load_job_classes(spark, folder: Path) -> None:  # noqa: ANN001 (pyspark stays lazy)
+    """One-row versions of what partnerkit's jobs do, so their classes land in the archive:
+    gzip CSV and Parquet I/O, hashing, regular expressions, joins, windows, aggregation."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    rows = spark.createDataFrame([(1, " Ab.Cd-9 ", 0.5)], "id long, text string, score double")
+    shaped = rows.select(
+        "id",
+        F.sha2(F.lower(F.trim("text")), 256).alias("hash"),
+        F.regexp_replace("text", r"[^a-z0-9.]", "").alias("clean"),
+        F.regexp_extract("text", r"\.(.+)$", 1).alias("domain"),
+        F.coalesce(F.col("score"), F.lit(0.0)).alias("score"),
+        F.current_timestamp().alias("at"),
+    )
+    shaped.write.option("header", True).option("compression", "gzip").csv(str(folder / "csv"))
+    read = spark.read.option("header", True).schema(shaped.schema).csv(str(folder / "csv"))
+    best = Window.partitionBy("hash").orderBy(F.col("score").desc())
+    ranked = read.withColumn("rank", F.row_number().over(best)).where("rank = 1")
+    totals = read.groupBy("domain").agg(F.count("*").alias("n"), F.max("score").alias("top"))
+    joined = ranked.join(F.broadcast(totals), "domain").join(
+        read.select("id", "hash").hint("merge"), ["id", "hash"]
+    )
+    joined.select("id", "domain", "n").write.partitionBy("domain").parquet(str(folder / "pq"))
+    stored = spark.read.parquet(str(folder / "pq"))
+    stored.join(read, "id", "left_anti").union(stored).distinct().collect()
+
+
+if __name__ == "__main__":
+    request = json.loads(sys.stdin.read())
+    write_archive(Path(request["archive"]), request["options"])

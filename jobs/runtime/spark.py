@@ -18,14 +18,13 @@ from pyspark.sql import SparkSession
 
 from jobs.config import SparkConf
 from jobs.errors import JavaUnavailableError
-from jobs.runtime.class_archive import archive_java_options, discard_archive
+from jobs.runtime.class_archive import DRIVER_OPTIONS, archive_java_options, discard_archive
 from jobs.runtime.logs import JVM_STDERR_ENV, relay_scrubbed
 
 MASTER_ENV = "PARTNERKIT_SPARK_MASTER"
 MIN_JAVA_MAJOR = 17
 # Spark sets these in the Python driver it launches; then the JVM and its master already exist.
 SPARK_SUBMIT_ENV = "PYSPARK_GATEWAY_PORT"
-DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 C2_LATER = (
     "-XX:Tier4InvocationThreshold=15000 -XX:Tier4MinInvocationThreshold=1800 "
     "-XX:Tier4CompileThreshold=45000 -XX:Tier4BackEdgeThreshold=1000000"
@@ -182,7 +181,8 @@ def build_spark(settings: SparkSettings) -> SparkSession:
     conf.update(settings.conf)
     archive_options = ""
     if local and java_version and SparkContext._gateway is None:  # this process starts the JVM
-        archive_options = archive_java_options(java_version, conf.get(DRIVER_OPTIONS, ""))
+        session_options = {**({"spark.master": master} if master else {}), **conf}
+        archive_options = archive_java_options(java_version, session_options)
     try:
         spark = _session(settings.app_name, master, conf, archive_options)
     except PySparkRuntimeError:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
@@ -24,49 +26,97 @@ def cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path / "partnerkit"
 
 
-def test_first_run_asks_the_jvm_to_write_a_draft_and_publishes_it_at_exit(
+def test_a_run_without_an_archive_maps_none_and_has_one_written_after_its_jvm_exits(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The job's own JVM never dumps its classes: at 5M rows that dump cost 1.5 GB of peak."""
     registered = []
     monkeypatch.setattr(class_archive.atexit, "register", lambda *a: registered.append(a))
-    options = archive_java_options(JAVA, "-XX:+UseParallelGC")
+    session = {"spark.driver.extraJavaOptions": "-XX:+UseParallelGC", "spark.master": "local[2]"}
+    assert archive_java_options(JAVA, session) == ""
     archive = archive_path(JAVA, "-XX:+UseParallelGC")
-    draft = cache / f"{archive.stem}.{os.getpid()}.tmp"
-    assert options.startswith(f"-XX:ArchiveClassesAtExit={draft} ")
-    assert registered == [(class_archive._publish_at_exit, draft, archive)]
+    assert registered == [(class_archive._write_after_exit, archive, session)]
 
 
 def test_later_runs_map_the_archive_and_other_options_get_their_own(cache: Path) -> None:
     archive = archive_path(JAVA, "-XX:+UseParallelGC")
     archive.parent.mkdir(parents=True)
     archive.write_bytes(b"archive")
-    assert archive_java_options(JAVA, "-XX:+UseParallelGC").startswith(
-        f"-XX:SharedArchiveFile={archive} "
-    )
+    session = {"spark.driver.extraJavaOptions": "-XX:+UseParallelGC"}
+    assert archive_java_options(JAVA, session).startswith(f"-XX:SharedArchiveFile={archive} ")
     assert archive_path(JAVA, "-XX:+UseSerialGC") != archive
     assert archive_path('openjdk version "21"', "-XX:+UseParallelGC") != archive
 
 
 def test_the_archive_can_be_turned_off(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ARCHIVE_ENV, "off")
-    assert archive_java_options(JAVA, "") == ""
+    assert archive_java_options(JAVA, {}) == ""
     assert not cache.exists()
 
 
-def test_publish_renames_the_draft_once_the_jvm_has_exited(
+def test_the_writer_starts_only_once_the_jobs_jvm_has_exited(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stand-in JVM that, like the gateway, writes its archive when its stdin closes."""
+    """A stand-in JVM that, like the gateway, exits when its stdin closes; then the writer runs
+    with the session's options on its stdin (not in argv, where `ps` would show them)."""
     from pyspark import SparkContext
 
     cache.mkdir()
-    draft, archive = cache / "a.123.tmp", cache / "a.jsa"
-    writer = f"import sys; sys.stdin.read(); open({str(draft)!r}, 'wb').write(b'classes')"
-    process = subprocess.Popen([sys.executable, "-c", writer], stdin=subprocess.PIPE)
-    monkeypatch.setattr(SparkContext, "_gateway", type("Gateway", (), {"proc": process})())
+    archive = cache / "a.jsa"
+    job_jvm = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=PIPE)
+    monkeypatch.setattr(SparkContext, "_gateway", type("Gateway", (), {"proc": job_jvm})())
     monkeypatch.setattr(SparkContext, "_active_spark_context", None)
-    class_archive._publish_at_exit(draft, archive)
-    assert archive.read_bytes() == b"classes" and not draft.exists()
+    started: list[tuple[list[str], dict, int | None]] = []
+
+    def run(command: list[str], **kwargs: object) -> None:
+        started.append((command, json.loads(str(kwargs["input"])), job_jvm.poll()))
+
+    monkeypatch.setattr(class_archive.subprocess, "run", run)
+    class_archive._write_after_exit(archive, {"spark.driver.memory": "2g"})
+    ((command, request, job_jvm_exit),) = started
+    assert command == [sys.executable, "-m", "jobs.runtime.class_archive"]
+    assert request == {"archive": str(archive), "options": {"spark.driver.memory": "2g"}}
+    assert job_jvm_exit == 0
+
+
+def test_a_second_writer_leaves_it_to_the_first(cache: Path) -> None:
+    """Two first runs at once: the one without the lock starts no JVM and writes nothing."""
+    cache.mkdir()
+    archive = cache / "a.jsa"
+    with (cache / "a.lock").open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        class_archive.write_archive(archive, {"spark.master": "no-such-master"})
+    assert sorted(path.name for path in cache.iterdir()) == ["a.lock"]
+
+
+@pytest.mark.slow
+def test_the_writer_publishes_an_archive_a_job_jvm_maps(tmp_path: Path) -> None:
+    """The small JVM (512 MB heap) writes an archive that a job's JVM (2 GB) maps: with
+    -Xshare:on a JVM that cannot map it does not start. Written where the suite's later
+    fresh processes look, when there is none there yet (CI), so they need not write one."""
+    from jobs.runtime import spark as factory
+
+    session = {"spark.master": "local[2]", **factory.local_defaults(factory.SparkSettings())}
+    java_options = session[factory.DRIVER_OPTIONS]
+    archive = archive_path(factory.require_java(), java_options)
+    if archive.exists():
+        archive = tmp_path / "cache" / archive.name
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    request = json.dumps({"archive": str(archive), "options": session})
+    writer = [sys.executable, "-m", "jobs.runtime.class_archive"]
+    done = subprocess.run(writer, input=request, text=True, capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert archive.is_file() and not list(archive.parent.glob(f"{archive.stem}*.tmp"))
+    child = textwrap.dedent(f"""
+        from jobs.runtime import spark
+        conf = spark.local_defaults(spark.SparkSettings())
+        options = "-XX:SharedArchiveFile={archive} -Xshare:on"
+        print(spark._session("mapped", "local[2]", conf, options).range(3).count())
+    """)
+    mapped = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert mapped.returncode == 0 and mapped.stdout.split() == ["3"], mapped.stderr[-3000:]
 
 
 def test_a_jvm_that_will_not_start_with_the_archive_drops_it_and_starts_without(
