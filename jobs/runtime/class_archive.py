@@ -145,19 +145,16 @@ def write_archive(archive: Path, session_options: dict[str, str]) -> None:
 
 
 def _write_locked(archive: Path, session_options: dict[str, str]) -> None:
-    from pyspark.sql import SparkSession
+    from jobs.runtime.spark import start_session  # the factory imports this module
 
     draft = archive.with_name(f"{archive.stem}.{os.getpid()}.tmp")
     options = {**session_options, "spark.driver.memory": WRITER_HEAP}
-    options[DRIVER_OPTIONS] = (
-        f"{options.get(DRIVER_OPTIONS, '')} -XX:ArchiveClassesAtExit={draft} {QUIET}".strip()
-    )
-    builder = SparkSession.builder
-    for key, value in options.items():
-        builder = builder.config(key, value)
+    master = options.pop("spark.master", None)
     loaded = False
     try:
-        spark = builder.getOrCreate()
+        spark = start_session(
+            "partnerkit-class-archive", master, options, f"-XX:ArchiveClassesAtExit={draft} {QUIET}"
+        )
         with tempfile.TemporaryDirectory(prefix="partnerkit-class-archive-") as folder:
             _load_job_classes(spark, Path(folder))
         loaded = True

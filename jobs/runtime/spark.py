@@ -184,20 +184,22 @@ def build_spark(settings: SparkSettings) -> SparkSession:
         session_options = {**({"spark.master": master} if master else {}), **conf}
         archive_options = archive_java_options(java_version, session_options)
     try:
-        spark = _session(settings.app_name, master, conf, archive_options)
+        spark = start_session(settings.app_name, master, conf, archive_options)
     except PySparkRuntimeError:
         if not archive_options:
             raise
         # A damaged archive crashes the JVM as it maps it (SIGBUS): drop it, start without.
         discard_archive(java_version, conf.get(DRIVER_OPTIONS, ""))
-        spark = _session(settings.app_name, master, conf, "")
+        spark = start_session(settings.app_name, master, conf, "")
     spark.sparkContext.setLogLevel("WARN")
     return spark
 
 
-def _session(
+def start_session(
     app_name: str, master: str | None, conf: dict[str, str], archive_options: str
 ) -> SparkSession:
+    """A session with exactly these settings, `archive_options` added to the driver's JVM
+    options (the class archive's writer starts its small JVM here too)."""
     options = {"spark.app.name": app_name, **({"spark.master": master} if master else {})}
     options.update(conf)
     driver_options = f"{conf.get(DRIVER_OPTIONS, '')} {archive_options}".strip()

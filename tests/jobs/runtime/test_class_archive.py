@@ -111,7 +111,7 @@ def test_the_writer_publishes_an_archive_a_job_jvm_maps(tmp_path: Path) -> None:
         from jobs.runtime import spark
         conf = spark.local_defaults(spark.SparkSettings())
         options = "-XX:SharedArchiveFile={archive} -Xshare:on"
-        print(spark._session("mapped", "local[2]", conf, options).range(3).count())
+        print(spark.start_session("mapped", "local[2]", conf, options).range(3).count())
     """)
     mapped = subprocess.run(
         [sys.executable, "-c", child], capture_output=True, text=True, timeout=300, cwd=tmp_path
@@ -143,7 +143,7 @@ def test_a_jvm_that_will_not_start_with_the_archive_drops_it_and_starts_without(
             raise PySparkRuntimeError(errorClass="JAVA_GATEWAY_EXITED", messageParameters={})
         return Session()
 
-    monkeypatch.setattr(factory, "_session", session)
+    monkeypatch.setattr(factory, "start_session", session)
     monkeypatch.setattr(SparkContext, "_gateway", None)
     assert isinstance(factory.build_spark(factory.SparkSettings()), Session)
     first, second = attempts
