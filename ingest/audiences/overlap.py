@@ -19,6 +19,11 @@ def withheld(count: int, k: int) -> int | None:
     return count if count >= k else None
 
 
+def withheld_text(count: int | None, k: int) -> str:
+    """A count as shown: `< k` where it was withheld."""
+    return f"< {k}" if count is None else f"{count:,}"
+
+
 def overlap_pairs(seed_keys: DataFrame, universe_ids: DataFrame) -> DataFrame:
     """(profile, partner person, kind) for every hashed identifier both sides hold."""
     universe = universe_ids.select("partner_id", "kind", "hash_key")

@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from governance.policies import Evaluation
+from ingest.audiences.overlap import withheld_text
 from jobs.cli.output import new_table
 from jobs.reports.activation import COUNTS as ACTIVATION_COUNTS
 from jobs.runtime.runs import JobResult
@@ -338,11 +339,6 @@ def lookalike_table(result: JobResult, sizes: dict[str, Any] | None = None) -> T
     for name, path in result.outputs.items():
         table.add_row("saved", f"{escape(name)}: {escape(path)}")
     return table
-
-
-def withheld_text(count: int | None, k: int) -> str:
-    """A count, or `< k` where it was withheld."""
-    return f"< {k}" if count is None else f"{count:,}"
 
 
 def overlap_table(result: JobResult) -> Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ingest.audiences.overlap import withheld_text
 from jobs.reports.html import Markup, element, join, page, table
 
 EXPLANATION = (
@@ -22,10 +23,6 @@ def _rate(value: float | None) -> str:
 def _count(value: int | None, k: int) -> int | str:
     """A count, or `< k` where it was withheld."""
     return f"< {k}" if value is None else value
-
-
-def _shown(value: int | None, k: int) -> str:
-    return f"< {k}" if value is None else f"{value:,}"
 
 
 def _shade(value: float | None) -> str:
@@ -53,7 +50,7 @@ def _matrix(pairs: list[Mapping[str, Any]], k: int) -> Markup:
                 label = join(
                     _rate(rate),
                     Markup("<br>"),
-                    element("small", f"{_shown(pair['compared'], k)} cells"),
+                    element("small", f"{withheld_text(pair['compared'], k)} cells"),
                 )
             cells.append(element("td", label, class_="n", style=f"background:{_shade(rate)}"))
         rows.append(join(Markup("<tr>"), element("th", a), *cells, Markup("</tr>")))
