@@ -12,7 +12,7 @@ dump raised the ingest's peak from 2.6 to 4.1 GB. Later runs map the archive
 and the key in the name changes with the JDK and the jars anyway.
 
 `PARTNERKIT_CLASS_ARCHIVE=off` turns it off; the archives live under
-`$XDG_CACHE_HOME/partnerkit` (default `~/.cache/partnerkit`), about 150 MB each.
+`$XDG_CACHE_HOME/partnerkit` (default `~/.cache/partnerkit`), about 180 MB each.
 """
 
 from __future__ import annotations
@@ -145,6 +145,7 @@ def write_archive(archive: Path, session_options: dict[str, str]) -> None:
 
 
 def _write_locked(archive: Path, session_options: dict[str, str]) -> None:
+    """The writer's JVM: published only if its jobs ran and it exited cleanly."""
     from jobs.runtime.spark import start_session  # the factory imports this module
 
     draft = archive.with_name(f"{archive.stem}.{os.getpid()}.tmp")
