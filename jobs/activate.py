@@ -65,6 +65,7 @@ from jobs.warehouse.delivery import (
     write_files,
 )
 from jobs.warehouse.optouts import opted_out_current_persons, opted_out_members
+from jobs.warehouse.paths import replace_text
 from jobs.warehouse.suppression import list_profile, suppression_keys
 from jobs.warehouse.tables import (
     committed_table,
@@ -215,8 +216,7 @@ def write_decision_page(
 ) -> None:
     """The decision's page with the counts taken so far, named in the run's outputs."""
     target = decision_page_path(workspace, decision, job.workflow_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(decision_html(decision, job.counts, job.workflow_id), encoding="utf-8")
+    replace_text(target, decision_html(decision, job.counts, job.workflow_id))
     job.outputs["decision_page"] = str(target)
 
 

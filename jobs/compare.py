@@ -16,6 +16,7 @@ from jobs.config import Workspace
 from jobs.reports.compare import compare_report_html
 from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import ATTRIBUTE_EVIDENCE_TABLE
+from jobs.warehouse.paths import replace_text
 from jobs.warehouse.tables import read_committed
 
 JOB = "compare"
@@ -86,7 +87,6 @@ def run(workspace: Workspace, spark: SparkSession, *, attribute: str | None = No
             }
         )
         report = workspace.reports_dir / "compare" / f"{attribute or 'all'}.html"
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(compare_report_html(job.counts), encoding="utf-8")
+        replace_text(report, compare_report_html(job.counts))
         job.outputs["report"] = str(report)
     return job.result()

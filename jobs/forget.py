@@ -49,7 +49,7 @@ from jobs.warehouse.catalogue import (
 from jobs.warehouse.commits import VERSION_PREFIX, Store, committed_workflows, read_manifest
 from jobs.warehouse.erasure_exports import past_exports
 from jobs.warehouse.forgotten import KEY_PROFILE, seed_row_keys
-from jobs.warehouse.paths import remove
+from jobs.warehouse.paths import remove, replace_text
 from jobs.warehouse.tables import committed_table, write_table
 
 JOB = "forget"
@@ -221,7 +221,7 @@ def complete_receipt(workspace: Workspace, spark: SparkSession, receipt: dict[st
     if not done.is_file():
         final = {k: v for k, v in receipt.items() if k != "scope"}
         final["purged_versions"] = purge_replaced(workspace, spark, receipt["scope"])
-        done.write_text(json.dumps(final, indent=1, sort_keys=True), encoding="utf-8")
+        replace_text(done, json.dumps(final, indent=1, sort_keys=True))
         Ledger(workspace.ledger_path).record_event(receipt["workflow_id"], RECEIPT_EVENT, final)
     remove(pending, [workspace.reports_dir])
     return done
@@ -247,8 +247,7 @@ def finish_earlier_receipts(workspace: Workspace, spark: SparkSession) -> list[s
 
 def _write_pending(workspace: Workspace, receipt: dict[str, Any]) -> None:
     pending = pending_receipt(workspace, receipt["workflow_id"])
-    pending.parent.mkdir(parents=True, exist_ok=True)
-    pending.write_text(json.dumps(receipt, indent=1, sort_keys=True), encoding="utf-8")
+    replace_text(pending, json.dumps(receipt, indent=1, sort_keys=True))
 
 
 def _completed_after_commit(

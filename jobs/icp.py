@@ -24,6 +24,7 @@ from jobs.config import PartnerConfig, Workspace
 from jobs.data_science import attribute_fields, evaluate_data_science, refused
 from jobs.reports.icp import icp_report_html
 from jobs.runtime.runs import JobResult, open_run
+from jobs.warehouse.paths import replace_text
 from jobs.warehouse.tables import read_profiles
 from jobs.warehouse.universe import load_clusters
 from jobs.workspace_schema import parse_segment
@@ -166,8 +167,7 @@ def run(
         analysis["suggestions"] = suggestions(analysis, hashes)
         job.counts.update(analysis)
         report = workspace.reports_dir / "icp" / f"{partner}{'-' + segment if segment else ''}.html"
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(icp_report_html(job.counts), encoding="utf-8")
+        replace_text(report, icp_report_html(job.counts))
         job.outputs["report"] = str(report)
         items.unpersist()
         members_frame.unpersist()

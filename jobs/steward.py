@@ -18,6 +18,7 @@ from jobs.config import DestinationConfig, Workspace
 from jobs.reports.steward import steward_report_html
 from jobs.runtime.runs import JobResult, open_run
 from jobs.warehouse.catalogue import PROFILES_TABLE
+from jobs.warehouse.paths import replace_text
 from jobs.warehouse.tables import committed_folder
 from jobs.workspace_schema import (
     parse_segment,
@@ -154,10 +155,8 @@ def run(workspace: Workspace, *, now: datetime | None = None) -> JobResult:
         )
         findings = audience_findings(workspace, fields) + findings
         report = workspace.reports_dir / REPORT
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(
-            steward_report_html(governance, fields, datasets, findings, notes, moment),
-            encoding="utf-8",
+        replace_text(
+            report, steward_report_html(governance, fields, datasets, findings, notes, moment)
         )
         job.outputs["report"] = str(report)
         job.counts["errors"] = sum(f.level == "error" for f in findings)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest.ledger import BatchRecord
 from jobs.reports.html import Markup, element, page, table
+from jobs.warehouse.paths import replace_text
 
 
 def page_path(docs_root: Path, partner: str) -> Path:
@@ -79,6 +80,5 @@ def validations_html(partner: str, batches: Sequence[BatchRecord], folder: Path)
 
 def write_validations_page(partner: str, batches: Sequence[BatchRecord], docs_root: Path) -> Path:
     target = page_path(docs_root, partner)
-    docs_root.mkdir(parents=True, exist_ok=True)
-    target.write_text(validations_html(partner, batches, docs_root), encoding="utf-8")
+    replace_text(target, validations_html(partner, batches, docs_root))
     return target

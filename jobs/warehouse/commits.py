@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from pydantic import BaseModel, Field
 from pyspark.sql import SparkSession
 
 from ingest.ledger import utc_now
-from jobs.warehouse.paths import inside, remove
+from jobs.warehouse.paths import inside, remove, replace_text
 
 logger = logging.getLogger(__name__)
 
@@ -112,11 +111,7 @@ class Store:
     def write_text(self, relative: str, text: str) -> None:
         """Replace a small file so readers see the old content or the new, never part."""
         if self.local:
-            target = self.path(relative)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
-            staged.write_text(text, encoding="utf-8")
-            staged.replace(target)
+            replace_text(self.path(relative), text)
             return
         fs, path = self._fs(relative)
         stream = fs.create(path, True)  # an object store makes it visible whole, at close

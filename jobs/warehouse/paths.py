@@ -1,4 +1,5 @@
-"""The folders partnerkit may change, and the one way it deletes anything.
+"""The folders partnerkit may change, the one way it deletes anything, and how it replaces a
+small file (whole or not at all).
 
 A run writes and deletes only under its workspace, its warehouse and its file destinations'
 folders (a destination outside the workspace must say `outside_workspace: true`). Every path
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,3 +76,16 @@ def remove(path: str | os.PathLike[str], roots: Sequence[Path]) -> bool:
         shutil.rmtree(location, ignore_errors=True)
         return True
     return False
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write a small file (a page, a receipt) so that readers, and a run killed or out of disk
+    midway, see the old content or the new, never part: a dot-file beside it, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        staged.write_text(text, encoding="utf-8")
+        staged.replace(path)
+    except BaseException:
+        remove(staged, [path.parent])
+        raise

@@ -225,6 +225,7 @@ def history(
     from ingest.ledger import Ledger
     from jobs.history import delivery_history, match_history
     from jobs.reports.history import history_page
+    from jobs.warehouse.paths import replace_text
 
     loaded = load_workspace(chosen_workspace(workspace))
     name = loaded.partner(named_partner(loaded, partner, "name the partner")).name
@@ -232,8 +233,7 @@ def history(
     matches = match_history(ledger, name, limit=limit)
     deliveries = delivery_history(ledger, name, limit=limit)
     report = loaded.reports_dir / "history" / f"{name}.html"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(history_page(name, matches, deliveries), encoding="utf-8")
+    replace_text(report, history_page(name, matches, deliveries))
     document = {
         "partner": name,
         "matches": matches,
