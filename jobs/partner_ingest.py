@@ -50,7 +50,7 @@ from ingest.partner_files import (
     require_mapped_columns,
     with_duplicates,
 )
-from ingest.quality import GateResult, GateSettings, run_gate
+from ingest.quality import GateResult, GateSettings, import_gate_modules_beside, run_gate
 from ingest.readers import reader_options
 from ingest.sources import (
     SourceFile,
@@ -496,6 +496,7 @@ def run(
     delivery_kind = kind or partner_config.delivery.kind
     uris = sources or [workspace.resolve(partner_config.source.path)]
     ledger = Ledger(workspace.ledger_path)
+    import_gate_modules_beside()  # done by the time a batch reaches its gate
     with open_run(workspace, JOB, spark=spark) as job:
         if delivery_kind == "delta":
             require_universe_for_delta(workspace, partner)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -417,3 +419,22 @@ def test_repeated_header_names_are_named(workspace_dir: Path, cli: Cli, repeated
     done = cli("ingest", "--partner", "acme", str(source), "--workspace", str(workspace_dir))
     assert done.code == EXIT_QUALITY_GATE, done.stderr
     assert f"{source.name}: the header repeats the column email1" in one_line(done.stderr)
+
+
+def test_the_gate_modules_are_imported_beside_the_job_in_a_fresh_process(tmp_path: Path) -> None:
+    """The early import swallows its errors (the gate reports them): a wrong module name would
+    quietly put the ~3 s import back on the gate's path. A script file, as the CLI is: under
+    `python -c`, pyspark's connect module takes itself for a doctest run and exits."""
+    child = tmp_path / "child.py"
+    child.write_text(
+        "import sys\n"
+        "from ingest.quality import GATE_MODULES, import_gate_modules_beside\n"
+        "assert 'great_expectations' not in sys.modules\n"
+        "import_gate_modules_beside().join()\n"
+        "print([m for m in GATE_MODULES if m not in sys.modules])\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(child)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr[-2000:]
