@@ -86,7 +86,7 @@ def discard_archive(java_version: str, java_options: str) -> None:
 
 
 def _remove_stale_drafts(folder: Path) -> None:
-    """Drafts of JVMs that never exited cleanly (killed runs) are deleted after a day."""
+    """Drafts (and job folders) of writers that never exited cleanly are deleted after a day."""
     now = time.time()
     for draft in folder.glob("*.tmp"):
         try:
@@ -151,15 +151,20 @@ def _write_locked(archive: Path, session_options: dict[str, str]) -> None:
     draft = archive.with_name(f"{archive.stem}.{os.getpid()}.tmp")
     options = {**session_options, "spark.driver.memory": WRITER_HEAP}
     master = options.pop("spark.master", None)
+    # The one-row jobs' files: in the cache folder, deleted by `remove` (a killed writer's after
+    # a day, with the drafts).
+    scratch = Path(
+        tempfile.mkdtemp(prefix=f"{archive.stem}.", suffix=".jobs.tmp", dir=archive.parent)
+    )
     loaded = False
     try:
         spark = start_session(
             "partnerkit-class-archive", master, options, f"-XX:ArchiveClassesAtExit={draft} {QUIET}"
         )
-        with tempfile.TemporaryDirectory(prefix="partnerkit-class-archive-") as folder:
-            _load_job_classes(spark, Path(folder))
+        _load_job_classes(spark, scratch)
         loaded = True
     finally:
+        remove(scratch, [archive.parent])
         exited = _close_driver_jvm()  # the draft is complete only once the JVM has exited
         if loaded and exited and draft.is_file() and not archive.exists():
             os.replace(draft, archive)
