@@ -23,6 +23,12 @@ from ingest.readers import CSV_DEFAULTS
 CORRUPT = "_corrupt_record"
 POSITION = "_row_position"
 REASONS = "reasons"
+# The checking pass's own columns: which way a row went, and what a held row keeps.
+ROUTE = "_route"
+ROUTE_ACCEPTED, ROUTE_HELD = "accepted", "held"
+HELD = "_held"  # NULL in every accepted row; readers of accepted batches drop it
+REPEATED_ID = "_repeated_id"
+DELIVERED_ID = "_delivered_id"
 
 # Reason codes of the row checks; `<code>:<column>` when a column is at fault.
 MALFORMED_ROW = "malformed_row"
@@ -284,6 +290,75 @@ def _record_checks(mapping: FileMapping, is_record: Column) -> list[Column]:
     return checks
 
 
+def repeated_partner_ids(rows: DataFrame, partner_id: str) -> DataFrame:
+    """Partner IDs, as delivered, on more than one row of the file (column `_repeated_id`).
+
+    Every duplicate's ID is among them, and they are found on the one column (a CSV reader
+    parses only the columns selected), so the checking pass can hold those rows back for the
+    duplicate judgement without a second look at every whole row.
+    """
+    delivered = F.col(f"`{partner_id}`").alias(REPEATED_ID)
+    counted = rows.select(delivered).where(F.col(REPEATED_ID).isNotNull()).groupBy(REPEATED_ID)
+    return counted.count().where(F.col("count") > 1).select(REPEATED_ID)
+
+
+def routed_rows(
+    checked: DataFrame,
+    repeated: DataFrame,
+    mapping: FileMapping,
+    *,
+    batch_id: str,
+    workflow_id: str,
+) -> DataFrame:
+    """Every checked row in the accepted form, with `_route` and `_held`.
+
+    `_route` is `accepted` for a row that passed every check and whose partner ID is not
+    repeated, else `held`. A held row keeps in `_held` what its judgement needs: position,
+    reasons, original values, raw record (NULL on an accepted row). One pass over the file
+    can so write both routes, and only the held rows, a small part, are read again.
+    """
+    flagged = checked.join(
+        repeated.select(F.col(REPEATED_ID), F.lit(True).alias("_repeated")),
+        F.col(f"`{mapping.partner_id}`") == F.col(REPEATED_ID),
+        "left",
+    )
+    clean = (F.size(REASONS) == 0) & F.col("_repeated").isNull()
+    held = F.struct(
+        F.col(POSITION).alias("position"),
+        F.col(REASONS).alias("reasons"),
+        original_values(checked).alias("original"),
+        F.col(CORRUPT).alias("raw_record"),
+    )
+    return flagged.select(
+        *accepted_columns(mapping, batch_id=batch_id, workflow_id=workflow_id),
+        F.when(~clean, held).alias(HELD),
+        F.when(clean, F.lit(ROUTE_ACCEPTED)).otherwise(F.lit(ROUTE_HELD)).alias(ROUTE),
+    )
+
+
+def judged_held(held: DataFrame, partner_id: str) -> DataFrame:
+    """Held rows with their final reasons: `duplicate_partner_id` added to every clean row
+    whose delivered partner ID a clean row earlier in the file already had (the first is
+    kept), as `reasons` and `_row_position` beside the row's accepted-form columns."""
+    delivered = F.col(HELD)["original"][partner_id]
+    flat = held.select(
+        "*",
+        F.col(f"{HELD}.position").alias(POSITION),
+        F.col(f"{HELD}.reasons").alias(REASONS),
+        delivered.alias(DELIVERED_ID),
+    )
+    return with_duplicates(flat, duplicate_positions(flat, DELIVERED_ID)).drop(DELIVERED_ID)
+
+
+def accepted_of_held(judged: DataFrame) -> DataFrame:
+    """The judged held rows that are accepted, in the accepted route's columns."""
+    columns = [c for c in judged.columns if c not in (ROUTE, POSITION, REASONS)]
+    empty = F.lit(None).cast(judged.schema[HELD].dataType).alias(HELD)
+    return judged.where(F.size(REASONS) == 0).select(
+        *[empty if c == HELD else F.col(f"`{c}`") for c in columns]
+    )
+
+
 def duplicate_positions(checked: DataFrame, partner_id: str) -> DataFrame:
     """Positions of rows repeating a partner_id seen earlier in the file (the first is kept).
 
@@ -309,12 +384,9 @@ def with_duplicates(checked: DataFrame, duplicates: DataFrame) -> DataFrame:
     return joined.withColumn(REASONS, reasons).drop("_duplicate")
 
 
-def accepted_rows(
-    checked: DataFrame, mapping: FileMapping, *, batch_id: str, workflow_id: str
-) -> DataFrame:
-    """Rows without a reason in canonical form: partner_id, hashes, confidence, attributes
-    (and a delta's `operation`; a file of deletes has NULL for all but the partner ID)."""
-    accepted = checked.where(F.size(REASONS) == 0)
+def accepted_columns(mapping: FileMapping, *, batch_id: str, workflow_id: str) -> list[Column]:
+    """A row in canonical form: partner_id, hashes, confidence, attributes (and a delta's
+    `operation`; a file of deletes has NULL for all but the partner ID)."""
 
     def cell(column: str) -> Column:
         if mapping.deletes_only:
@@ -339,7 +411,7 @@ def accepted_rows(
     )
     attributes = [F.when(present(attribute(a)), attribute(a)).alias(a) for a in mapping.attributes]
     operation = mapping.operation_value()
-    return accepted.select(
+    return [
         F.trim(F.col(f"`{mapping.partner_id}`")).alias("partner_id"),
         *identifiers,
         *confidence,
@@ -348,7 +420,7 @@ def accepted_rows(
         F.lit(batch_id).alias("batch_id"),
         F.current_timestamp().alias("ingested_at"),
         F.lit(workflow_id).alias("workflow_id"),
-    )
+    ]
 
 
 def reason_counts(quarantined: DataFrame) -> DataFrame:
@@ -359,18 +431,56 @@ def reason_counts(quarantined: DataFrame) -> DataFrame:
     return named.groupBy("reason").count()
 
 
+def original_values(checked: DataFrame) -> Column:
+    """Every cell of the row as delivered, by column name (a map: the schema never depends
+    on the file)."""
+    data_columns = [c for c in checked.columns if c not in (CORRUPT, POSITION, REASONS)]
+    return F.create_map(*[x for c in data_columns for x in (F.lit(c), F.col(f"`{c}`"))])
+
+
 def quarantined_rows(
     checked: DataFrame, *, batch_id: str, source_uri: str, workflow_id: str
 ) -> DataFrame:
-    """Rejected rows with every original value (a map: the schema never depends on the file)."""
-    data_columns = [c for c in checked.columns if c not in (CORRUPT, POSITION, REASONS)]
-    original = F.create_map(*[x for c in data_columns for x in (F.lit(c), F.col(f"`{c}`"))])
-    return checked.where(F.size(REASONS) > 0).select(
+    """Checked rows with a reason, with every original value."""
+    return _quarantine_form(
+        checked.where(F.size(REASONS) > 0),
+        original=original_values(checked),
+        raw_record=F.col(CORRUPT),
+        batch_id=batch_id,
+        source_uri=source_uri,
+        workflow_id=workflow_id,
+    )
+
+
+def quarantined_held(
+    judged: DataFrame, *, batch_id: str, source_uri: str, workflow_id: str
+) -> DataFrame:
+    """Judged held rows with a reason, with the original values they were held with."""
+    return _quarantine_form(
+        judged.where(F.size(REASONS) > 0),
+        original=F.col(f"{HELD}.original"),
+        raw_record=F.col(f"{HELD}.raw_record"),
+        batch_id=batch_id,
+        source_uri=source_uri,
+        workflow_id=workflow_id,
+    )
+
+
+def _quarantine_form(
+    rejected: DataFrame,
+    *,
+    original: Column,
+    raw_record: Column,
+    batch_id: str,
+    source_uri: str,
+    workflow_id: str,
+) -> DataFrame:
+    return rejected.select(
         F.lit(batch_id).alias("batch_id"),
         F.lit(source_uri).alias("source_uri"),
         F.col(POSITION).alias("row_position"),
         REASONS,
         original.alias("original"),
-        F.col(CORRUPT).alias("raw_record"),
+        raw_record.alias("raw_record"),
         F.lit(workflow_id).alias("workflow_id"),
     )

@@ -38,17 +38,22 @@ from ingest.errors import EmptyFileError, QualityGateError, SourceError
 from ingest.identity.detection import require_declared_forms, sample_values
 from ingest.ledger import Ledger
 from ingest.partner_files import (
+    HELD,
     POSITION,
+    ROUTE,
+    ROUTE_ACCEPTED,
+    ROUTE_HELD,
     FileMapping,
     IdentifierSpec,
-    accepted_rows,
+    accepted_of_held,
     check_rows,
-    duplicate_positions,
-    quarantined_rows,
+    judged_held,
+    quarantined_held,
     read_rows,
     reason_counts,
+    repeated_partner_ids,
     require_mapped_columns,
-    with_duplicates,
+    routed_rows,
 )
 from ingest.quality import GateResult, GateSettings, import_gate_modules_beside, run_gate
 from ingest.readers import reader_options
@@ -287,26 +292,36 @@ def _load_batch(
                 },
                 file=source.uri,
             )
-        checked_path = paths.work / "checked"
-        # A scratch copy read twice, then deleted: uncompressed saves CPU (hashes do not
-        # compress; attribute columns are dictionary-encoded either way).
-        check_rows(rows, mapping).write.option("compression", "none").parquet(str(checked_path))
-        checked = spark.read.parquet(str(checked_path))
-        input_rows = checked.count()
+        # One pass checks every row and writes it once: accepted, or held back (a failed
+        # check, or a partner ID on more than one row, found first on that one column).
+        repeated_path = paths.work / "repeated"
+        repeated_partner_ids(rows, mapping.partner_id).write.parquet(str(repeated_path))
+        routed = routed_rows(
+            check_rows(rows, mapping),
+            spark.read.parquet(str(repeated_path)),
+            mapping,
+            batch_id=batch_id,
+            workflow_id=job.workflow_id,
+        )
+        # The `batch_id=` folder carries the batch ID; a copy inside the files would make
+        # Spark's partition discovery see the column twice.
+        routed_path = paths.work / "routed"
+        routed.drop("batch_id").write.partitionBy(ROUTE).parquet(str(routed_path))
+        # No rows, no route folder: a partitioned write of nothing writes no file.
+        input_rows = _count(spark, routed_path) if any(routed_path.glob(f"{ROUTE}=*")) else 0
     if input_rows == 0:
         raise EmptyFileError(file=source.uri, problem="the file has a header but no rows")
     accepted_path = paths.staged(paths.accepted)
     quarantine_path = paths.staged(paths.quarantine)
     with timed(seconds, "write"):
-        # Duplicates come from a narrow window, written once: the two writes below reuse it.
-        duplicates_path = paths.work / "duplicates"
-        duplicate_positions(checked, mapping.partner_id).write.parquet(str(duplicates_path))
-        judged: DataFrame = with_duplicates(checked, spark.read.parquet(str(duplicates_path)))
-        accepted = accepted_rows(judged, mapping, batch_id=batch_id, workflow_id=job.workflow_id)
-        # The `batch_id=` folder carries the batch ID; a copy inside the files would make
-        # Spark's partition discovery see the column twice.
-        accepted.drop("batch_id").write.parquet(str(accepted_path))
-        quarantined_rows(
+        routes = spark.read.parquet(str(routed_path))
+        judged = judged_held(routes.where(F.col(ROUTE) == ROUTE_HELD), mapping.partner_id)
+        accepted_route = routed_path / f"{ROUTE}={ROUTE_ACCEPTED}"
+        if accepted_route.is_dir():
+            accepted_path.parent.mkdir(parents=True, exist_ok=True)
+            accepted_route.rename(accepted_path)
+        accepted_of_held(judged).write.mode("append").parquet(str(accepted_path))
+        quarantined_held(
             judged, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
         ).drop("batch_id").write.parquet(str(quarantine_path))
         accepted_count = _count(spark, accepted_path)
@@ -324,7 +339,8 @@ def _load_batch(
         quarantined_by_reason={row["reason"]: int(row["count"]) for row in by_reason},
         unmapped_columns=extras,
     )
-    records, gate_input = spark.read.parquet(str(accepted_path)), input_rows
+    stored = spark.read.parquet(str(accepted_path)).drop(HELD)
+    records, gate_input = stored, input_rows
     if mapping.operation_value() is not None:
         # The gate judges records: a delta's deletes carry none, so it sees the upserts.
         deletes = records.where(F.col(OPERATION) == DELETE).count()
@@ -342,7 +358,7 @@ def _load_batch(
         )
     )
     unit = universe_unit(partner.name)
-    universe_fields = schema_fields(accepted.drop("batch_id").schema)
+    universe_fields = schema_fields(stored.schema)
     job.noted_write(
         DatasetNote(uri=job.tables().unit_location(unit), unit=unit, fields=universe_fields)
     )
@@ -455,7 +471,9 @@ def _fold_delivery(
     assert universe is not None  # require_universe_for_delta ran first
     universe = universe.withColumnRenamed("batch_id", SOURCE_BATCH)  # each row's own batch
     frames = [
-        spark.read.parquet(str(path)).withColumns(
+        spark.read.parquet(str(path))
+        .drop(HELD)
+        .withColumns(
             {FILE_ORDER: F.lit(order), SOURCE_BATCH: F.lit(path.name.removeprefix("batch_id="))}
         )
         for order, path in enumerate(change_paths)

@@ -21,6 +21,7 @@ from ingest.deltas import SOURCE_BATCH
 from ingest.identity.detection import require_declared_forms, sample_values
 from ingest.ledger import Ledger
 from ingest.matching import IdentifierSource, universe_identifiers
+from ingest.partner_files import HELD
 from ingest.readers import read_file, require_columns
 from jobs.config import PartnerConfig, Workspace
 from jobs.errors import PartialDeliveryError, WorkspaceError
@@ -81,7 +82,9 @@ def current_universe(workspace: Workspace, spark: SparkSession, partner: str) ->
     if not folders:
         return None
     table = f"{workspace.warehouse.rstrip('/')}/{universe_unit(partner)}"
-    universe = spark.read.option("basePath", table).parquet(*folders)
+    # `_held` is the checking pass's column, NULL in every accepted row (batches ingested
+    # before it have none).
+    universe = spark.read.option("basePath", table).parquet(*folders).drop(HELD)
     note_table_read(universe_unit(partner), folders, universe)
     if SOURCE_BATCH not in universe.columns:
         return universe

@@ -7,20 +7,28 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from ingest.errors import EmptyFileError, MissingColumnsError, SourceError
 from ingest.partner_files import (
+    HELD,
     POSITION,
     REASONS,
+    ROUTE,
+    ROUTE_ACCEPTED,
+    ROUTE_HELD,
     FileMapping,
     IdentifierSpec,
-    accepted_rows,
+    accepted_of_held,
     check_rows,
     duplicate_positions,
-    quarantined_rows,
+    judged_held,
+    quarantined_held,
     read_rows,
+    repeated_partner_ids,
     require_mapped_columns,
+    routed_rows,
     with_duplicates,
 )
 from ingest.readers import local_files_have_quotes, reader_options
@@ -57,6 +65,22 @@ def judged(spark: SparkSession, path: str) -> dict[int, list[str]]:
     return {r[POSITION]: sorted(r[REASONS]) for r in final.collect()}
 
 
+def split(
+    spark: SparkSession, path: str, mapping: FileMapping = MAPPING
+) -> tuple[DataFrame, DataFrame]:
+    """Accepted and quarantined rows as the ingest job makes them: routed in one pass, the
+    held rows judged again (here in memory; the job writes each step)."""
+    rows = read_rows(spark, path, file_format="csv")
+    repeated = repeated_partner_ids(rows, mapping.partner_id)
+    checked = check_rows(rows, mapping)
+    routed = routed_rows(checked, repeated, mapping, batch_id="b", workflow_id="w").cache()
+    judged = judged_held(routed.where(F.col(ROUTE) == ROUTE_HELD), mapping.partner_id)
+    accepted = routed.where(F.col(ROUTE) == ROUTE_ACCEPTED).drop(ROUTE)
+    accepted = accepted.unionByName(accepted_of_held(judged))
+    quarantined = quarantined_held(judged, batch_id="b", source_uri=path, workflow_id="w")
+    return accepted, quarantined
+
+
 def good_row(pid: str, email: str = "a@example.com", gender: str = "Female") -> str:
     return f"{pid},{sha(email)},{gender},0.9"
 
@@ -68,7 +92,7 @@ def test_clean_file_with_bom_and_crlf_is_accepted_whole(
     path = write(tmp_path, (text + "\r\n").encode(), "part.csv.gz")
     rows = read_rows(spark, path, file_format="csv")
     assert rows.columns[:4] == ["pid", "email1", "gender", "conf"]  # BOM gone
-    accepted = accepted_rows(check_rows(rows, MAPPING), MAPPING, batch_id="b1", workflow_id="w")
+    accepted, _ = split(spark, path)
     got = sorted((r.partner_id, r.gender, r.confidence) for r in accepted.collect())
     assert got == [("P1", "Female", 0.9), ("P2", "Female", 0.9)]  # no stray \r
 
@@ -135,6 +159,45 @@ def test_each_bad_row_is_quarantined_with_its_reasons(spark: SparkSession, tmp_p
     ]
 
 
+def test_one_pass_split_agrees_with_judging_every_row(spark: SparkSession, tmp_path: Path) -> None:
+    """Routing rows in one pass (held back: failed checks and repeated IDs) ends where the
+    judgement of the whole file does: the same rows accepted, the same reasons quarantined."""
+    lines = [
+        HEADER,
+        f"P1,{sha('a@example.com')[:40]},Male,0.5",  # 0 fails a check: not the first P1
+        good_row("P1"),  # 1 the first clean P1: accepted
+        good_row("P1", "b@example.com"),  # 2 duplicate of row 1
+        good_row("P2", gender="Robot"),  # 3 outside the value set
+        good_row("P3"),  # 4 accepted straight away
+        good_row("P4"),  # 5 a repeated ID whose other row fails: accepted
+        f"P4,{sha('c@example.com')},Male",  # 6 too few fields
+    ]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    expected = judged(spark, path)
+    accepted, quarantined = split(spark, path)
+    assert sorted(r.partner_id for r in accepted.collect()) == ["P1", "P3", "P4"]
+    assert accepted.where(F.col(HELD).isNotNull()).count() == 0
+    held = {r.row_position: sorted(r.reasons) for r in quarantined.collect()}
+    assert held == {position: reasons for position, reasons in expected.items() if reasons}
+    assert sorted(held.values()) == sorted(
+        [["hash_form:email1"], ["duplicate_partner_id"], ["value_not_allowed:gender"]]
+        + [["malformed_row"]]
+    )
+
+
+def test_only_repeated_ids_and_failed_rows_are_held(spark: SparkSession, tmp_path: Path) -> None:
+    lines = [HEADER, good_row("P1"), good_row("P2"), good_row("P2"), good_row("P3", gender="X")]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    rows = read_rows(spark, path, file_format="csv")
+    repeated = repeated_partner_ids(rows, MAPPING.partner_id)
+    assert [r[0] for r in repeated.collect()] == ["P2"]
+    routed = routed_rows(
+        check_rows(rows, MAPPING), repeated, MAPPING, batch_id="b", workflow_id="w"
+    )
+    routes = sorted((r.partner_id, r[ROUTE]) for r in routed.collect())
+    assert routes == [("P1", "accepted"), ("P2", "held"), ("P2", "held"), ("P3", "held")]
+
+
 def test_a_renamed_column_is_read_and_its_values_recoded_to_the_catalog(
     spark: SparkSession, tmp_path: Path
 ) -> None:
@@ -147,10 +210,8 @@ def test_a_renamed_column_is_read_and_its_values_recoded_to_the_catalog(
     path = write(tmp_path, ("\n".join(lines) + "\n").encode())
     rows = read_rows(spark, path, file_format="csv")
     assert require_mapped_columns(rows, mapping, file=path) == []
-    checked = check_rows(rows, mapping)
-    accepted = accepted_rows(checked, mapping, batch_id="b", workflow_id="w")
+    accepted, quarantined = split(spark, path, mapping)
     assert [(r.partner_id, r.gender) for r in accepted.collect()] == [("P1", "Female")]
-    quarantined = quarantined_rows(checked, batch_id="b", source_uri=path, workflow_id="w")
     [rejected] = quarantined.collect()
     assert rejected[REASONS] == ["value_not_allowed:gender"]
 
@@ -177,9 +238,8 @@ def test_unbalanced_quote_loses_no_row(spark: SparkSession, tmp_path: Path) -> N
     lines = [HEADER, good_row("P1"), f'P2,"{sha("b@example.com")},Male,0.5', good_row("P3")]
     path = write(tmp_path, ("\n".join(lines) + "\n").encode())
     rows = read_rows(spark, path, file_format="csv")
-    checked = check_rows(rows, MAPPING)
-    accepted = accepted_rows(checked, MAPPING, batch_id="b", workflow_id="w").count()
-    rejected = quarantined_rows(checked, batch_id="b", source_uri=path, workflow_id="w")
+    accepted_rows, rejected = split(spark, path)
+    accepted = accepted_rows.count()
     kept = rejected.collect()
     # Every record Spark parsed is either accepted or quarantined with its raw text.
     assert accepted + len(kept) == rows.count()
@@ -188,8 +248,7 @@ def test_unbalanced_quote_loses_no_row(spark: SparkSession, tmp_path: Path) -> N
 
 def test_quarantine_keeps_every_original_value(spark: SparkSession, tmp_path: Path) -> None:
     path = write(tmp_path, f"{HEADER}\n{good_row('P1', gender='Robot')}\n".encode())
-    checked = check_rows(read_rows(spark, path, file_format="csv"), MAPPING)
-    (row,) = quarantined_rows(checked, batch_id="b", source_uri=path, workflow_id="w").collect()
+    (row,) = split(spark, path)[1].collect()
     assert row.original["gender"] == "Robot" and row.original["pid"] == "P1"
     assert row.reasons == ["value_not_allowed:gender"] and row.batch_id == "b"
 

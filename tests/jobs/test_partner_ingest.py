@@ -12,9 +12,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from ingest.errors import EmptyFileError, QualityGateError, SourceError
 from ingest.ledger import Ledger
+from ingest.partner_files import HELD
 from ingest.sources import list_s3, upload_files
 from jobs import match, optout_ingest
 from jobs import partner_ingest as ingest
@@ -23,6 +25,7 @@ from jobs.cli.exit_codes import EXIT_ERROR, EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace
 from jobs.errors import ConfigError, PartialDeliveryError
 from jobs.warehouse.commits import read_manifest
+from jobs.warehouse.universe import current_universe
 from tests.conftest import GENERATED, Cli, EditConfig, copy_workspace
 
 pytestmark = pytest.mark.s3
@@ -85,6 +88,10 @@ def test_s3_ingest_loads_once_and_match_reads_the_batch(
     table = spark.read.parquet(str(workspace_dir / "warehouse/partner/acme"))
     assert table.count() == batch["accepted_rows"]
     assert {"partner_id", "email1", "confidence", "age_range", "batch_id"} <= set(table.columns)
+    # The checking pass's own column: NULL in every accepted row, and no reader sees it.
+    assert table.where(F.col(HELD).isNotNull()).count() == 0
+    universe = current_universe(workspace, spark, "acme")
+    assert universe is not None and HELD not in universe.columns
     quarantine = spark.read.parquet(str(workspace_dir / "warehouse/quarantine/acme"))
     assert {tuple(r.reasons) for r in quarantine.collect()} == {("hash_form:email1",)}
 
