@@ -319,3 +319,14 @@ def test_staging_gunzips_every_member_and_names_a_damaged_stream(tmp_path: Path)
     damaged.write_bytes(bytes(body))
     with pytest.raises(SourceError, match=r"^s3://p/damaged.csv.gz: the gzip stream is corrupt"):
         read_delivery(damaged, uri="s3://p/damaged.csv.gz", unpack_to=tmp_path / "out2")
+
+
+def test_a_copy_that_cannot_be_written_fails_the_staging(tmp_path: Path) -> None:
+    """The copy is written on a thread of its own: a full disk there still fails the pass."""
+    delivered = tmp_path / "big.csv.gz"
+    delivered.write_bytes(gzip.compress(b"a,b\n" + b"1,2\n" * 4_000_000))
+    unpack = tmp_path / "out"
+    unpack.mkdir()
+    (unpack / "big.csv").symlink_to("/dev/full")  # every write: "No space left on device"
+    with pytest.raises(OSError, match="No space left"):
+        read_delivery(delivered, uri="s3://p/big.csv.gz", unpack_to=unpack)
