@@ -314,16 +314,17 @@ def _load_batch(
     accepted_path = paths.staged(paths.accepted)
     quarantine_path = paths.staged(paths.quarantine)
     with timed(seconds, "write"):
+        # Only the held rows are read again; the accepted route becomes the batch folder,
+        # with the held rows that pass the duplicate judgement added to it.
         routes = spark.read.parquet(str(routed_path))
         judged = judged_held(routes.where(F.col(ROUTE) == ROUTE_HELD), mapping.partner_id)
-        accepted_route = routed_path / f"{ROUTE}={ROUTE_ACCEPTED}"
-        if accepted_route.is_dir():
-            accepted_path.parent.mkdir(parents=True, exist_ok=True)
-            accepted_route.rename(accepted_path)
-        accepted_of_held(judged).write.mode("append").parquet(str(accepted_path))
         quarantined_held(
             judged, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
         ).drop("batch_id").write.parquet(str(quarantine_path))
+        accepted_route = routed_path / f"{ROUTE}={ROUTE_ACCEPTED}"
+        accepted_of_held(judged).write.mode("append").parquet(str(accepted_route))
+        accepted_path.parent.mkdir(parents=True, exist_ok=True)
+        accepted_route.rename(accepted_path)
         accepted_count = _count(spark, accepted_path)
         quarantined_count = _count(spark, quarantine_path)
         by_reason = reason_counts(spark.read.parquet(str(quarantine_path))).collect()

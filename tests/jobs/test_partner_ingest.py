@@ -148,6 +148,25 @@ def test_too_many_bad_rows_fail_the_gate_and_publish_nothing(
     assert sorted(p.name for p in scratch.rglob("*")) == []
 
 
+def test_a_file_whose_every_row_is_held_still_reconciles(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    """One partner ID on every row: no row goes straight to the batch (no accepted route),
+    the first is accepted after the duplicate judgement, the others are quarantined."""
+    header, first = (
+        gzip.decompress(universe_file(workspace_dir).read_bytes()).decode().split("\n")[:2]
+    )
+    source = workspace_dir / "same.csv.gz"
+    source.write_bytes(gzip.compress(("\n".join([header] + [first] * 3) + "\n").encode()))
+    workspace = load_workspace(workspace_dir)
+    with pytest.raises(QualityGateError):  # two thirds quarantined
+        ingest.run(workspace, spark, partner="acme", sources=[str(source)])
+    (record,) = Ledger(workspace.ledger_path).batches()
+    counts = record.counts
+    assert (counts["input_rows"], counts["accepted_rows"], counts["quarantined_rows"]) == (3, 1, 2)
+    assert counts["quarantined_by_reason"] == {"duplicate_partner_id": 2}
+
+
 def test_truncated_gzip_is_a_named_failure(spark: SparkSession, workspace_dir: Path) -> None:
     whole = universe_file(workspace_dir).read_bytes()
     source = workspace_dir / "cut.csv.gz"
