@@ -336,18 +336,27 @@ def routed_rows(
     )
 
 
-def judged_held(held: DataFrame, partner_id: str) -> DataFrame:
-    """Held rows with their final reasons: `duplicate_partner_id` added to every clean row
-    whose delivered partner ID a clean row earlier in the file already had (the first is
-    kept), as `reasons` and `_row_position` beside the row's accepted-form columns."""
-    delivered = F.col(HELD)["original"][partner_id]
-    flat = held.select(
+def held_duplicates(held: DataFrame, partner_id: str) -> DataFrame:
+    """Positions of the held rows that repeat a partner ID a clean row earlier in the file
+    already had (the first is kept): a narrow result, written once by the job."""
+    return duplicate_positions(_flat_held(held, partner_id), DELIVERED_ID)
+
+
+def judged_held(held: DataFrame, duplicates: DataFrame) -> DataFrame:
+    """Held rows with their final reasons (`duplicate_partner_id` added at the given
+    positions), as `reasons` and `_row_position` beside the row's accepted-form columns."""
+    return with_duplicates(_flat_held(held, None), duplicates)
+
+
+def _flat_held(held: DataFrame, partner_id: str | None) -> DataFrame:
+    """Held rows with their position and reasons as columns (and the delivered partner ID)."""
+    delivered = [F.col(HELD)["original"][partner_id].alias(DELIVERED_ID)] if partner_id else []
+    return held.select(
         "*",
         F.col(f"{HELD}.position").alias(POSITION),
         F.col(f"{HELD}.reasons").alias(REASONS),
-        delivered.alias(DELIVERED_ID),
+        *delivered,
     )
-    return with_duplicates(flat, duplicate_positions(flat, DELIVERED_ID)).drop(DELIVERED_ID)
 
 
 def accepted_of_held(judged: DataFrame) -> DataFrame:

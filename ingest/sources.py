@@ -261,12 +261,10 @@ class _DeliveryPass:
         *,
         copy_to: Path | None,
         gunzip: bool,
-        etag_part_size: int | None,
-        etag: bool = True,
+        etag: _EtagDigest | None,
     ) -> None:
         self.sha = hashlib.sha256()
-        # A local file has no ETag to compare with: its MD5 would cost ~2 s per GB for nothing.
-        self.etag = _EtagDigest(etag_part_size) if etag else None
+        self.etag = etag
         self.gunzip = _Gunzip(uri) if gunzip else None
         self.sink = _CopyWriter(copy_to) if copy_to is not None else None
         self.size = 0
@@ -313,9 +311,8 @@ def read_delivery(path: Path, *, uri: str, unpack_to: Path | None) -> LocalCopy:
     if gunzip and unpack_to is not None:
         unpack_to.mkdir(parents=True, exist_ok=True)
         target = unpack_to / path.name.removesuffix(".gz")
-    delivery = _DeliveryPass(
-        uri, copy_to=target if gunzip else None, gunzip=gunzip, etag_part_size=None, etag=False
-    )
+    # A local file has no ETag to compare with: its MD5 would cost ~2 s per GB for nothing.
+    delivery = _DeliveryPass(uri, copy_to=target if gunzip else None, gunzip=gunzip, etag=None)
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(READ_BYTES):
@@ -365,7 +362,7 @@ def stage_s3_object(source: SourceFile, folder: Path, client: Any | None = None)
             first = client.head_object(Bucket=bucket, Key=key, PartNumber=1)
             part_size = int(first["ContentLength"])
         delivery = _DeliveryPass(
-            source.uri, copy_to=target, gunzip=gunzip, etag_part_size=part_size
+            source.uri, copy_to=target, gunzip=gunzip, etag=_EtagDigest(part_size)
         )
         try:
             client.download_fileobj(bucket, key, delivery, Config=config)

@@ -47,6 +47,7 @@ from ingest.partner_files import (
     IdentifierSpec,
     accepted_of_held,
     check_rows,
+    held_duplicates,
     judged_held,
     quarantined_held,
     read_rows,
@@ -316,8 +317,11 @@ def _load_batch(
     with timed(seconds, "write"):
         # Only the held rows are read again; the accepted route becomes the batch folder,
         # with the held rows that pass the duplicate judgement added to it.
-        routes = spark.read.parquet(str(routed_path))
-        judged = judged_held(routes.where(F.col(ROUTE) == ROUTE_HELD), mapping.partner_id)
+        held = spark.read.parquet(str(routed_path)).where(F.col(ROUTE) == ROUTE_HELD)
+        # Duplicates come from a narrow window, written once: the two writes below reuse it.
+        duplicates_path = paths.work / "duplicates"
+        held_duplicates(held, mapping.partner_id).write.parquet(str(duplicates_path))
+        judged = judged_held(held, spark.read.parquet(str(duplicates_path)))
         quarantined_held(
             judged, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
         ).drop("batch_id").write.parquet(str(quarantine_path))

@@ -23,6 +23,7 @@ from ingest.partner_files import (
     accepted_of_held,
     check_rows,
     duplicate_positions,
+    held_duplicates,
     judged_held,
     quarantined_held,
     read_rows,
@@ -74,7 +75,8 @@ def split(
     repeated = repeated_partner_ids(rows, mapping.partner_id)
     checked = check_rows(rows, mapping)
     routed = routed_rows(checked, repeated, mapping, batch_id="b", workflow_id="w").cache()
-    judged = judged_held(routed.where(F.col(ROUTE) == ROUTE_HELD), mapping.partner_id)
+    held = routed.where(F.col(ROUTE) == ROUTE_HELD)
+    judged = judged_held(held, held_duplicates(held, mapping.partner_id))
     accepted = routed.where(F.col(ROUTE) == ROUTE_ACCEPTED).drop(ROUTE)
     accepted = accepted.unionByName(accepted_of_held(judged))
     quarantined = quarantined_held(judged, batch_id="b", source_uri=path, workflow_id="w")
