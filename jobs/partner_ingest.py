@@ -38,7 +38,6 @@ from ingest.errors import EmptyFileError, QualityGateError, SourceError
 from ingest.identity.detection import require_declared_forms, sample_values
 from ingest.ledger import Ledger
 from ingest.partner_files import (
-    HELD,
     POSITION,
     ROUTE,
     ROUTE_ACCEPTED,
@@ -71,7 +70,12 @@ from jobs.runtime.runs import JobResult, RunContext, fault_point, open_run, time
 from jobs.staging import new_batch_id, staged_file
 from jobs.warehouse.catalogue import PARTNER_CHANGES_TABLE, PARTNER_TABLE, QUARANTINE_TABLE
 from jobs.warehouse.paths import remove
-from jobs.warehouse.universe import current_batch_ids, current_universe, universe_unit
+from jobs.warehouse.universe import (
+    current_batch_ids,
+    current_universe,
+    read_batches,
+    universe_unit,
+)
 from schemas.attributes import load_attribute_catalog
 
 JOB = "partner_ingest"
@@ -344,7 +348,7 @@ def _load_batch(
         quarantined_by_reason={row["reason"]: int(row["count"]) for row in by_reason},
         unmapped_columns=extras,
     )
-    stored = spark.read.parquet(str(accepted_path)).drop(HELD)
+    stored = read_batches(spark, str(accepted_path))
     records, gate_input = stored, input_rows
     if mapping.operation_value() is not None:
         # The gate judges records: a delta's deletes carry none, so it sees the upserts.
@@ -476,9 +480,7 @@ def _fold_delivery(
     assert universe is not None  # require_universe_for_delta ran first
     universe = universe.withColumnRenamed("batch_id", SOURCE_BATCH)  # each row's own batch
     frames = [
-        spark.read.parquet(str(path))
-        .drop(HELD)
-        .withColumns(
+        read_batches(spark, str(path)).withColumns(
             {FILE_ORDER: F.lit(order), SOURCE_BATCH: F.lit(path.name.removeprefix("batch_id="))}
         )
         for order, path in enumerate(change_paths)

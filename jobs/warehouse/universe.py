@@ -76,15 +76,21 @@ def require_whole_delivery(workspace: Workspace, partner: str) -> None:
     )
 
 
+def read_batches(spark: SparkSession, *folders: str, table: str | None = None) -> DataFrame:
+    """Stored delivery batches as every reader sees them: without `_held`, the checking
+    pass's column (NULL in every accepted row; batches ingested before it have none).
+    `table`: the table's root, so its partition columns (`batch_id`) are read too."""
+    reader = spark.read.option("basePath", table) if table else spark.read
+    return reader.parquet(*folders).drop(HELD)
+
+
 def current_universe(workspace: Workspace, spark: SparkSession, partner: str) -> DataFrame | None:
     """The batches of the partner's committed delivery (all of them, or none), or None."""
     folders = committed_uris(workspace.warehouse, universe_unit(partner), spark)
     if not folders:
         return None
     table = f"{workspace.warehouse.rstrip('/')}/{universe_unit(partner)}"
-    # `_held` is the checking pass's column, NULL in every accepted row (batches ingested
-    # before it have none).
-    universe = spark.read.option("basePath", table).parquet(*folders).drop(HELD)
+    universe = read_batches(spark, *folders, table=table)
     note_table_read(universe_unit(partner), folders, universe)
     if SOURCE_BATCH not in universe.columns:
         return universe
