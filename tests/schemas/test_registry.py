@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 
 from schemas.attributes import load_attribute_catalog
 from schemas.errors import InvalidSchemaError, RecordValidationError, UnknownSchemaError
@@ -15,6 +17,7 @@ from schemas.registry import (
     PROFILE_SCHEMA,
     XDM_BASE,
     bundled_registry,
+    json_path,
     load_registry,
     to_struct_type,
 )
@@ -116,12 +119,56 @@ def test_validate_records_names_paths_and_never_the_value() -> None:
     record = valid_record()
     record["_partner"]["acme"]["demographic"]["ageRange"] = "secret-value-99"
     record["nickname"] = "secret-value-98"
+    record["loyalty"]["lifetimeValue"] = "secret-value-97"
     with pytest.raises(RecordValidationError) as raised:
         bundled_registry().validate_records(PROFILE_SCHEMA, [valid_record(), record])
     message = str(raised.value)
     assert "acme.demographic.ageRange: not one of the 6 allowed values" in message
     assert "record 1: $: has properties the schema does not define" in message
+    assert 'record 1: $.loyalty.lifetimeValue: fails type (expected "number")' in message
     assert "secret-value" not in message
+
+
+def python_jsonschema_errors(record: dict) -> set[tuple[str, str]]:
+    """(JSON path, rule) of each error the Python jsonschema package finds: the oracle."""
+    registry = bundled_registry()
+    resources = Registry().with_resources(
+        (doc.uri, Resource.from_contents(doc.content)) for doc in registry.documents.values()
+    )
+    validator = Draft202012Validator(registry.get(PROFILE_SCHEMA).content, registry=resources)
+    return {(error.json_path, str(error.validator)) for error in validator.iter_errors(record)}
+
+
+def broken_records() -> list[dict]:
+    """A conforming record, then one rule broken per record, at several depths."""
+    edits = [
+        lambda r: None,
+        lambda r: r["_partner"]["acme"]["demographic"].update(ageRange="x"),
+        lambda r: r.update(nickname="x"),
+        lambda r: r.update(identityMap="x"),
+        lambda r: r["loyalty"].update(lifetimeValue="x"),
+        lambda r: r["identityMap"]["CRMID"][0].pop("id"),
+        lambda r: r["identityMap"]["CRMID"][0].update(primary="yes"),
+        lambda r: r["_partner"]["acme"]["demographic"].update(shoeSize=9),
+        lambda r: r["_partner"]["acme"].update(unknownDomain={}),
+        lambda r: r.update(person={"name": {"firstName": 7, "middle": "x"}}),
+    ]
+    records = []
+    for edit in edits:
+        record = valid_record()
+        edit(record)
+        records.append(record)
+    return records
+
+
+def test_record_errors_agree_with_the_python_jsonschema_package() -> None:
+    """The fast validator reports each break where, and as, the reference package does."""
+    registry = bundled_registry()
+    validator = registry.validator(PROFILE_SCHEMA)
+    for number, record in enumerate(broken_records()):
+        found = {(json_path(e.instance_path), e.kind.name) for e in validator.iter_errors(record)}
+        assert found == python_jsonschema_errors(record), number
+        assert bool(found) is (number > 0), number
 
 
 def write_schema(folder: Path, relpath: str, content: dict) -> None:
