@@ -459,8 +459,8 @@ def _refs(node: Any) -> Iterator[str]:
 
 def load_registry(extra_folders: Sequence[str | Path] = ()) -> SchemaRegistry:
     """The bundled schemas plus a workspace's folders, every file checked; all problems at once."""
-    bundled, problems = _bundled_documents()
-    documents, problems = list(bundled), list(problems)
+    bundled, bundled_problems = _bundled_documents()
+    documents, problems = list(bundled), list(bundled_problems)
     for folder in extra_folders:
         path = Path(folder)
         if not path.is_dir():
