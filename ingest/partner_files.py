@@ -230,6 +230,12 @@ def present(value: Column) -> Column:
     return value.isNotNull() & (F.trim(value) != "")
 
 
+def partner_key(value: Column) -> Column:
+    """A delivered partner ID as the table stores it (trimmed): `P1` and ` P1 ` are one ID,
+    so the second is a duplicate, not a second row for P1."""
+    return F.trim(value)
+
+
 def any_contains(columns: Sequence[Column], text: str) -> Column:
     """Whether any cell holds `text`: a byte search per cell, no row-wide string built."""
     found = F.lit(False)
@@ -291,14 +297,14 @@ def _record_checks(mapping: FileMapping, is_record: Column) -> list[Column]:
 
 
 def repeated_partner_ids(rows: DataFrame, partner_id: str) -> DataFrame:
-    """Partner IDs, as delivered, on more than one row of the file (column `_repeated_id`).
+    """Partner IDs (trimmed, as stored) on more than one row of the file (`_repeated_id`).
 
     Every duplicate's ID is among them, and they are found on the one column (a CSV reader
     parses only the columns selected), so the checking pass can hold those rows back for the
     duplicate judgement without a second look at every whole row.
     """
-    delivered = F.col(f"`{partner_id}`").alias(REPEATED_ID)
-    counted = rows.select(delivered).where(F.col(REPEATED_ID).isNotNull()).groupBy(REPEATED_ID)
+    key = partner_key(F.col(f"`{partner_id}`")).alias(REPEATED_ID)
+    counted = rows.select(key).where(present(F.col(REPEATED_ID))).groupBy(REPEATED_ID)
     return counted.count().where(F.col("count") > 1).select(REPEATED_ID)
 
 
@@ -319,7 +325,7 @@ def routed_rows(
     """
     flagged = checked.join(
         repeated.select(F.col(REPEATED_ID), F.lit(True).alias("_repeated")),
-        F.col(f"`{mapping.partner_id}`") == F.col(REPEATED_ID),
+        partner_key(F.col(f"`{mapping.partner_id}`")) == F.col(REPEATED_ID),
         "left",
     )
     clean = (F.size(REASONS) == 0) & F.col("_repeated").isNull()
@@ -375,7 +381,7 @@ def duplicate_positions(checked: DataFrame, partner_id: str) -> DataFrame:
     checks, so finding duplicates never shuffles whole rows.
     """
     keyed = checked.where(F.size(REASONS) == 0).select(
-        F.col(f"`{partner_id}`").alias("_pid"), POSITION
+        partner_key(F.col(f"`{partner_id}`")).alias("_pid"), POSITION
     )
     first = F.min(POSITION).over(Window.partitionBy("_pid"))
     return (
@@ -421,7 +427,7 @@ def accepted_columns(mapping: FileMapping, *, batch_id: str, workflow_id: str) -
     attributes = [F.when(present(attribute(a)), attribute(a)).alias(a) for a in mapping.attributes]
     operation = mapping.operation_value()
     return [
-        F.trim(F.col(f"`{mapping.partner_id}`")).alias("partner_id"),
+        partner_key(F.col(f"`{mapping.partner_id}`")).alias("partner_id"),
         *identifiers,
         *confidence,
         *attributes,

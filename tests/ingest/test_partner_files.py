@@ -332,3 +332,18 @@ def test_a_copy_that_cannot_be_written_fails_the_staging(tmp_path: Path) -> None
     (unpack / "big.csv").symlink_to("/dev/full")  # every write: "No space left on device"
     with pytest.raises(OSError, match="No space left"):
         read_delivery(delivered, uri="s3://p/big.csv.gz", unpack_to=unpack)
+
+
+def test_an_id_repeated_with_spaces_around_it_is_a_duplicate(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Case: `P1` and ` P1 ` were two delivered IDs, so both rows were accepted, and the
+    partner table, which stores IDs trimmed, held P1 twice."""
+    lines = [HEADER, good_row("P1"), good_row(" P1 ", "b@example.com"), good_row("P2 ")]
+    path = write(tmp_path, ("\n".join(lines) + "\n").encode())
+    accepted, quarantined = split(spark, path)
+    assert sorted(r.partner_id for r in accepted.collect()) == ["P1", "P2"]
+    assert [(r.row_position, r.reasons) for r in quarantined.collect()] == [
+        (1, ["duplicate_partner_id"])
+    ]
+    assert judged(spark, path) == {0: [], 1: ["duplicate_partner_id"], 2: []}
