@@ -46,7 +46,13 @@ from jobs.warehouse.catalogue import (
     SEEDS_TABLE,
     SEGMENTS_TABLE,
 )
-from jobs.warehouse.commits import VERSION_PREFIX, Store, committed_workflows, read_manifest
+from jobs.warehouse.commits import (
+    VERSION_PREFIX,
+    Store,
+    commit_history,
+    committed_workflows,
+    read_manifest,
+)
 from jobs.warehouse.erasure_exports import past_exports
 from jobs.warehouse.forgotten import KEY_PROFILE, seed_row_keys
 from jobs.warehouse.paths import remove, replace_text
@@ -54,6 +60,7 @@ from jobs.warehouse.tables import committed_table, write_table
 
 JOB = "forget"
 RECEIPT_EVENT = "erasure_receipt"
+SCOPE = "scope"  # the units an erasure covered, noted on its `forgotten` version
 # Tables whose rows are profiles, by the column naming the profile.
 BY_PROFILE = {
     SEED_IDENTIFIERS_TABLE: "profile_id",
@@ -162,8 +169,13 @@ def erase_units(
     return removed, scope
 
 
-def remember(workspace: Workspace, spark: SparkSession, job: RunContext, people: People) -> int:
-    """Add the people's keys to `forgotten` (hashes only); how many keys it holds now."""
+def remember(
+    workspace: Workspace, spark: SparkSession, job: RunContext, people: People, scope: list[str]
+) -> int:
+    """Add the people's keys to `forgotten` (hashes only); how many keys it holds now.
+
+    The version's details name the units the erasure covered (`scope`): the purge after the
+    commit reads them there, in the commit record, not from the editable pending receipt."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
     added = spark.createDataFrame(
         [(k, now, job.workflow_id) for k in sorted(people.keys)],
@@ -173,8 +185,22 @@ def remember(workspace: Workspace, spark: SparkSession, job: RunContext, people:
     if previous is not None:
         added = added.join(previous.select("key"), "key", "left_anti")
     kept = reduce(DataFrame.unionByName, [f for f in (previous, added) if f is not None])
-    path = write_table(kept, job, FORGOTTEN_TABLE)
+    path = write_table(kept, job, FORGOTTEN_TABLE, details={SCOPE: scope})
     return spark.read.parquet(path).count()
+
+
+def erasure_scope(store: Store, workflow_id: str) -> list[str]:
+    """The units a committed forget run covered, from its commit record: the scope it noted
+    on its `forgotten` version, or (a run from before the scope was noted) the units it
+    rewrote."""
+    for record in commit_history(store):
+        if record.workflow_id == workflow_id:
+            entry = record.tables.get(FORGOTTEN_TABLE)
+            noted = entry.details.get(SCOPE) if entry is not None else None
+            if isinstance(noted, list):
+                return [str(unit) for unit in noted]
+            return sorted(unit for unit in record.tables if unit != FORGOTTEN_TABLE)
+    return []
 
 
 def purge_replaced(workspace: Workspace, spark: SparkSession, units: list[str]) -> list[str]:
@@ -219,8 +245,9 @@ def complete_receipt(workspace: Workspace, spark: SparkSession, receipt: dict[st
     done = receipt_path(workspace, receipt["workflow_id"])
     pending = pending_receipt(workspace, receipt["workflow_id"])
     if not done.is_file():
-        final = {k: v for k, v in receipt.items() if k != "scope"}
-        final["purged_versions"] = purge_replaced(workspace, spark, receipt["scope"])
+        final = {k: v for k, v in receipt.items() if k != SCOPE}
+        scope = erasure_scope(Store(workspace.warehouse, spark), receipt["workflow_id"])
+        final["purged_versions"] = purge_replaced(workspace, spark, scope)
         replace_text(done, json.dumps(final, indent=1, sort_keys=True))
         Ledger(workspace.ledger_path).record_event(receipt["workflow_id"], RECEIPT_EVENT, final)
     remove(pending, [workspace.reports_dir])
@@ -321,9 +348,7 @@ def run(
             rows_removed=removed,
             exports=len(receipt["exports"]),
         )
-        job.counts["forgotten_keys"] = remember(workspace, spark, job, people)
-        _write_pending(workspace, {**receipt, "scope": scope})
-        job.after_commit.append(
-            _completed_after_commit(workspace, spark, job, {**receipt, "scope": scope})
-        )
+        job.counts["forgotten_keys"] = remember(workspace, spark, job, people, scope)
+        _write_pending(workspace, receipt)
+        job.after_commit.append(_completed_after_commit(workspace, spark, job, receipt))
     return job.result()

@@ -833,12 +833,20 @@ def test_a_forget_killed_between_its_commit_and_its_receipt_gets_it_from_the_nex
     killed_run = killed.json()["workflow_id"]
     assert not forget.receipt_path(load_workspace(demo_copy), killed_run).exists()
     monkeypatch.undo()
+    # Case: the pending receipt's scope was trusted, so an edit could widen the purge to a
+    # unit the erasure never covered (here the demo's own `forgotten` version).
+    pending = forget.pending_receipt(load_workspace(demo_copy), killed_run)
+    edited = {**json.loads(pending.read_text()), "scope": ["forgotten"]}
+    pending.write_text(json.dumps(edited))
+    kept = sorted((demo_copy / "warehouse" / "forgotten").glob("v-*"))
     later = cli("forget", "--profile-id", second, *args)
     assert later.code == 0, later.stderr
     assert later.json()["counts"]["earlier_receipts_completed"] == [killed_run]
     workspace = load_workspace(demo_copy)
     receipt = json.loads(forget.receipt_path(workspace, killed_run).read_text())
     assert receipt["tables"]["seeds"] == 1 and receipt["purged_versions"] != []
+    assert not [v for v in receipt["purged_versions"] if v.startswith("forgotten/")]
+    assert all(folder.is_dir() for folder in kept) and len(kept) == 2
     assert "scope" not in receipt
     assert list(forget.pending_receipt(workspace, killed_run).parent.glob("*.json")) == []
     events = Ledger(workspace.ledger_path).events(killed_run)
