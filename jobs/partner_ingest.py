@@ -138,13 +138,19 @@ class BatchPaths:
 
     def move_accepted(self, job: RunContext) -> None:
         """Move the checked batch beside the partner's others (visible once committed)."""
-        job.claim(self.accepted)
-        self.accepted.parent.mkdir(parents=True, exist_ok=True)
-        self.staged(self.accepted).rename(self.accepted)
+        move_claimed(job, self.staged(self.accepted), self.accepted)
         self.discard()
 
     def discard(self) -> None:
         remove(self.work, [self.work.parent])
+
+
+def move_claimed(job: RunContext, staged: Path, final: Path) -> None:
+    """Move a staged folder to its final place, claimed first: if the run dies before its
+    commit, the next writer removes it."""
+    job.claim(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staged.rename(final)
 
 
 def _spark_failure(file: str, error: Exception) -> SourceError:
@@ -460,9 +466,7 @@ class FoldPaths:
 
     def move(self, job: RunContext) -> None:
         """Publish both folders (visible once the run commits)."""
-        job.claim(self.changes)
-        self.changes.parent.mkdir(parents=True, exist_ok=True)
-        self.universe.staged(self.changes).rename(self.changes)
+        move_claimed(job, self.universe.staged(self.changes), self.changes)
         self.universe.move_accepted(job)
 
 
