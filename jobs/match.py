@@ -16,7 +16,7 @@ from ingest.matching import (
 )
 from ingest.optouts import without_persons
 from jobs.config import PartnerConfig, Workspace
-from jobs.history import MATCH_JOB, match_drift, match_history, point_of
+from jobs.history import match_drift, match_history, point_of
 from jobs.incremental import MatchChanges, changes_since_last_match, match_basis
 from jobs.runtime.runs import JobResult, RunContext, open_run, timed
 from jobs.warehouse.catalogue import MATCH_EVIDENCE_TABLE, MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
@@ -36,7 +36,7 @@ from jobs.warehouse.universe import (
     universe_delivery,
 )
 
-JOB = MATCH_JOB  # one name: the history reads the ledger's runs of this job
+JOB = "match"
 # Above this many accepted seed identifiers the seed side is shuffled instead of broadcast.
 BROADCAST_MAX_ROWS = 3_000_000
 

@@ -33,9 +33,16 @@ from jobs.warehouse.tables import write_table
 if getattr(__main__, "__spec__", None) is None and not hasattr(__main__, "__file__"):
     __main__.__file__ = "pytest-worker"
 
-INTERPRETED = {
+# Tests run thousands of queries on a few hundred rows, where compiling each stage's generated
+# Java costs more than running it, and so does re-planning after each stage (adaptive query
+# execution: 4 alternated pairs of two test-file sets, 0.92x without it). Spark's interpreted
+# operators and static plans give the same results (Spark's own suites run both). The demo
+# fixture, and every test process with a JVM of its own (cold command, fresh kill, cluster,
+# class archive), run with the user's settings.
+SMALL_DATA = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
 }
 
 
@@ -55,11 +62,7 @@ def spark_session(
         master="local[2]",  # CI has 2 cores
         shuffle_partitions=2,  # inline DataFrames are tiny; 200 partitions would be 200 tasks
         warehouse_dir=str(tmp_path_factory.mktemp("spark-warehouse")),
-        # Tests run thousands of queries on a few hundred rows, where compiling each stage's
-        # generated Java costs more than running it: Spark's interpreted operators give the
-        # same results (Spark's own suites run both). The demo fixture, and every test process
-        # with a JVM of its own (cold command, fresh kill, cluster, class archive), generate code.
-        conf=INTERPRETED,
+        conf=SMALL_DATA,
     )
     # Without a class archive: with an empty cache (CI) this process would start the ~40 s
     # archive writer as it exits. The writer's test writes the one later fresh processes map.
@@ -74,14 +77,14 @@ def spark_session(
 
 
 @contextmanager
-def generated_code(spark: SparkSession) -> Iterator[None]:
-    """Spark's code generation on, as in a user's session, for the duration of the block."""
-    for key in INTERPRETED:
+def user_settings(spark: SparkSession) -> Iterator[None]:
+    """Code generation and adaptive execution on, as in a user's session, for the block."""
+    for key in SMALL_DATA:
         spark.conf.unset(key)
     try:
         yield
     finally:
-        for key, value in INTERPRETED.items():
+        for key, value in SMALL_DATA.items():
             spark.conf.set(key, value)
 
 

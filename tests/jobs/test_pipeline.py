@@ -29,7 +29,7 @@ from jobs.cli.app import run_cli
 from jobs.cli.exit_codes import EXIT_POLICY_BLOCKED, EXIT_STEWARD_CHECK
 from jobs.cli.output import lend_session
 from jobs.config import load_workspace
-from tests.conftest import Cli, CliRun, EditConfig, generated_code
+from tests.conftest import Cli, CliRun, EditConfig, user_settings
 from tests.openlineage_spec import spec_errors
 
 pytestmark = pytest.mark.slow
@@ -64,11 +64,12 @@ DEMO_JOBS = [
 def demo(spark_session: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """`partnerkit demo --json` on 300 seeds and 1,200 partner persons; its JSON document.
 
-    Every job of the demo runs with Spark's code generation, as a user's session does."""
+    Every job of the demo runs with Spark's code generation and adaptive execution, as a
+    user's session does."""
     workspace = tmp_path_factory.mktemp("demo") / "ws"
     out, err = io.StringIO(), io.StringIO()
     with (
-        generated_code(spark_session),
+        user_settings(spark_session),
         lend_session(spark_session),
         redirect_stdout(out),
         redirect_stderr(err),
