@@ -28,8 +28,14 @@ def ingest_delivery(rows: int) -> Path:
 
 
 def tree_rss_kb(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants (e.g. the CLI and its JVM), KiB."""
+    """Resident memory of a process and all its descendants (e.g. the CLI and its JVM), KiB.
+
+    A child that has not yet exec'd (the JVM starting `chmod` or `getconf` for Hadoop) shares or
+    copies its parent's address space, and /proc shows the parent's whole RSS for it: such a
+    child (same argument and environment addresses as its parent) is not counted again.
+    """
     children: dict[int, list[int]] = {}
+    layout: dict[int, tuple[str, ...]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -38,14 +44,16 @@ def tree_rss_kb(root_pid: int) -> int:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
-    total, stack = 0, [root_pid]
+        layout[int(entry.name)] = tuple(fields[45:49])  # arg_start .. env_end (stat 48-51)
+    total, stack = 0, [(root_pid, None)]
     while stack:
-        pid = stack.pop()
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
-        except OSError:
-            pass
-        stack.extend(children.get(pid, []))
+        pid, parent = stack.pop()
+        if parent is None or layout.get(pid) != layout.get(parent):
+            try:
+                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
+            except OSError:
+                pass
+        stack.extend((child, pid) for child in children.get(pid, []))
     return total
 
 
