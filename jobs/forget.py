@@ -50,7 +50,6 @@ from jobs.warehouse.commits import (
     VERSION_PREFIX,
     Store,
     commit_history,
-    committed_workflows,
     read_manifest,
 )
 from jobs.warehouse.erasure_exports import past_exports
@@ -189,18 +188,22 @@ def remember(
     return spark.read.parquet(path).count()
 
 
-def erasure_scope(store: Store, workflow_id: str) -> list[str]:
-    """The units a committed forget run covered, from its commit record: the scope it noted
-    on its `forgotten` version, or (a run from before the scope was noted) the units it
-    rewrote."""
+def erasure_scopes(store: Store) -> dict[str, list[str]]:
+    """The units each committed forget run covered, by workflow ID, from the commit records:
+    the scope it noted on its `forgotten` version, or (a run from before the scope was
+    noted) the units it rewrote."""
+    scopes = {}
     for record in commit_history(store):
-        if record.workflow_id == workflow_id:
-            entry = record.tables.get(FORGOTTEN_TABLE)
-            noted = entry.details.get(SCOPE) if entry is not None else None
-            if isinstance(noted, list):
-                return [str(unit) for unit in noted]
-            return sorted(unit for unit in record.tables if unit != FORGOTTEN_TABLE)
-    return []
+        if record.job != JOB:
+            continue
+        entry = record.tables.get(FORGOTTEN_TABLE)
+        noted = entry.details.get(SCOPE) if entry is not None else None
+        scopes[record.workflow_id] = (
+            [str(unit) for unit in noted]
+            if isinstance(noted, list)
+            else sorted(unit for unit in record.tables if unit != FORGOTTEN_TABLE)
+        )
+    return scopes
 
 
 def purge_replaced(workspace: Workspace, spark: SparkSession, units: list[str]) -> list[str]:
@@ -239,14 +242,16 @@ def receipt_path(workspace: Workspace, workflow_id: str) -> Path:
     return workspace.reports_dir / "forget" / f"{workflow_id}.json"
 
 
-def complete_receipt(workspace: Workspace, spark: SparkSession, receipt: dict[str, Any]) -> Path:
-    """After the commit: purge the replaced versions, write the receipt and its ledger event,
-    then drop the pending copy (a kill in between leaves the pending copy to finish from)."""
+def complete_receipt(
+    workspace: Workspace, spark: SparkSession, receipt: dict[str, Any], scope: list[str]
+) -> Path:
+    """After the commit: purge the replaced versions of the units in `scope` (the run's own,
+    or its commit record's: never the pending file's), write the receipt and its ledger
+    event, then drop the pending copy (a kill in between leaves the pending copy)."""
     done = receipt_path(workspace, receipt["workflow_id"])
     pending = pending_receipt(workspace, receipt["workflow_id"])
     if not done.is_file():
         final = {k: v for k, v in receipt.items() if k != SCOPE}
-        scope = erasure_scope(Store(workspace.warehouse, spark), receipt["workflow_id"])
         final["purged_versions"] = purge_replaced(workspace, spark, scope)
         replace_text(done, json.dumps(final, indent=1, sort_keys=True))
         Ledger(workspace.ledger_path).record_event(receipt["workflow_id"], RECEIPT_EVENT, final)
@@ -260,12 +265,12 @@ def finish_earlier_receipts(workspace: Workspace, spark: SparkSession) -> list[s
     folder = pending_receipt(workspace, "-").parent
     if not folder.is_dir():
         return []
-    committed = committed_workflows(Store(workspace.warehouse, spark))
+    scopes = erasure_scopes(Store(workspace.warehouse, spark))
     finished = []
     for pending in sorted(folder.glob("*.json")):
         receipt = json.loads(pending.read_text(encoding="utf-8"))
-        if receipt["workflow_id"] in committed:
-            complete_receipt(workspace, spark, receipt)
+        if receipt["workflow_id"] in scopes:
+            complete_receipt(workspace, spark, receipt, scopes[receipt["workflow_id"]])
             finished.append(receipt["workflow_id"])
         else:
             remove(pending, [workspace.reports_dir])
@@ -278,10 +283,14 @@ def _write_pending(workspace: Workspace, receipt: dict[str, Any]) -> None:
 
 
 def _completed_after_commit(
-    workspace: Workspace, spark: SparkSession, job: RunContext, receipt: dict[str, Any]
+    workspace: Workspace,
+    spark: SparkSession,
+    job: RunContext,
+    receipt: dict[str, Any],
+    scope: list[str],
 ) -> Callable[[], None]:
     def finish() -> None:
-        done = complete_receipt(workspace, spark, receipt)
+        done = complete_receipt(workspace, spark, receipt, scope)
         job.outputs["receipt"] = str(done)
         purged = json.loads(done.read_text(encoding="utf-8"))["purged_versions"]
         job.counts["purged_versions"] = len(purged)
@@ -350,5 +359,5 @@ def run(
         )
         job.counts["forgotten_keys"] = remember(workspace, spark, job, people, scope)
         _write_pending(workspace, receipt)
-        job.after_commit.append(_completed_after_commit(workspace, spark, job, receipt))
+        job.after_commit.append(_completed_after_commit(workspace, spark, job, receipt, scope))
     return job.result()
