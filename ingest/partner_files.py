@@ -296,16 +296,23 @@ def _record_checks(mapping: FileMapping, is_record: Column) -> list[Column]:
     return checks
 
 
-def repeated_partner_ids(rows: DataFrame, partner_id: str) -> DataFrame:
-    """Partner IDs (trimmed, as stored) on more than one row of the file (`_repeated_id`).
+def repeated_partner_ids(
+    rows: DataFrame, partner_id: str, earlier: DataFrame | None = None
+) -> DataFrame:
+    """Partner IDs (trimmed, as stored) on more than one row of the file, or already
+    delivered by an earlier file of the same delivery (`earlier`: its `partner_id` column).
 
     Every duplicate's ID is among them, and they are found on the one column (a CSV reader
     parses only the columns selected), so the checking pass can hold those rows back for the
     duplicate judgement without a second look at every whole row.
     """
     key = partner_key(F.col(f"`{partner_id}`")).alias(REPEATED_ID)
-    counted = rows.select(key).where(present(F.col(REPEATED_ID))).groupBy(REPEATED_ID)
-    return counted.count().where(F.col("count") > 1).select(REPEATED_ID)
+    ids = rows.select(key).where(present(F.col(REPEATED_ID)))
+    repeated = ids.groupBy(REPEATED_ID).count().where(F.col("count") > 1).select(REPEATED_ID)
+    if earlier is None:
+        return repeated
+    seen = earlier.select(F.col("partner_id").alias(REPEATED_ID))
+    return repeated.union(ids.join(seen, REPEATED_ID, "left_semi")).distinct()
 
 
 def routed_rows(
@@ -342,10 +349,22 @@ def routed_rows(
     )
 
 
-def held_duplicates(held: DataFrame, partner_id: str) -> DataFrame:
+def held_duplicates(
+    held: DataFrame, partner_id: str, earlier: DataFrame | None = None
+) -> DataFrame:
     """Positions of the held rows that repeat a partner ID a clean row earlier in the file
-    already had (the first is kept): a narrow result, written once by the job."""
-    return duplicate_positions(_flat_held(held, partner_id), DELIVERED_ID)
+    already had (the first is kept), or that an earlier file of the delivery delivered (none
+    is kept): a narrow result, written once by the job."""
+    flat = _flat_held(held, partner_id)
+    within_file = duplicate_positions(flat, DELIVERED_ID)
+    if earlier is None:
+        return within_file
+    clean = flat.where(F.size(REASONS) == 0).select(
+        partner_key(F.col(DELIVERED_ID)).alias("_pid"), POSITION
+    )
+    seen = earlier.select(F.col("partner_id").alias("_pid"))
+    again = clean.join(seen, "_pid", "left_semi").select(POSITION)
+    return within_file.union(again).distinct()
 
 
 def judged_held(held: DataFrame, duplicates: DataFrame) -> DataFrame:

@@ -175,12 +175,14 @@ def _count(spark: SparkSession, path: Path) -> int:
 
 @dataclass(frozen=True)
 class FileJob:
-    """One file of a delivery: whose, how its rows are read, and which kind of delivery."""
+    """One file of a delivery: whose, how its rows are read, which kind of delivery, and
+    (a full delivery) the accepted rows of its earlier files, whose IDs it must not repeat."""
 
     partner: PartnerConfig
     source: SourceFile
     mapping: FileMapping
     kind: DeliveryKind
+    earlier: tuple[Path, ...] = ()
 
 
 def ingest_file(
@@ -305,8 +307,15 @@ def _load_batch(
             )
         # One pass checks every row and writes it once: accepted, or held back (a failed
         # check, or a partner ID on more than one row, found first on that one column).
+        # A full delivery's files are one universe: an ID an earlier file delivered is a
+        # duplicate here too (a delta's later file wins instead, when it is folded).
+        earlier = (
+            spark.read.parquet(*[str(p) for p in file.earlier]).select("partner_id")
+            if file.earlier
+            else None
+        )
         repeated_path = paths.work / "repeated"
-        repeated_partner_ids(rows, mapping.partner_id).write.parquet(str(repeated_path))
+        repeated_partner_ids(rows, mapping.partner_id, earlier).write.parquet(str(repeated_path))
         routed = routed_rows(
             check_rows(rows, mapping),
             spark.read.parquet(str(repeated_path)),
@@ -330,7 +339,7 @@ def _load_batch(
         held = spark.read.parquet(str(routed_path)).where(F.col(ROUTE) == ROUTE_HELD)
         # Duplicates come from a narrow window, written once: the two writes below reuse it.
         duplicates_path = paths.work / "duplicates"
-        held_duplicates(held, mapping.partner_id).write.parquet(str(duplicates_path))
+        held_duplicates(held, mapping.partner_id, earlier).write.parquet(str(duplicates_path))
         judged = judged_held(held, spark.read.parquet(str(duplicates_path)))
         quarantined_held(
             judged, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
@@ -549,7 +558,8 @@ def run(
         try:
             for source in files:
                 mapping = file_mapping(partner_config, kind=delivery_kind, source_uri=source.uri)
-                file = FileJob(partner_config, source, mapping, delivery_kind)
+                earlier = tuple(rows_of) if delivery_kind == "full" else ()
+                file = FileJob(partner_config, source, mapping, delivery_kind, earlier)
                 outcome = ingest_file(workspace, spark, file, job, ledger)
                 if outcome["status"] == "checked":
                     paths = outcome.pop("paths")

@@ -394,6 +394,30 @@ def test_a_delivery_is_published_whole_or_not_at_all(
     assert [cell.strip() for cell in row.split("│")][7:10] == ["-", "-", "-"]
 
 
+def test_an_id_in_two_files_of_one_full_delivery_is_quarantined_in_the_later(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    """A person delivered in two files of one full delivery was accepted twice: the universe
+    held two records for one partner ID. Now every row of the later file repeating it is
+    quarantined (here two, so no first one is kept there)."""
+    workspace = load_workspace(workspace_dir)
+    delivery = workspace_dir / "delivery-2"
+    first, second = split_universe(workspace_dir, delivery, 2)
+    header, row, *_ = gzip.decompress(first.read_bytes()).decode().splitlines()
+    lines = gzip.decompress(second.read_bytes()).decode().splitlines()
+    second.write_bytes(gzip.compress(("\n".join([*lines, row, row]) + "\n").encode()))
+    done = ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
+    before, after = done.counts["batches"]
+    assert (before["quarantined_rows"], after["quarantined_rows"]) == (0, 2)
+    assert after["quarantined_by_reason"] == {"duplicate_partner_id": 2}
+    assert after["input_rows"] == after["accepted_rows"] + 2 == len(lines) + 1
+    universe = current_universe(workspace, spark, "acme")
+    assert universe.count() == universe.select("partner_id").distinct().count()
+    partner_id = row.split(",")[header.split(",").index("person_id")]
+    batches = universe.where(F.col("partner_id") == partner_id).select("batch_id").collect()
+    assert [r["batch_id"] for r in batches] == [before["batch_id"]]  # the first file's record
+
+
 def one_line(text: str) -> str:
     """The one line an error is printed as: never wrapped into a pipe or a log."""
     lines = text.strip().splitlines()
