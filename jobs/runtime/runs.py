@@ -225,18 +225,12 @@ def recover_abandoned_runs(workspace: Workspace, ledger: Ledger, spark: Any = No
     store = Store(workspace.warehouse, spark)
     remove_uncommitted_records(store)
     committed = committed_workflows(store)
-    live_folders = {
-        (str(store.path(f"{unit}/{f}")) if store.local else store.uri(f"{unit}/{f}"))
-        for unit, entry in read_manifest(workspace.warehouse, spark).tables.items()
-        for f in entry.folders
-    }
+    live = live_folders(workspace, store, spark)
     recovered = []
     for run in ledger.running_runs():
         if is_alive(_runs_folder(workspace), run.workflow_id):
             continue
-        removed = [p for p in ledger.claimed_paths(run.workflow_id) if p not in live_folders]
-        for path in removed:
-            _remove_claimed(workspace, store, path)
+        removed = remove_leftovers(workspace, store, ledger, run.workflow_id, live)
         if run.workflow_id in committed:
             ledger.finish_run(
                 run.workflow_id,
@@ -257,6 +251,25 @@ def recover_abandoned_runs(workspace: Workspace, ledger: Ledger, spark: Any = No
         )
         recovered.append(run.workflow_id)
     return recovered
+
+
+def live_folders(workspace: Workspace, store: Store, spark: Any) -> set[str]:
+    """Every version folder the current commit names, spelled as claims spell them."""
+    return {
+        (str(store.path(f"{unit}/{f}")) if store.local else store.uri(f"{unit}/{f}"))
+        for unit, entry in read_manifest(workspace.warehouse, spark).tables.items()
+        for f in entry.folders
+    }
+
+
+def remove_leftovers(
+    workspace: Workspace, store: Store, ledger: Ledger, workflow_id: str, live: set[str]
+) -> list[str]:
+    """Remove a run's claimed paths except the `live` ones (a commit published them)."""
+    removed = [p for p in ledger.claimed_paths(workflow_id) if p not in live]
+    for path in removed:
+        _remove_claimed(workspace, store, path)
+    return removed
 
 
 def _under_s3_destination(workspace: Workspace, path: str) -> bool:
@@ -288,8 +301,8 @@ def open_run(
 ) -> Iterator[RunContext]:
     """Run a job: writer lock, recovery, ledger run, and one commit of its tables at the end.
 
-    A run that raises removes what it claimed and commits nothing; a killed one leaves its
-    claims to the next writer. Jobs that only read (`writes=False`) take no lock.
+    A run that raises removes what it claimed and commits nothing (after its commit: all
+    but what the commit published); a killed one leaves its claims to the next writer. Jobs that only read (`writes=False`) take no lock.
     """
     ledger = Ledger(workspace.ledger_path)
     workflow_id = str(uuid.uuid4())
@@ -326,8 +339,11 @@ def open_run(
                         logger.warning("%s committed, then: %s", job, failure)
                         run.counts.setdefault("after_commit_failures", []).append(failure)
             except BaseException as error:
-                for path in ledger.claimed_paths(workflow_id):
-                    _remove_claimed(workspace, Store(workspace.warehouse, spark), path)
+                # Interrupted after its commit (Ctrl-C in the after-commit work): the
+                # versions it published are the current ones and stay.
+                store = Store(workspace.warehouse, spark)
+                live = live_folders(workspace, store, spark) if run.succeeded else set()
+                remove_leftovers(workspace, store, ledger, workflow_id, live)
                 inputs, _ = run.lineage()
                 events.fail(inputs, describe_failure(error))
                 raise

@@ -48,3 +48,30 @@ def test_a_table_folder_linked_outside_the_warehouse_is_refused_and_nothing_writ
         commit_table(workspace, frame, "profiles")
     assert list(elsewhere.iterdir()) == []
     assert not list((tmp_path / "ws" / "warehouse" / ".staging").glob("*"))
+
+
+def test_an_interrupt_after_the_commit_keeps_the_version_it_committed(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Ctrl-C while a run's after-commit work ran (forget's purge of old versions) removed
+    every folder the run had claimed, the version it had just committed among them: the
+    table's current version pointed at a missing folder."""
+    write_starter_workspace(tmp_path, force=False)
+    workspace = load_workspace(tmp_path)
+    rows = spark.createDataFrame(
+        [("p1", "acme", "X")], "profile_id string, partner string, x string"
+    )
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        commit_table(
+            workspace,
+            rows,
+            "matches",
+            partner="acme",
+            then=lambda _path, run: run.after_commit.append(interrupted),
+        )
+    read = read_committed(spark, workspace.warehouse, "matches", "acme", remedy="unused")
+    assert [tuple(r) for r in read.collect()] == [("acme", "p1", "X")]
