@@ -302,7 +302,8 @@ def open_run(
     """Run a job: writer lock, recovery, ledger run, and one commit of its tables at the end.
 
     A run that raises removes what it claimed and commits nothing (after its commit: all
-    but what the commit published); a killed one leaves its claims to the next writer. Jobs that only read (`writes=False`) take no lock.
+    but what the commit published); a killed one leaves its claims to the next writer. Jobs
+    that only read (`writes=False`) take no lock.
     """
     ledger = Ledger(workspace.ledger_path)
     workflow_id = str(uuid.uuid4())
