@@ -37,7 +37,8 @@ BATCH_STATUSES = (
     "unpublished",
     "abandoned",
 )
-SCHEMA_VERSION = 3  # 2: `abandoned` and `unpublished` statuses, run_paths; 3: batch kind
+# 2: `abandoned` and `unpublished` statuses, run_paths; 3: batch kind; 4: kept_if_committed
+SCHEMA_VERSION = 4
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
@@ -76,6 +77,7 @@ CREATE INDEX IF NOT EXISTS batches_by_checksum ON {BATCHES_TABLE} (partner, chec
 CREATE TABLE IF NOT EXISTS {RUN_PATHS_TABLE} (
     workflow_id TEXT NOT NULL,
     path TEXT NOT NULL,
+    kept_if_committed INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (workflow_id, path)
 );
 """
@@ -168,6 +170,11 @@ def _migrate(connection: sqlite3.Connection) -> None:
     if columns and "kind" not in columns:
         connection.execute(
             f"ALTER TABLE {BATCHES_TABLE} ADD COLUMN kind TEXT NOT NULL DEFAULT 'full'"
+        )
+    claims = {row[1] for row in connection.execute(f"PRAGMA table_info({RUN_PATHS_TABLE})")}
+    if claims and "kept_if_committed" not in claims:
+        connection.execute(
+            f"ALTER TABLE {RUN_PATHS_TABLE} ADD COLUMN kept_if_committed INTEGER NOT NULL DEFAULT 0"
         )
     for table in _STATUS_TABLES:
         row = connection.execute(
@@ -403,19 +410,23 @@ class Ledger:
                 (utc_now(), workflow_id),
             )
 
-    def claim_path(self, workflow_id: str, path: str) -> None:
-        """Record, before it is created, a folder or file a run may leave behind if killed."""
+    def claim_path(self, workflow_id: str, path: str, *, kept_if_committed: bool = False) -> None:
+        """Record, before it is created, a folder or file a run may leave behind if killed
+        (`kept_if_committed`: an output of the run, a leftover only if it never committed)."""
         with self._connect() as connection:
             connection.execute(
-                f"INSERT OR IGNORE INTO {RUN_PATHS_TABLE} (workflow_id, path) VALUES (?, ?)",
-                (workflow_id, path),
+                f"INSERT OR IGNORE INTO {RUN_PATHS_TABLE} (workflow_id, path, kept_if_committed)"
+                " VALUES (?, ?, ?)",
+                (workflow_id, path, int(kept_if_committed)),
             )
 
-    def claimed_paths(self, workflow_id: str) -> list[str]:
+    def claimed_paths(self, workflow_id: str, *, committed: bool = False) -> list[str]:
+        """A run's claimed paths; of a run that committed, those not kept by the commit."""
         with self._connect() as connection:
             rows = connection.execute(
-                f"SELECT path FROM {RUN_PATHS_TABLE} WHERE workflow_id = ? ORDER BY path",
-                (workflow_id,),
+                f"SELECT path FROM {RUN_PATHS_TABLE} WHERE workflow_id = ?"
+                " AND (kept_if_committed = 0 OR ? = 0) ORDER BY path",
+                (workflow_id, int(committed)),
             ).fetchall()
         return [row["path"] for row in rows]
 

@@ -52,7 +52,7 @@ from jobs.warehouse.commits import (
     commit_history,
     read_manifest,
 )
-from jobs.warehouse.erasure_exports import past_exports
+from jobs.warehouse.erasure_exports import past_exports, removal_folder
 from jobs.warehouse.forgotten import KEY_PROFILE, seed_row_keys
 from jobs.warehouse.paths import remove, replace_text
 from jobs.warehouse.tables import committed_table, write_table
@@ -345,6 +345,9 @@ def run(
         job.counts["earlier_receipts_completed"] = finish_earlier_receipts(workspace, spark)
         people = find_people(workspace, spark, requested, [p.strip() for p in profile_ids])
         receipt = receipt_document(job, requested, people)
+        # The removal files are part of the erasure's record: gone with a run that never
+        # commits, kept with one that does (even if it dies before its receipt).
+        job.claim(removal_folder(workspace, job.workflow_id), kept_if_committed=True)
         receipt["exports"], receipt["unchecked_exports"], receipt["removal_files"] = past_exports(
             workspace, spark, job, people.profile_ids, people.persons
         )

@@ -79,11 +79,12 @@ class RunContext:
     # versions the commit replaced); a failure is logged and counted, the commit stands.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
-    def claim(self, path: str | os.PathLike[str]) -> str:
+    def claim(self, path: str | os.PathLike[str], *, kept_if_committed: bool = False) -> str:
         """Record a folder or file this run is about to create outside a committed version
-        (staging, scratch), so the next writer removes it if this process dies."""
+        (staging, scratch), so the next writer removes it if this process dies; with
+        `kept_if_committed`, only if it dies before its commit (a report of what it did)."""
         text = str(path)
-        self.ledger.claim_path(self.workflow_id, text)
+        self.ledger.claim_path(self.workflow_id, text, kept_if_committed=kept_if_committed)
         return text
 
     def noted_read(self, note: DatasetNote) -> None:
@@ -230,7 +231,9 @@ def recover_abandoned_runs(workspace: Workspace, ledger: Ledger, spark: Any = No
     for run in ledger.running_runs():
         if is_alive(_runs_folder(workspace), run.workflow_id):
             continue
-        removed = remove_leftovers(workspace, store, ledger, run.workflow_id, live)
+        removed = remove_leftovers(
+            workspace, store, ledger, run.workflow_id, live, committed=run.workflow_id in committed
+        )
         if run.workflow_id in committed:
             ledger.finish_run(
                 run.workflow_id,
@@ -263,10 +266,18 @@ def live_folders(workspace: Workspace, store: Store, spark: Any) -> set[str]:
 
 
 def remove_leftovers(
-    workspace: Workspace, store: Store, ledger: Ledger, workflow_id: str, live: set[str]
+    workspace: Workspace,
+    store: Store,
+    ledger: Ledger,
+    workflow_id: str,
+    live: set[str],
+    *,
+    committed: bool,
 ) -> list[str]:
-    """Remove a run's claimed paths except the `live` ones (a commit published them)."""
-    removed = [p for p in ledger.claimed_paths(workflow_id) if p not in live]
+    """Remove a run's claimed paths except the `live` ones (a commit published them) and,
+    when it committed, those its commit keeps."""
+    claimed = ledger.claimed_paths(workflow_id, committed=committed)
+    removed = [p for p in claimed if p not in live]
     for path in removed:
         _remove_claimed(workspace, store, path)
     return removed
@@ -344,7 +355,9 @@ def open_run(
                 # versions it published are the current ones and stay.
                 store = Store(workspace.warehouse, spark)
                 live = live_folders(workspace, store, spark) if run.succeeded else set()
-                remove_leftovers(workspace, store, ledger, workflow_id, live)
+                remove_leftovers(
+                    workspace, store, ledger, workflow_id, live, committed=run.succeeded
+                )
                 inputs, _ = run.lineage()
                 events.fail(inputs, describe_failure(error))
                 raise

@@ -151,6 +151,11 @@ def removal_file(folder: Path, payload: dict[str, Any], rows: DataFrame, layout:
     return target
 
 
+def removal_folder(workspace: Workspace, workflow_id: str) -> Path:
+    """Where a forget run writes the files that remove its people from ad platforms."""
+    return workspace.reports_dir / "forget" / workflow_id
+
+
 def past_exports(
     workspace: Workspace,
     spark: SparkSession,
@@ -182,7 +187,7 @@ def past_exports(
                 held.append({**export, "rows": count})
             if count and destination.format in AD_PLATFORM_LAYOUTS:
                 target = removal_file(
-                    workspace.reports_dir / "forget" / job.workflow_id,
+                    removal_folder(workspace, job.workflow_id),
                     payload,
                     rows,
                     destination.format,

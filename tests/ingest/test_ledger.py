@@ -99,3 +99,27 @@ def test_a_ledger_from_before_delivery_kinds_keeps_its_batches_as_full(tmp_path:
     assert record.kind == "full"
     assert ledger.loaded_batch("acme", "c") == "b1"
     assert ledger.loaded_batch("acme", "c", "delta") is None
+
+
+def test_a_claim_kept_if_committed_is_a_leftover_only_of_a_run_that_never_committed(
+    tmp_path: Path,
+) -> None:
+    """A version-3 ledger's claims (no `kept_if_committed`) stay leftovers either way; a claim
+    kept if committed (a forget's removal files) is one only of a run that did not commit."""
+    import sqlite3
+
+    from ingest.ledger import _SCHEMA
+
+    path = tmp_path / "ledger.sqlite"
+    older = _SCHEMA.replace(",\n    kept_if_committed INTEGER NOT NULL DEFAULT 0", "")
+    assert older != _SCHEMA
+    with sqlite3.connect(path) as connection:
+        connection.executescript(older)
+        connection.execute("INSERT INTO run_paths (workflow_id, path) VALUES ('w0', '/old')")
+        connection.execute("PRAGMA user_version = 3")
+    ledger = Ledger(path)
+    assert ledger.claimed_paths("w0", committed=True) == ["/old"]
+    ledger.claim_path("w1", "/scratch")
+    ledger.claim_path("w1", "/reports/forget/w1", kept_if_committed=True)
+    assert ledger.claimed_paths("w1") == ["/reports/forget/w1", "/scratch"]
+    assert ledger.claimed_paths("w1", committed=True) == ["/scratch"]

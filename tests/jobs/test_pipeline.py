@@ -716,6 +716,38 @@ def workspace_texts(root: Path) -> dict[str, str]:
     return texts
 
 
+def exported_seed(
+    root: Path, cli: Cli, spark: SparkSession, destinations: tuple[str, ...]
+) -> dict[str, str]:
+    """Activate `loyal_gold` to the destinations; the seed row of a matched member exported
+    with email and phone (the first by profile ID)."""
+    from jobs.warehouse.catalogue import MATCHES_TABLE
+    from jobs.warehouse.tables import read_committed, read_profiles
+
+    warehouse = load_workspace(root).warehouse
+    for destination in destinations:
+        shown = cli(
+            "activate", "--segment", "loyal_gold", "--destination", destination,
+            "--workspace", str(root), "--json",
+        )  # fmt: skip
+        assert shown.code == 0, shown.stderr
+    matched = read_committed(spark, warehouse, MATCHES_TABLE, "acme")
+    gold = read_profiles(spark, warehouse).where(
+        "loyalty.tier = 'Gold' AND consents.marketing.email.val = 'y' "
+        "AND mobilePhone.number IS NOT NULL"
+    )
+    (person,) = (
+        gold.join(matched, gold.profileId == matched.profile_id, "left_semi")
+        .orderBy("profileId")
+        .limit(1)
+        .select("profileId")
+        .collect()
+    )
+    with (root / "data" / "seeds.csv").open(encoding="utf-8", newline="") as handle:
+        (seed,) = [r for r in csv.DictReader(handle) if r["profile_id"] == person["profileId"]]
+    return seed
+
+
 def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
     demo_copy: Path, cli: Cli, edit_config: EditConfig, spark_session: SparkSession
 ) -> None:
@@ -725,8 +757,8 @@ def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
     hold hashes only; the next prepare and activation keep them out."""
     import hashlib
 
-    from jobs.warehouse.catalogue import MATCHES_TABLE, SEED_IDENTIFIERS_TABLE
-    from jobs.warehouse.tables import read_committed, read_profiles
+    from jobs.warehouse.catalogue import SEED_IDENTIFIERS_TABLE
+    from jobs.warehouse.tables import read_committed
 
     def synced(config: dict) -> None:
         config["destinations"].append(
@@ -743,23 +775,7 @@ def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
 
     ws = edit_config(demo_copy, synced)
     args = ("--workspace", str(demo_copy), "--json")
-    for destination in ("meta_ads", "crm_sync"):
-        shown = cli("activate", "--segment", "loyal_gold", "--destination", destination, *args)
-        assert shown.code == 0, shown.stderr
-    matched = read_committed(spark_session, ws.warehouse, MATCHES_TABLE, "acme")
-    gold = read_profiles(spark_session, ws.warehouse).where(
-        "loyalty.tier = 'Gold' AND consents.marketing.email.val = 'y' "
-        "AND mobilePhone.number IS NOT NULL"
-    )
-    (person,) = (
-        gold.join(matched, gold.profileId == matched.profile_id, "left_semi")
-        .orderBy("profileId")
-        .limit(1)
-        .select("profileId")
-        .collect()
-    )
-    with (demo_copy / "data" / "seeds.csv").open(encoding="utf-8", newline="") as handle:
-        (seed,) = [r for r in csv.DictReader(handle) if r["profile_id"] == person["profileId"]]
+    seed = exported_seed(demo_copy, cli, spark_session, ("meta_ads", "crm_sync"))
     email, phone, profile_id = seed["email"].strip(), seed["phone"].strip(), seed["profile_id"]
     digits = re.sub(r"\D", "", phone)
     identifiers = read_committed(spark_session, ws.warehouse, SEED_IDENTIFIERS_TABLE, "acme")
@@ -816,6 +832,30 @@ def test_forget_erases_a_person_everywhere_but_the_receipt_hashes(
     listed.write_text("name\nx\n", encoding="utf-8")
     no_columns = cli("forget", "--requests", str(listed), *args)
     assert no_columns.code == 2 and "requests.csv" in no_columns.stderr
+
+
+def test_a_forget_that_fails_before_its_commit_leaves_no_removal_files(
+    demo_copy: Path, cli: Cli, spark_session: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forget that failed after writing its ad-platform removal files (hashes of the people
+    to erase) but before its commit left them in reports/forget/<run>/, for an erasure that
+    never happened; the next forget wrote its own."""
+    from jobs import forget
+    from jobs.warehouse.erasure_exports import removal_folder
+
+    seed = exported_seed(demo_copy, cli, spark_session, ("meta_ads",))
+    written = []
+
+    def fail_after_the_removal_files(workspace, spark, job, *_args):  # noqa: ANN001, ANN202
+        written.extend(removal_folder(workspace, job.workflow_id).glob("*"))
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(forget, "remember", fail_after_the_removal_files)
+    failed = cli("forget", "--profile-id", seed["profile_id"], "--workspace", str(demo_copy))
+    assert failed.code == 1 and "unexpected RuntimeError" in failed.stderr
+    assert written  # the run had written a removal file for meta_ads
+    assert not [p for p in written if p.exists()]
+    assert not written[0].parent.exists()  # reports/forget/<the failed run>/
 
 
 def test_a_forget_killed_between_its_commit_and_its_receipt_gets_it_from_the_next(
