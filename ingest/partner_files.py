@@ -28,6 +28,7 @@ ROUTE = "_route"
 ROUTE_ACCEPTED, ROUTE_HELD = "accepted", "held"
 HELD = "_held"  # NULL in every accepted row; readers of accepted batches drop it
 REPEATED_ID = "_repeated_id"
+EARLIER = "_earlier"  # a repeated ID an earlier file of the delivery delivered
 DELIVERED_ID = "_delivered_id"
 
 # Reason codes of the row checks; `<code>:<column>` when a column is at fault.
@@ -300,7 +301,8 @@ def repeated_partner_ids(
     rows: DataFrame, partner_id: str, earlier: DataFrame | None = None
 ) -> DataFrame:
     """Partner IDs (trimmed, as stored) on more than one row of the file, or already
-    delivered by an earlier file of the same delivery (`earlier`: its `partner_id` column).
+    delivered by an earlier file of the same delivery (`earlier`: its `partner_id` column),
+    as `_repeated_id` with `_earlier` (whether an earlier file delivered it).
 
     Every duplicate's ID is among them, and they are found on the one column (a CSV reader
     parses only the columns selected), so the checking pass can hold those rows back for the
@@ -308,11 +310,15 @@ def repeated_partner_ids(
     """
     key = partner_key(F.col(f"`{partner_id}`")).alias(REPEATED_ID)
     ids = rows.select(key).where(present(F.col(REPEATED_ID)))
-    repeated = ids.groupBy(REPEATED_ID).count().where(F.col("count") > 1).select(REPEATED_ID)
+    repeated = ids.groupBy(REPEATED_ID).count().where(F.col("count") > 1)
     if earlier is None:
-        return repeated
+        return repeated.select(REPEATED_ID, F.lit(False).alias(EARLIER))
     seen = earlier.select(F.col("partner_id").alias(REPEATED_ID))
-    return repeated.union(ids.join(seen, REPEATED_ID, "left_semi")).distinct()
+    again = ids.join(seen, REPEATED_ID, "left_semi")
+    flagged = repeated.select(REPEATED_ID, F.lit(False).alias(EARLIER)).union(
+        again.select(REPEATED_ID, F.lit(True).alias(EARLIER))
+    )
+    return flagged.groupBy(REPEATED_ID).agg(F.max(EARLIER).alias(EARLIER))
 
 
 def routed_rows(
@@ -350,19 +356,20 @@ def routed_rows(
 
 
 def held_duplicates(
-    held: DataFrame, partner_id: str, earlier: DataFrame | None = None
+    held: DataFrame, partner_id: str, repeated: DataFrame | None = None
 ) -> DataFrame:
     """Positions of the held rows that repeat a partner ID a clean row earlier in the file
-    already had (the first is kept), or that an earlier file of the delivery delivered (none
-    is kept): a narrow result, written once by the job."""
+    already had (the first is kept), or whose ID `repeated` (`repeated_partner_ids` with
+    earlier files) marks as delivered by an earlier file (none is kept): a narrow result,
+    written once by the job."""
     flat = _flat_held(held, partner_id)
     within_file = duplicate_positions(flat, DELIVERED_ID)
-    if earlier is None:
+    if repeated is None:
         return within_file
     clean = flat.where(F.size(REASONS) == 0).select(
         partner_key(F.col(DELIVERED_ID)).alias("_pid"), POSITION
     )
-    seen = earlier.select(F.col("partner_id").alias("_pid"))
+    seen = repeated.where(F.col(EARLIER)).select(F.col(REPEATED_ID).alias("_pid"))
     again = clean.join(seen, "_pid", "left_semi").select(POSITION)
     return within_file.union(again).distinct()
 

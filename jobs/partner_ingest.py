@@ -316,9 +316,10 @@ def _load_batch(
         )
         repeated_path = paths.work / "repeated"
         repeated_partner_ids(rows, mapping.partner_id, earlier).write.parquet(str(repeated_path))
+        repeated = spark.read.parquet(str(repeated_path))
         routed = routed_rows(
             check_rows(rows, mapping),
-            spark.read.parquet(str(repeated_path)),
+            repeated,
             mapping,
             batch_id=batch_id,
             workflow_id=job.workflow_id,
@@ -339,7 +340,9 @@ def _load_batch(
         held = spark.read.parquet(str(routed_path)).where(F.col(ROUTE) == ROUTE_HELD)
         # Duplicates come from a narrow window, written once: the two writes below reuse it.
         duplicates_path = paths.work / "duplicates"
-        held_duplicates(held, mapping.partner_id, earlier).write.parquet(str(duplicates_path))
+        # An ID an earlier file delivered (marked in `repeated`) keeps no row here.
+        judging = repeated if earlier is not None else None
+        held_duplicates(held, mapping.partner_id, judging).write.parquet(str(duplicates_path))
         judged = judged_held(held, spark.read.parquet(str(duplicates_path)))
         quarantined_held(
             judged, batch_id=batch_id, source_uri=source.uri, workflow_id=job.workflow_id
