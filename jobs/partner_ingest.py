@@ -216,7 +216,7 @@ def _ingest_readable(
 ) -> dict[str, Any]:
     partner, source = file.partner, file.source
     batch_id = new_batch_id()
-    previous = _reusable_batch(workspace, ledger, partner.name, checksum, file.kind)
+    previous = _reusable_batch(workspace, spark, ledger, file, checksum)
     ledger.start_batch(
         batch_id=batch_id,
         partner=partner.name,
@@ -265,14 +265,30 @@ def _universe_note(job: RunContext, partner: str, totals: dict[str, Any]) -> Dat
 
 
 def _reusable_batch(
-    workspace: Workspace, ledger: Ledger, partner: str, checksum: str, kind: DeliveryKind
+    workspace: Workspace, spark: SparkSession, ledger: Ledger, file: FileJob, checksum: str
 ) -> str | None:
-    """A batch of the same kind loaded from the same bytes whose rows are still on disk."""
-    previous = ledger.loaded_batch(partner, checksum, kind)
+    """A batch of the same kind loaded from the same bytes whose rows are still on disk, and
+    that repeats no ID an earlier file of this full delivery delivered (else the file is
+    checked again, so the repeating rows are quarantined like any later file's)."""
+    partner = file.partner.name
+    previous = ledger.loaded_batch(partner, checksum, file.kind)
     if previous is None:
         return None
     folder = BatchPaths.of(workspace.warehouse, partner, previous).accepted
-    return previous if folder.is_dir() else None
+    if not folder.is_dir():
+        return None
+    others = [path for path in file.earlier if path != folder]
+    if others and _shares_partner_ids(spark, folder, others):
+        logger.info("%s: repeats IDs of an earlier file; checked again", file.source.uri)
+        return None
+    return previous
+
+
+def _shares_partner_ids(spark: SparkSession, rows: Path, others: list[Path]) -> bool:
+    """Whether any accepted partner ID in `rows` is also in `others` (narrow column reads)."""
+    ids = spark.read.parquet(str(rows)).select("partner_id")
+    seen = spark.read.parquet(*[str(path) for path in others]).select("partner_id")
+    return bool(ids.join(seen, "partner_id", "left_semi").limit(1).count())
 
 
 def _load_batch(

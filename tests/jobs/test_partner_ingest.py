@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -416,6 +417,48 @@ def test_an_id_in_two_files_of_one_full_delivery_is_quarantined_in_the_later(
     partner_id = row.split(",")[header.split(",").index("person_id")]
     batches = universe.where(F.col("partner_id") == partner_id).select("batch_id").collect()
     assert [r["batch_id"] for r in batches] == [before["batch_id"]]  # the first file's record
+
+
+def test_a_reused_file_repeating_an_earlier_files_id_is_checked_again(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    """A file loaded by an earlier delivery was taken as is (same bytes) even when an earlier
+    file of the new full delivery delivered one of its IDs: two records for one person. Now
+    such a file is checked again and the repeating row quarantined."""
+    workspace = load_workspace(workspace_dir)
+    delivery = workspace_dir / "delivery-2"
+    first, second = split_universe(workspace_dir, delivery, 2)
+    old = workspace_dir / "delivery-1"
+    old.mkdir()
+    shutil.copy(second, old / second.name)
+    loaded = ingest.run(workspace, spark, partner="acme", sources=[str(old)])
+    header, *lines = gzip.decompress(first.read_bytes()).decode().splitlines()
+    repeated = gzip.decompress(second.read_bytes()).decode().splitlines()[1]
+    first.write_bytes(gzip.compress(("\n".join([header, *lines, repeated]) + "\n").encode()))
+    done = ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
+    before, after = done.counts["batches"]
+    assert after["status"] == "loaded"
+    assert after["batch_id"] != loaded.counts["batches"][0]["batch_id"]
+    assert after["quarantined_by_reason"] == {"duplicate_partner_id": 1}
+    universe = current_universe(workspace, spark, "acme")
+    assert universe.count() == universe.select("partner_id").distinct().count()
+    assert universe.count() == before["accepted_rows"] + after["accepted_rows"]
+
+
+def test_a_reused_file_without_an_earlier_files_id_is_still_taken_as_is(
+    spark: SparkSession, workspace_dir: Path
+) -> None:
+    """The guard above checks a reused file again only when an ID repeats."""
+    workspace = load_workspace(workspace_dir)
+    delivery = workspace_dir / "delivery-2"
+    _, second = split_universe(workspace_dir, delivery, 2)
+    old = workspace_dir / "delivery-1"
+    old.mkdir()
+    shutil.copy(second, old / second.name)
+    loaded = ingest.run(workspace, spark, partner="acme", sources=[str(old)])
+    done = ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
+    assert done.counts["batches"][1]["status"] == "duplicate"
+    assert done.counts["batches"][1]["duplicate_of"] == loaded.counts["batches"][0]["batch_id"]
 
 
 def one_line(text: str) -> str:
