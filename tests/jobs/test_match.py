@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from ingest.api import match_frames
 from ingest.errors import HashMismatchError, MissingColumnsError
 from ingest.ledger import Ledger
-from jobs import generate, match, pipeline, resolve
+from jobs import generate, match, optout_ingest, pipeline, resolve
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace, write_starter_workspace
@@ -201,3 +202,39 @@ def test_resolve_answers_with_the_matched_persons_and_hashed_criteria(
     assert response["identities"][0]["person_id"] == truth[seed["profile_id"]]["person_id"]
     assert response["stats"] == {"requested": 2, "resolved": 1, "rate": 0.5}
     assert seed["email"].strip() not in json.dumps(response)  # hashes, not plaintext
+
+
+def test_an_optout_by_a_kind_the_seeds_lack_still_drops_the_person(
+    spark: SparkSession,
+    generated_workspace: Path,
+    tmp_path: Path,
+    edit_config: EditConfig,
+) -> None:
+    """An opt-out may name a person by a kind no seed supplies (a MAID): the match still drops
+    the person, so the universe's identifiers of every kind are read for opt-outs."""
+    root = copy_workspace(generated_workspace, tmp_path / "ws")
+
+    def maid_optouts(config: dict) -> None:
+        acme = next(p for p in config["partners"] if p["name"] == "acme")
+        acme["optouts"]["identifiers"] = [{"column": "maid", "kind": "maid"}]
+
+    workspace = edit_config(root, maid_optouts)
+    pipeline.prepare_and_match(workspace, spark, partner="acme")
+    matches = read_committed(spark, workspace.warehouse, MATCHES_TABLE, "acme")
+    source = str(workspace.resolve(workspace.partner("acme").source.path))
+    universe = spark.read.option("header", True).csv(source)
+    with_maid = matches.join(
+        universe.where("maid1 IS NOT NULL").select(F.col("person_id").alias("partner_id"), "maid1"),
+        "partner_id",
+    )
+    person = with_maid.orderBy("partner_id").first()
+    assert person is not None
+    optouts = root / "data" / "optouts" / "acme" / "maid-optouts.csv"
+    optouts.parent.mkdir(parents=True, exist_ok=True)
+    optouts.write_text(f"person_id,maid\n,{person['maid1']}\n", encoding="utf-8")
+    loaded = optout_ingest.run(workspace, spark, partner="acme", sources=[str(optouts)])
+    assert loaded.counts["totals"]["accepted_rows"] == 1
+    match.run(workspace, spark, partner="acme")
+    after = read_committed(spark, workspace.warehouse, MATCHES_TABLE, "acme")
+    assert after.where(F.col("partner_id") == person["partner_id"]).count() == 0
+    assert after.count() == matches.count() - 1
