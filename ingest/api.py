@@ -27,7 +27,7 @@ from ingest.matching import (
     universe_identifiers,
 )
 from ingest.scores import DEFAULT_CRITERION_SCORES, DEFAULT_THRESHOLD
-from ingest.seeds import SeedColumnNames, prepare_seed_identifiers, seed_identifiers
+from ingest.seeds import SeedColumnNames, prepare_seed_identifiers
 
 __all__ = [
     "MatchResult",
@@ -133,7 +133,7 @@ def match_frames(
     `workflow_id` column the job's tables carry. The stats run two small Spark jobs; the
     tables are lazy.
     """
-    prepared = prepare_seed_identifiers(
+    identified = prepare_seed_identifiers(
         seeds,
         names=seed_columns,
         partner=partner,
@@ -143,7 +143,6 @@ def match_frames(
         default_country=default_country,
         workflow_id=run_id,
     )
-    identified = seed_identifiers(prepared)
     universe_ids = universe_identifiers(
         universe,
         partner_id=partner_id,

@@ -17,7 +17,6 @@ from ingest.seeds import (
     judge_seed_rows,
     prepare_seed_identifiers,
     rejected_seed_rows,
-    seed_identifiers,
     seed_quarantine,
     valid_seed_rows,
 )
@@ -31,7 +30,7 @@ from jobs.warehouse.catalogue import (
     SEEDS_TABLE,
 )
 from jobs.warehouse.forgotten import forgotten_keys, seed_row_keys
-from jobs.warehouse.tables import write_table
+from jobs.warehouse.tables import read_version, write_table
 
 JOB = "seed_prepare"
 Written = tuple[dict[str, int], dict[str, str]]  # counts, and the tables written
@@ -128,19 +127,23 @@ def _write_identifiers(
 ) -> Written:
     """One partner's `seed_identifiers` and seeds quarantine, with its outcome counts."""
     config = workspace.config
-    prepared = prepare_seed_identifiers(
+    profile = get_profile(partner.profile)
+    identifiers = prepare_seed_identifiers(
         valid,
         names=names,
         partner=partner.name,
-        profile=get_profile(partner.profile),
+        profile=profile,
         hash_type=partner.hash,
         encoding=partner.hash_encoding,
         default_country=config.seeds.default_country,
         workflow_id=job.workflow_id,
-    ).cache()
+    )
     name = partner.name
-    written = write_table(seed_identifiers(prepared), job, SEED_IDENTIFIERS_TABLE, partner=name)
-    write_table(seed_quarantine(prepared), job, SEED_QUARANTINE_TABLE, partner=name)
-    counts = {f"{name}.{k}": v for k, v in count_outcomes(prepared).items()}
-    prepared.unpersist()
+    # Written straight from the rules (caching 3M rows cost more than the write), then read
+    # back: the quarantine and the counts come from what was written.
+    written = write_table(identifiers, job, SEED_IDENTIFIERS_TABLE, partner=name)
+    stored = read_version(valid.sparkSession, written, name)
+    quarantine = seed_quarantine(stored, valid, names=names, profile=profile)
+    write_table(quarantine, job, SEED_QUARANTINE_TABLE, partner=name)
+    counts = {f"{name}.{k}": v for k, v in count_outcomes(stored).items()}
     return counts, {f"{SEED_IDENTIFIERS_TABLE}.{name}": written}

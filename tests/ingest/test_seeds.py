@@ -14,7 +14,6 @@ from ingest.seeds import (
     judge_seed_rows,
     prepare_seed_identifiers,
     rejected_seed_rows,
-    seed_identifiers,
     seed_quarantine,
     valid_seed_rows,
 )
@@ -63,8 +62,8 @@ def test_prepare_seed_identifiers_hashes_and_rejects_with_reasons(spark: SparkSe
         default_country="US",
         workflow_id="wf",
     )
-    rows = {(r.profile_id, r.kind): r for r in seed_identifiers(prepared).collect()}
-    assert tuple(seed_identifiers(prepared).columns) == SEED_IDENTIFIER_COLUMNS
+    rows = {(r.profile_id, r.kind): r for r in prepared.collect()}
+    assert tuple(prepared.columns) == SEED_IDENTIFIER_COLUMNS
     assert rows[("c1", "email")].hash == hashlib.sha256(b"janedoe@gmail.com").hexdigest()
     assert rows[("c1", "phone")].hash == hashlib.sha256(b"2015550100").hexdigest()
     assert rows[("c1", "address")].hash == hashlib.sha256(b"1 MAIN ST AUSTIN TX 78701").hexdigest()
@@ -74,9 +73,19 @@ def test_prepare_seed_identifiers_hashes_and_rejects_with_reasons(spark: SparkSe
     assert rows[("c2", "phone")].reason == "phone_too_short"
     assert rows[("c3", "email")].reason == "empty"
 
-    quarantined = {(r.profile_id, r.kind): r for r in seed_quarantine(prepared).collect()}
+    quarantine = seed_quarantine(prepared, seeds, names=NAMES, profile=get_profile("ndc"))
+    quarantined = {(r.profile_id, r.kind): r for r in quarantine.collect()}
     assert set(quarantined) == {("c2", "email"), ("c2", "phone")}
     assert quarantined[("c2", "email")].original == "jane at example.com"
+    assert quarantined[("c2", "phone")].original == "12345"
+    assert quarantine.columns == [
+        "profile_id",
+        "partner",
+        "kind",
+        "original",
+        "reason",
+        "workflow_id",
+    ]
 
     counts = count_outcomes(prepared)
     for kind in ("email", "phone", "address"):
@@ -115,7 +124,8 @@ def test_amazon_profile_hashes_the_street_line_alone_in_the_seeds_country(
     assert (rows["c3"].hash, rows["c3"].reason) == (None, "address_country_unsupported")
     assert rows["c4"].hash == hashlib.sha256(b"10downingst").hexdigest()  # default GB
     assert (rows["c5"].hash, rows["c5"].reason) == (None, "empty")
-    quarantined = {r.profile_id: r for r in seed_quarantine(prepared).collect()}
+    quarantine = seed_quarantine(prepared, seeds, names=NAMES, profile=get_profile("amazon"))
+    quarantined = {r.profile_id: r for r in quarantine.collect()}
     assert quarantined["c3"].original == "Rua Augusta 12"
 
 

@@ -11,7 +11,7 @@ from ingest.errors import EmptyFileError, MissingColumnsError
 from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace
-from jobs.warehouse.catalogue import SEEDS_TABLE
+from jobs.warehouse.catalogue import SEED_IDENTIFIERS_TABLE, SEED_QUARANTINE_TABLE, SEEDS_TABLE
 from jobs.warehouse.tables import read_committed
 from tests.conftest import EditConfig, copy_workspace
 
@@ -59,3 +59,38 @@ def test_missing_address_columns_say_to_set_their_keys_to_null(
 
     workspace = edit_config(tmp_path / "ws2", no_address)
     assert prepare.run(workspace, spark, partner="acme").counts["accepted_rows"] == 1
+
+
+def test_the_identifier_quarantine_holds_each_rejected_value_as_written_once(
+    spark: SparkSession, tmp_path: Path, edit_config: EditConfig
+) -> None:
+    """Rejected identifiers are fetched back from the valid seed rows: a repeated profile ID
+    (its later row quarantined as a row) adds no second value, and the identifiers table
+    holds hashes only."""
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text(
+        "profile_id,email,phone,street,city,state,postal_code,country\n"
+        "C1,a@example.com,12345,1 Main Street,Austin,TX,78701,US\n"
+        "C2,jane at example.com,2015550100,,,,,US\n"
+        "C2,other at example.com,2015550101,,,,,US\n"
+        "C3,c@example.com,,1 Elm St,,TX,78701,US\n"
+    )
+
+    def own_file(data: dict) -> None:
+        data["seeds"]["source"]["path"] = str(seeds)
+        data["seeds"]["attributes"], data["seeds"]["profile_fields"] = [], {}
+
+    workspace = edit_config(tmp_path / "ws", own_file)
+    done = prepare.run(workspace, spark, partner="acme")
+    assert (done.counts["accepted_rows"], done.counts["quarantined_rows"]) == (3, 1)
+    quarantine = read_committed(spark, workspace.warehouse, SEED_QUARANTINE_TABLE, "acme")
+    rows = sorted((r.profile_id, r.kind, r.original, r.reason) for r in quarantine.collect())
+    assert rows == [
+        ("C1", "phone", "12345", "phone_too_short"),
+        ("C2", "email", "jane at example.com", "email_syntax"),
+        ("C3", "address", "1 Elm St, TX, 78701", "address_incomplete"),
+    ]
+    rejected = sum(v for k, v in done.counts.items() if k.startswith("acme.reason."))
+    assert rejected == len(rows)
+    identifiers = read_committed(spark, workspace.warehouse, SEED_IDENTIFIERS_TABLE, "acme")
+    assert "original" not in identifiers.columns
