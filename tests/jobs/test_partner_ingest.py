@@ -25,6 +25,7 @@ from jobs import seed_prepare as prepare
 from jobs.cli.exit_codes import EXIT_ERROR, EXIT_QUALITY_GATE, exit_code_for
 from jobs.config import load_workspace
 from jobs.errors import ConfigError, PartialDeliveryError
+from jobs.runtime.runs import JobResult
 from jobs.warehouse.commits import read_manifest
 from jobs.warehouse.universe import current_universe
 from tests.conftest import GENERATED, Cli, EditConfig, copy_workspace
@@ -419,6 +420,14 @@ def test_an_id_in_two_files_of_one_full_delivery_is_quarantined_in_the_later(
     assert [r["batch_id"] for r in batches] == [before["batch_id"]]  # the first file's record
 
 
+def ingest_alone(spark: SparkSession, root: Path, file: Path) -> JobResult:
+    """A copy of `file` ingested as a delivery of its own (in `delivery-1`)."""
+    alone = root / "delivery-1"
+    alone.mkdir()
+    shutil.copy(file, alone / file.name)
+    return ingest.run(load_workspace(root), spark, partner="acme", sources=[str(alone)])
+
+
 def test_a_reused_file_repeating_an_earlier_files_id_is_checked_again(
     spark: SparkSession, workspace_dir: Path
 ) -> None:
@@ -428,10 +437,7 @@ def test_a_reused_file_repeating_an_earlier_files_id_is_checked_again(
     workspace = load_workspace(workspace_dir)
     delivery = workspace_dir / "delivery-2"
     first, second = split_universe(workspace_dir, delivery, 2)
-    old = workspace_dir / "delivery-1"
-    old.mkdir()
-    shutil.copy(second, old / second.name)
-    loaded = ingest.run(workspace, spark, partner="acme", sources=[str(old)])
+    loaded = ingest_alone(spark, workspace_dir, second)
     header, *lines = gzip.decompress(first.read_bytes()).decode().splitlines()
     repeated = gzip.decompress(second.read_bytes()).decode().splitlines()[1]
     first.write_bytes(gzip.compress(("\n".join([header, *lines, repeated]) + "\n").encode()))
@@ -452,10 +458,7 @@ def test_a_reused_file_without_an_earlier_files_id_is_still_taken_as_is(
     workspace = load_workspace(workspace_dir)
     delivery = workspace_dir / "delivery-2"
     _, second = split_universe(workspace_dir, delivery, 2)
-    old = workspace_dir / "delivery-1"
-    old.mkdir()
-    shutil.copy(second, old / second.name)
-    loaded = ingest.run(workspace, spark, partner="acme", sources=[str(old)])
+    loaded = ingest_alone(spark, workspace_dir, second)
     done = ingest.run(workspace, spark, partner="acme", sources=[str(delivery)])
     assert done.counts["batches"][1]["status"] == "duplicate"
     assert done.counts["batches"][1]["duplicate_of"] == loaded.counts["batches"][0]["batch_id"]
