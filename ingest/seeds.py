@@ -41,6 +41,10 @@ def _column(name: str | None) -> Column:
     return F.col(name) if name else F.lit(None).cast("string")
 
 
+def _address_parts(names: SeedColumnNames) -> list[Column]:
+    return [_column(n) for n in (names.street, names.city, names.state, names.postal_code)]
+
+
 def _amazon_street(profile: Profile) -> bool:
     return bool(profile.address and profile.address.format == "amazon_street")
 
@@ -55,8 +59,7 @@ def seed_originals(names: SeedColumnNames, profile: Profile) -> dict[str, Column
     if names.street and _amazon_street(profile):
         originals["address"] = F.col(names.street)
     elif names.street and profile.supports("address"):
-        parts = [_column(n) for n in (names.street, names.city, names.state, names.postal_code)]
-        originals["address"] = F.concat_ws(", ", *parts)
+        originals["address"] = F.concat_ws(", ", *_address_parts(names))
     return originals
 
 
@@ -65,8 +68,7 @@ def _normalized(
 ) -> Column:
     """The (value, reason) struct of one kind's rule over the seed columns."""
     if kind == "address" and not _amazon_street(profile):
-        parts = [_column(n) for n in (names.street, names.city, names.state, names.postal_code)]
-        return rules.normalize_address(*parts)
+        return rules.normalize_address(*_address_parts(names))
     # Phones and Amazon's street lines read the seed's country (else the default).
     column = F.col({"email": names.email, "phone": names.phone, "address": names.street}[kind])
     country = _column(names.country) if kind != "email" else None

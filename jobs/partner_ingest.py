@@ -13,6 +13,7 @@ file leaves the previous universe current.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from functools import reduce
@@ -284,10 +285,14 @@ def _reusable_batch(
     return previous
 
 
+def _accepted_partner_ids(spark: SparkSession, folders: Sequence[Path]) -> DataFrame:
+    """The `partner_id` column of accepted batch folders (a narrow Parquet read)."""
+    return spark.read.parquet(*[str(folder) for folder in folders]).select("partner_id")
+
+
 def _shares_partner_ids(spark: SparkSession, rows: Path, others: list[Path]) -> bool:
-    """Whether any accepted partner ID in `rows` is also in `others` (narrow column reads)."""
-    ids = spark.read.parquet(str(rows)).select("partner_id")
-    seen = spark.read.parquet(*[str(path) for path in others]).select("partner_id")
+    """Whether any accepted partner ID in `rows` is also in `others`."""
+    ids, seen = _accepted_partner_ids(spark, [rows]), _accepted_partner_ids(spark, others)
     return bool(ids.join(seen, "partner_id", "left_semi").limit(1).count())
 
 
@@ -325,11 +330,7 @@ def _load_batch(
         # check, or a partner ID on more than one row, found first on that one column).
         # A full delivery's files are one universe: an ID an earlier file delivered is a
         # duplicate here too (a delta's later file wins instead, when it is folded).
-        earlier = (
-            spark.read.parquet(*[str(p) for p in file.earlier]).select("partner_id")
-            if file.earlier
-            else None
-        )
+        earlier = _accepted_partner_ids(spark, file.earlier) if file.earlier else None
         repeated_path = paths.work / "repeated"
         repeated_partner_ids(rows, mapping.partner_id, earlier).write.parquet(str(repeated_path))
         repeated = spark.read.parquet(str(repeated_path))
